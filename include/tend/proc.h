@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tend process core: spawn one child on a libuv loop, wire its stdio, report
+ * how it ended, signal it or its whole process group, and stop it with a
+ * grace period. It knows nothing of jobs, pools or the CLI.
+ *
+ * Every child is the leader of a new session and process group (its pgid
+ * equals its pid), so signalling "the group" reaches every descendant that
+ * did not leave the group itself.
+ */
+#ifndef TEND_PROC_H
+#define TEND_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef enum {
+  TEND_STDIO_NULL = 0, /* /dev/null */
+  TEND_STDIO_INHERIT,  /* the same descriptor as ours */
+  TEND_STDIO_PIPE,     /* a pipe; our end is tend_proc_t.pipes[i] */
+  TEND_STDIO_FILE,     /* open(path, flags, 0666) in the parent */
+  TEND_STDIO_FD,       /* a descriptor of ours, dup'ed into the child */
+} tend_stdio_kind_t;
+
+typedef struct {
+  tend_stdio_kind_t kind;
+  const char *path; /* TEND_STDIO_FILE */
+  int flags;        /* TEND_STDIO_FILE: O_* flags (O_CLOEXEC is added) */
+  int fd;           /* TEND_STDIO_FD */
+} tend_stdio_t;
+
+typedef struct {
+  char **argv;     /* argv[0] is looked up in PATH (the child's env) */
+  char **env;      /* NULL: inherit ours */
+  const char *cwd; /* NULL: inherit ours */
+  tend_stdio_t stdio[3];
+} tend_proc_options_t;
+
+/* What failed when tend_proc_spawn returns an error. */
+typedef enum {
+  TEND_PROC_ERR_NONE = 0,
+  TEND_PROC_ERR_CWD,   /* the working directory is missing or not usable */
+  TEND_PROC_ERR_STDIO, /* a stdio file could not be opened, or a pipe made */
+  TEND_PROC_ERR_EXEC,  /* the command was not found or cannot be executed */
+} tend_proc_err_t;
+
+typedef enum {
+  TEND_PROC_IDLE = 0, /* initialised, not started (or failed to start) */
+  TEND_PROC_RUNNING,
+  TEND_PROC_EXITED,
+  TEND_PROC_CLOSING,
+} tend_proc_state_t;
+
+typedef struct tend_proc_s tend_proc_t;
+typedef void (*tend_proc_exit_cb)(tend_proc_t *p);
+typedef void (*tend_proc_close_cb)(tend_proc_t *p);
+
+struct tend_proc_s {
+  void *data; /* for the owner */
+
+  /* read-only for the owner */
+  tend_proc_state_t state;
+  int pid;
+  int64_t exit_status; /* valid when EXITED and term_signal == 0 */
+  int term_signal;     /* the signal that ended it, or 0 */
+  uint64_t start_ns;   /* uv_hrtime() at spawn */
+  uint64_t end_ns;     /* uv_hrtime() at exit */
+  bool stopping;       /* tend_proc_stop was called */
+  bool killed;         /* the stop escalated to SIGKILL */
+  tend_proc_err_t err_what;
+  uv_pipe_t pipes[3];  /* our ends of TEND_STDIO_PIPE descriptors */
+  bool has_pipe[3];
+
+  /* private */
+  uv_loop_t *loop;
+  uv_process_t process;
+  uv_timer_t kill_timer;
+  tend_proc_exit_cb exit_cb;
+  tend_proc_close_cb close_cb;
+  int open_handles;
+};
+
+/*
+ * Start a child. Returns 0 or a negative errno (libuv style); on error
+ * p->err_what says which step failed and exit_cb is never called. In every
+ * case, once tend_proc_spawn was called, the owner releases p with
+ * tend_proc_close and frees it only in close_cb.
+ * Pipe ends in p->pipes are initialised and open; the owner reads or writes
+ * them and may close them early with uv_close (tend_proc_close skips closed
+ * ones).
+ */
+int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
+                    const tend_proc_options_t *opts, tend_proc_exit_cb exit_cb);
+
+/* Send signum to the child, or to its whole process group. */
+int tend_proc_signal(tend_proc_t *p, int signum, bool group);
+
+/*
+ * Stop: signum to the process group now, SIGKILL to the group after grace_ms
+ * unless everything in it is gone by then. Calling it again only resends
+ * the signal; the first deadline stands.
+ */
+int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms);
+
+/*
+ * Release every handle. If a stop is pending and the leader has exited, the
+ * rest of the group is SIGKILLed now: nothing is left running unsupervised.
+ * If the leader is still running it is left alone (the owner stops it first).
+ */
+void tend_proc_close(tend_proc_t *p, tend_proc_close_cb cb);
+
+/* Close our end of pipe i early (e.g. the child's stdin once the input is
+ * written, so it sees EOF). The owner never uv_close()s p->pipes itself. */
+void tend_proc_close_pipe(tend_proc_t *p, int i);
+
+/* Wall time of the run in nanoseconds (so far, if still running). */
+uint64_t tend_proc_runtime_ns(const tend_proc_t *p);
+
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* tend: the command line. Parses the subcommand and hands over; each
+ * subcommand lives in its own cmd_*.c file. */
+#include "config.h"
+#include "cli.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_help(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+    {"run", cmd_run, "run a command to its end: feed input, collect output (communicate)",
+     cmd_run_usage},
+    {"help", cmd_help, "show help for a subcommand", "usage: tend help [SUBCOMMAND]\n"},
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: tend [--version] [--help] SUBCOMMAND [ARGS...]\n\n"
+             "tend is an event-loop process supervisor.\n\nsubcommands:\n");
+  for (size_t i = 0; i < NCMDS; i++)
+    fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+  fprintf(f, "\n'tend help SUBCOMMAND' or 'tend SUBCOMMAND --help' for details.\n");
+}
+
+static const struct cmd *find(const char *name) {
+  for (size_t i = 0; i < NCMDS; i++)
+    if (strcmp(cmds[i].name, name) == 0)
+      return &cmds[i];
+  return NULL;
+}
+
+static int cmd_help(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stdout);
+    return 0;
+  }
+  const struct cmd *c = find(argv[1]);
+  if (c == NULL) {
+    fprintf(stderr, "tend help: unknown subcommand '%s'\n", argv[1]);
+    return 2;
+  }
+  fputs(c->usage, stdout);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  /* A reader that goes away must show up as EPIPE where we write, not
+   * kill tend before it can finish its job and report. Children get the
+   * default disposition back (libuv resets signals before exec). */
+  signal(SIGPIPE, SIG_IGN);
+
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+    printf("tend %s\n", TEND_VERSION);
+    return 0;
+  }
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  const struct cmd *c = find(name);
+  if (c == NULL) {
+    fprintf(stderr, "tend: unknown subcommand '%s' (see 'tend --help')\n", name);
+    return 2;
+  }
+  return c->run(argc - 1, argv + 1);
+}
