@@ -407,6 +407,12 @@ int tend_comm_start(uv_loop_t *loop, const tend_proc_options_t *popts,
   comm_t *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return -ENOMEM;
+  /* Writing to a child that exited must be an EPIPE we handle, not a
+   * signal that kills us. Pipes have no per-write MSG_NOSIGNAL, so the
+   * disposition is process-wide; only the default is changed. */
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+    signal(SIGPIPE, SIG_IGN);
   memset(res, 0, sizeof(*res));
   c->loop = loop;
   c->opts = *opts;

@@ -53,8 +53,10 @@ typedef struct {
 int tend_communicate(const tend_proc_options_t *popts, const tend_comm_opts_t *opts,
                      tend_comm_result_t *res);
 
-/* Same on the caller's loop: done(data, res) is called once everything is
- * finished and every handle closed; res lives until then. */
+/* Same on the caller's loop. Both set SIGPIPE to SIG_IGN if it is still at
+ * its default: a write to a child that exited must fail with EPIPE.
+ * done(data, res) is called once everything is finished and every handle
+ * closed; res lives until then. */
 typedef void (*tend_comm_done_cb)(void *data, tend_comm_result_t *res);
 int tend_comm_start(uv_loop_t *loop, const tend_proc_options_t *popts,
                     const tend_comm_opts_t *opts, tend_comm_result_t *res,

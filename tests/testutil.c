@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/* Test helpers: see testutil.h. */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int64_t tu_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *tu_tend(void) {
+  const char *p = getenv("TEND_BIN");
+  cr_assert(p != NULL, "TEND_BIN is not set: run the tests through meson test");
+  return p;
+}
+
+static void append(char **buf, size_t *len, const char *data, size_t n) {
+  *buf = realloc(*buf, *len + n + 1);
+  cr_assert(*buf != NULL);
+  memcpy(*buf + *len, data, n);
+  *len += n;
+  (*buf)[*len] = '\0';
+}
+
+void tu_run(char *const argv[], const char *input, size_t input_len, int deadline_ms,
+            tu_result_t *r) {
+  memset(r, 0, sizeof(*r));
+  append(&r->out, &r->out_len, "", 0);
+  append(&r->err, &r->err_len, "", 0);
+  int in[2] = {-1, -1}, out[2], err[2];
+  cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
+  if (input != NULL)
+    cr_assert(pipe2(in, O_CLOEXEC) == 0);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  if (input != NULL)
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  else
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                    POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&at, 0);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  pid_t pid;
+  int e = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  cr_assert(e == 0, "spawn %s: %s", argv[0], strerror(e));
+  close(out[1]);
+  close(err[1]);
+  if (input != NULL) {
+    close(in[0]);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    if (input_len == 0) {
+      close(in[1]);
+      in[1] = -1;
+    }
+  }
+
+  int64_t start = tu_now_ms(), deadline = start + deadline_ms;
+  size_t sent = 0;
+  bool out_open = true, err_open = true;
+  static char chunk[1 << 16];
+  while (out_open || err_open) {
+    struct pollfd p[3];
+    int n = 0;
+    int io = -1, ie = -1, ii = -1;
+    if (out_open) { p[n] = (struct pollfd){out[0], POLLIN, 0}; io = n++; }
+    if (err_open) { p[n] = (struct pollfd){err[0], POLLIN, 0}; ie = n++; }
+    if (in[1] >= 0) { p[n] = (struct pollfd){in[1], POLLOUT, 0}; ii = n++; }
+    int64_t left = deadline - tu_now_ms();
+    if (left <= 0) {
+      r->timed_out = true;
+      kill(-pid, SIGKILL);
+      break;
+    }
+    if (poll(p, (nfds_t)n, (int)left) < 0)
+      continue;
+    if (io >= 0 && p[io].revents) {
+      ssize_t k = read(out[0], chunk, sizeof(chunk));
+      if (k > 0) append(&r->out, &r->out_len, chunk, (size_t)k);
+      else out_open = false;
+    }
+    if (ie >= 0 && p[ie].revents) {
+      ssize_t k = read(err[0], chunk, sizeof(chunk));
+      if (k > 0) append(&r->err, &r->err_len, chunk, (size_t)k);
+      else err_open = false;
+    }
+    if (ii >= 0 && p[ii].revents) {
+      ssize_t k = write(in[1], input + sent, input_len - sent);
+      if (k > 0) sent += (size_t)k;
+      if (k < 0 && errno != EAGAIN) sent = input_len;
+      if (sent == input_len) { close(in[1]); in[1] = -1; }
+    }
+  }
+  if (in[1] >= 0) close(in[1]);
+  close(out[0]);
+  close(err[0]);
+  /* Reap with the same deadline (plus a little after a kill): a pidfd
+   * turns the exit into an event to poll. */
+  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  cr_assert(pfd >= 0, "pidfd_open: %s", strerror(errno));
+  struct pollfd pp = {pfd, POLLIN, 0};
+  int64_t left = deadline + 2000 - tu_now_ms();
+  if (poll(&pp, 1, left > 0 ? (int)left : 0) != 1) {
+    r->timed_out = true;
+    kill(-pid, SIGKILL);
+  }
+  close(pfd);
+  waitpid(pid, &r->status, 0);
+  r->exit_code = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
+  r->signal = WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0;
+  r->seconds = (double)(tu_now_ms() - start) / 1000.0;
+}
+
+void tu_result_free(tu_result_t *r) {
+  free(r->out);
+  free(r->err);
+}
+
+char *tu_tmpdir(void) {
+  char *d = strdup("/tmp/tend-test-XXXXXX");
+  cr_assert(mkdtemp(d) != NULL);
+  return d;
+}
+
+static int rm_cb(const char *p, const struct stat *s, int f, struct FTW *w) {
+  (void)s; (void)f; (void)w;
+  return remove(p);
+}
+
+void tu_rmdir(char *dir) {
+  nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+  free(dir);
+}
+
+bool tu_alive(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return false;
+  size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *rp = strrchr(buf, ')');
+  return rp != NULL && rp[1] == ' ' && rp[2] != 'Z';
+}
+
+bool tu_wait_gone(pid_t pid, int deadline_ms) {
+  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pfd < 0)
+    return errno == ESRCH;
+  struct pollfd pp = {pfd, POLLIN, 0};
+  int64_t end = tu_now_ms() + deadline_ms;
+  bool gone = false;
+  /* Readable once the process has exited; a zombie counts as gone (its
+   * parent, not us, reaps it). */
+  for (int64_t left; !gone && (left = end - tu_now_ms()) >= 0;)
+    gone = poll(&pp, 1, (int)left) == 1 || !tu_alive(pid);
+  close(pfd);
+  return gone;
+}
+
+long tu_wait_number_file(const char *path, int deadline_ms) {
+  int64_t end = tu_now_ms() + deadline_ms;
+  for (;;) {
+    FILE *f = fopen(path, "r");
+    if (f != NULL) {
+      long v;
+      char nl;
+      int k = fscanf(f, "%ld%c", &v, &nl);
+      fclose(f);
+      if (k == 2 && nl == '\n')
+        return v;
+    }
+    if (tu_now_ms() > end)
+      return -1;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* a file written by another process: no event */
+  }
+}

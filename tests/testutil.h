@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test helpers. They deliberately do not use libtend: a CLI test runs the
+ * real tend binary through plain posix_spawn and poll, so a bug in the
+ * library cannot hide itself. Every wait has a deadline.
+ */
+#ifndef TEND_TESTUTIL_H
+#define TEND_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+  char *out;
+  size_t out_len;
+  char *err;
+  size_t err_len;
+  int status;     /* raw wait status */
+  int exit_code;  /* WEXITSTATUS, or -1 */
+  int signal;     /* WTERMSIG, or 0 */
+  double seconds; /* wall time */
+  bool timed_out; /* the deadline passed; the process group was killed */
+} tu_result_t;
+
+/* Run argv (argv[0] searched in PATH) with `input` on its stdin (NULL:
+ * /dev/null), collect both outputs, wait at most deadline_ms. */
+void tu_run(char *const argv[], const char *input, size_t input_len, int deadline_ms,
+            tu_result_t *r);
+void tu_result_free(tu_result_t *r);
+
+/* Path of the built tend binary (TEND_BIN). */
+const char *tu_tend(void);
+
+/* A fresh temporary directory (removed by tu_rmdir). */
+char *tu_tmpdir(void);
+void tu_rmdir(char *dir);
+
+/* Whether pid still exists (and is not a zombie). */
+bool tu_alive(pid_t pid);
+
+/* Poll until pid is gone or deadline_ms passed; true if gone. */
+bool tu_wait_gone(pid_t pid, int deadline_ms);
+
+/* Poll until path exists and holds a line; returns the number read from
+ * it, or -1 at the deadline. */
+long tu_wait_number_file(const char *path, int deadline_ms);
+
+/* Current monotonic time in milliseconds. */
+int64_t tu_now_ms(void);
+
+#endif
