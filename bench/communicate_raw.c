@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ typedef struct {
   char *buf;
   size_t off, len; /* pending bytes are buf[off, len) */
   bool src_eof;
+  bool src_is_file; /* never polled, never EAGAIN */
 } flow_t;
 
 static void die(const char *what) {
@@ -46,8 +48,12 @@ static void set_nonblock(int fd, bool on) {
 }
 
 /* Move as much as the descriptors take right now, without blocking.
- * Returns false once the flow is finished (source at EOF, buffer empty). */
+ * Returns false once the flow is finished (source at EOF, buffer empty).
+ * Like libuv, it goes back to poll() after a short read from a pipe (it is
+ * empty now) and after a short write (it is full now) rather than spend a
+ * syscall to hear EAGAIN. */
 static bool pump(flow_t *f) {
+  bool may_read = true;
   for (;;) {
     while (f->off < f->len) {
       ssize_t n = write(f->dst, f->buf + f->off, f->len - f->off);
@@ -65,16 +71,20 @@ static bool pump(flow_t *f) {
         die("write");
       }
       f->off += (size_t)n;
+      if (f->off < f->len)
+        return true;
     }
     if (f->src_eof)
       return false;
+    if (!may_read)
+      return true; /* wait for POLLIN */
     f->off = f->len = 0;
     ssize_t n = read(f->src, f->buf, BUFSZ);
     if (n < 0) {
       if (errno == EINTR)
         continue;
       if (errno == EAGAIN)
-        return true; /* wait for POLLIN */
+        return true;
       die("read");
     }
     if (n == 0) {
@@ -82,6 +92,8 @@ static bool pump(flow_t *f) {
       return false;
     }
     f->len = (size_t)n;
+    /* A short read from a regular file only means EOF is next. */
+    may_read = f->src_is_file || n == BUFSZ;
   }
 }
 
@@ -93,6 +105,15 @@ int main(int argc, char **argv) {
   int in_fd = open(argv[1], O_RDONLY | O_CLOEXEC);
   if (in_fd < 0)
     die(argv[1]);
+  /* The loop never polls the input (a regular file cannot be polled), so
+   * anything else would be busy-read or block it. */
+  struct stat st_in;
+  if (fstat(in_fd, &st_in) != 0)
+    die(argv[1]);
+  if (!S_ISREG(st_in.st_mode)) {
+    fprintf(stderr, "communicate_raw: %s: not a regular file\n", argv[1]);
+    return 125;
+  }
 
   /* Our stdout/stderr may be a pipe to a slow reader: an EPIPE must come
    * back as an error from write(), not kill us. */
@@ -132,7 +153,7 @@ int main(int argc, char **argv) {
   set_nonblock(2, true);
 
   flow_t fl[3] = {
-      {.src = in_fd, .dst = p_in[1]},
+      {.src = in_fd, .dst = p_in[1], .src_is_file = true},
       {.src = p_out[0], .dst = 1},
       {.src = p_err[0], .dst = 2},
   };
@@ -149,7 +170,11 @@ int main(int argc, char **argv) {
   for (;;) {
     struct pollfd pfd[3];
     int map[3], n = 0;
-    for (int i = 0; i < 3; i++) {
+    /* Outputs first: emptying the child's stdout lets it go on writing
+     * while we feed it, instead of finding its pipe still full. */
+    static const int order[3] = {1, 2, 0};
+    for (int j = 0; j < 3; j++) {
+      int i = order[j];
       if (!live[i])
         continue;
       if (ready[i] && !(live[i] = pump(&fl[i]))) {

@@ -386,7 +386,7 @@ static void timeout_cb(uv_timer_t *t) {
   comm_t *c = t->data;
   c->res->timed_out = true;
   int sig = c->opts.timeout_signal ? c->opts.timeout_signal : SIGTERM;
-  tend_proc_stop(&c->proc, sig, c->opts.kill_after_ms);
+  tend_proc_stop(&c->proc, sig, c->opts.kill_after_ms, 0);
   maybe_finish(c);
 }
 

@@ -47,6 +47,11 @@ static void kill_timer_cb(uv_timer_t *t) {
   /* The leader may be gone while others in its group are not: the group
    * id stays reserved as long as one member lives, so this cannot hit an
    * unrelated process. */
+  if (p->stop_flags & TEND_STOP_KILL_LEADER) {
+    if (p->state == TEND_PROC_RUNNING && kill(p->pid, SIGKILL) == 0)
+      p->killed = true;
+    return;
+  }
   if (kill(-p->pid, SIGKILL) == 0)
     p->killed = true;
 }
@@ -77,6 +82,8 @@ static int setup_stdio(tend_proc_t *p, int i, const tend_stdio_t *s,
   case TEND_STDIO_FD:
     *child_fd = s->fd;
     return 0;
+  case TEND_STDIO_STDOUT:
+    return -EINVAL; /* resolved by the caller, after stdout */
   case TEND_STDIO_FILE: {
     int fd = open(s->path, s->flags | O_CLOEXEC, 0666);
     if (fd < 0)
@@ -135,6 +142,10 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   }
 
   for (int i = 0; i < 3; i++) {
+    if (i == 2 && opts->stdio[2].kind == TEND_STDIO_STDOUT) {
+      child_fds[2] = child_fds[1]; /* owned (and closed) as stdout */
+      continue;
+    }
     r = setup_stdio(p, i, &opts->stdio[i], &child_fds[i], &owned[i]);
     if (r != 0) {
       p->err_what = TEND_PROC_ERR_STDIO;
@@ -156,6 +167,11 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   uo.env = opts->env;
   uo.cwd = opts->cwd;
   uo.flags = UV_PROCESS_DETACHED;
+  if (opts->set_ids) {
+    uo.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
+    uo.uid = opts->uid;
+    uo.gid = opts->gid;
+  }
   uo.stdio_count = 3;
   uo.stdio = stdio;
 
@@ -165,7 +181,12 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   /* uv_spawn initialises the handle even when it fails: it must be closed
    * either way, so it counts as open from here on. */
   p->open_handles++;
+  /* No hook runs in the child before exec (libuv), but the loop is
+   * single-threaded: a umask set around the fork is the child's alone. */
+  mode_t old_umask = opts->set_umask ? umask((mode_t)opts->umask) : 0;
   r = uv_spawn(loop, &p->process, &uo);
+  if (opts->set_umask)
+    umask(old_umask);
   if (r != 0) {
     p->err_what = TEND_PROC_ERR_EXEC;
     goto fail;
@@ -190,14 +211,17 @@ int tend_proc_signal(tend_proc_t *p, int signum, bool group) {
   return 0;
 }
 
-int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms) {
+int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms, unsigned flags) {
   if (p->pid <= 0)
     return -ESRCH;
-  int r = tend_proc_signal(p, signum, true);
+  bool group = !(flags & TEND_STOP_LEADER_ONLY);
+  int r = tend_proc_signal(p, signum, group);
   /* A process stopped with SIGSTOP would hold the signal until continued. */
-  tend_proc_signal(p, SIGCONT, true);
+  if (signum != SIGKILL && signum != SIGCONT)
+    tend_proc_signal(p, SIGCONT, group);
   if (!p->stopping) {
     p->stopping = true;
+    p->stop_flags = flags;
     uv_timer_start(&p->kill_timer, kill_timer_cb, grace_ms, 0);
   }
   return r;
@@ -206,7 +230,8 @@ int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms) {
 void tend_proc_close(tend_proc_t *p, tend_proc_close_cb cb) {
   if (p->state == TEND_PROC_CLOSING)
     return;
-  if (p->state == TEND_PROC_EXITED && uv_is_active((uv_handle_t *)&p->kill_timer))
+  if (p->state == TEND_PROC_EXITED && uv_is_active((uv_handle_t *)&p->kill_timer) &&
+      !(p->stop_flags & TEND_STOP_KILL_LEADER))
     kill(-p->pid, SIGKILL);
   p->state = TEND_PROC_CLOSING;
   p->close_cb = cb;

@@ -281,7 +281,7 @@ Test(proc, stop_escalates_to_sigkill_after_grace) {
     uv_run(&loop, UV_RUN_NOWAIT);
   }
   int64_t start = tu_now_ms();
-  cr_assert(tend_proc_stop(&p, SIGTERM, 300) == 0);
+  cr_assert(tend_proc_stop(&p, SIGTERM, 300, 0) == 0);
   cr_assert(run_until(&exited, 5000));
   int64_t took = tu_now_ms() - start;
   cr_assert_eq(p.term_signal, SIGKILL);
@@ -294,7 +294,7 @@ Test(proc, stop_without_escalation) {
   char *argv[] = {"sleep", "300", NULL};
   tend_proc_t p;
   cr_assert(spawn(&p, argv, NULL) == 0);
-  cr_assert(tend_proc_stop(&p, SIGTERM, 5000) == 0);
+  cr_assert(tend_proc_stop(&p, SIGTERM, 5000, 0) == 0);
   cr_assert(run_until(&exited, 3000), "SIGTERM did not stop sleep");
   cr_assert_eq(p.term_signal, SIGTERM);
   cr_assert(!p.killed);
@@ -314,7 +314,7 @@ Test(proc, close_kills_what_the_stop_left_behind) {
   cr_assert(spawn(&p, argv, NULL) == 0);
   long gc = tu_wait_number_file(pidfile, 5000);
   cr_assert(gc > 0);
-  cr_assert(tend_proc_stop(&p, SIGTERM, 30000) == 0);
+  cr_assert(tend_proc_stop(&p, SIGTERM, 30000, 0) == 0);
   cr_assert(run_until(&exited, 5000));
   cr_assert(tu_alive((pid_t)gc), "the grandchild should have ignored SIGTERM");
   finish(&p);

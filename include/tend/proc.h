@@ -21,6 +21,7 @@ typedef enum {
   TEND_STDIO_PIPE,     /* a pipe; our end is tend_proc_t.pipes[i] */
   TEND_STDIO_FILE,     /* open(path, flags, 0666) in the parent */
   TEND_STDIO_FD,       /* a descriptor of ours, dup'ed into the child */
+  TEND_STDIO_STDOUT,   /* stderr only: the same as the child's stdout */
 } tend_stdio_kind_t;
 
 typedef struct {
@@ -35,6 +36,11 @@ typedef struct {
   char **env;      /* NULL: inherit ours */
   const char *cwd; /* NULL: inherit ours */
   tend_stdio_t stdio[3];
+  bool set_umask;  /* give the child this umask (set around the fork) */
+  unsigned umask;
+  bool set_ids;    /* run as uid/gid (tend must be root); supplementary
+                      groups are dropped (libuv) */
+  unsigned uid, gid;
 } tend_proc_options_t;
 
 /* What failed when tend_proc_spawn returns an error. */
@@ -68,6 +74,7 @@ struct tend_proc_s {
   uint64_t end_ns;     /* uv_hrtime() at exit */
   bool stopping;       /* tend_proc_stop was called */
   bool killed;         /* the stop escalated to SIGKILL */
+  unsigned stop_flags;
   tend_proc_err_t err_what;
   uv_pipe_t pipes[3];  /* our ends of TEND_STDIO_PIPE descriptors */
   bool has_pipe[3];
@@ -96,12 +103,19 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
 /* Send signum to the child, or to its whole process group. */
 int tend_proc_signal(tend_proc_t *p, int signum, bool group);
 
+/* Who tend_proc_stop signals: the whole group (default) or the leader. */
+enum {
+  TEND_STOP_LEADER_ONLY = (1 << 0), /* signum to the leader only */
+  TEND_STOP_KILL_LEADER = (1 << 1), /* SIGKILL to the leader only */
+};
+
 /*
  * Stop: signum to the process group now, SIGKILL to the group after grace_ms
- * unless everything in it is gone by then. Calling it again only resends
- * the signal; the first deadline stands.
+ * unless everything in it is gone by then (flags narrow either to the
+ * leader). Calling it again only resends the signal; the first deadline
+ * stands.
  */
-int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms);
+int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms, unsigned flags);
 
 /*
  * Release every handle. If a stop is pending and the leader has exited, the

@@ -3,6 +3,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,4 +43,23 @@ void cli_error(const char *cmd, const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputc('\n', stderr);
+}
+
+void cli_bad_option(const char *cmd, char **argv, const struct option *longopts) {
+  for (const struct option *o = longopts; optopt != 0 && o->name != NULL; o++) {
+    if (o->val == optopt && o->has_arg == required_argument) {
+      cli_error(cmd, "option '--%s' needs a value (see 'tend help %s')", o->name, cmd);
+      return;
+    }
+  }
+  cli_error(cmd, "unknown option '%s' (see 'tend help %s')", argv[optind - 1], cmd);
+}
+
+const char *cli_default_config(void) {
+  const char *env = getenv("TEND_CONFIG");
+  if (env != NULL && *env != '\0')
+    return env;
+  if (access("conf/tend.conf", F_OK) == 0)
+    return "conf/tend.conf";
+  return "/etc/tend/tend.conf";
 }

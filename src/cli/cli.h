@@ -13,8 +13,30 @@ struct cmd {
   const char *usage; /* full help text */
 };
 
+struct option;
+
 int cmd_run(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
 extern const char cmd_run_usage[];
+extern const char cmd_daemon_usage[];
+
+/* The control subcommands (status, start, ...) share cmd_ctl. */
+struct ctl_cmd {
+  const char *name;
+  const char *summary;
+  const char *usage;
+};
+extern const struct ctl_cmd ctl_cmds[];
+extern const int n_ctl_cmds;
+
+/* "option '--x' needs a value" or "unknown option 'y'", after getopt_long
+ * returned '?'. */
+void cli_bad_option(const char *cmd, char **argv, const struct option *longopts);
+
+/* The config file when none is given: $TEND_CONFIG, ./conf/tend.conf,
+ * /etc/tend/tend.conf. */
+const char *cli_default_config(void);
 
 /* Seconds as "1.5", "2s", "3m", "1h" into milliseconds. 0 or -EINVAL. */
 int args_seconds(const char *s, uint64_t *ms);

@@ -55,7 +55,7 @@ struct run_args {
   bool json;
   bool show_exit;
   char **argv;
-  uint64_t timeout_ms;
+  const char *timeout_arg; /* as given, for the message */
 };
 
 /* environ with NAME=VALUE overrides applied; NULL when none were given. */
@@ -138,8 +138,10 @@ static int parse(int argc, char **argv, struct run_args *a) {
                   ch == 't' ? "a positive number of" : "a number of");
         return -EINVAL;
       }
-      if (ch == 't')
+      if (ch == 't') {
         a->co.timeout_ms = ms;
+        a->timeout_arg = optarg;
+      }
       else
         a->co.kill_after_ms = ms;
       break;
@@ -165,12 +167,7 @@ static int parse(int argc, char **argv, struct run_args *a) {
       exit(0);
     case '?':
     default:
-      if (optopt != 0)
-        cli_error("run", "option '-%c' is unknown or needs a value (see 'tend help run')",
-                  optopt);
-      else
-        cli_error("run", "option '%s' is unknown or needs a value (see 'tend help run')",
-                  argv[optind - 1]);
+      cli_bad_option("run", argv, longopts);
       return -EINVAL;
     }
   }
@@ -186,11 +183,24 @@ static int parse(int argc, char **argv, struct run_args *a) {
   return 0;
 }
 
-/* The command for messages, with words that need it in double quotes. */
+/* The command for messages, quoted as a shell would need it. */
 static void print_command(FILE *f, char **argv) {
   for (int i = 0; argv[i] != NULL; i++) {
-    bool plain = argv[i][0] != '\0' && strpbrk(argv[i], " \t\n'\"\\$&;|<>()*?") == NULL;
-    fprintf(f, plain ? "%s%s" : "%s\"%s\"", i ? " " : "", argv[i]);
+    const char *a = argv[i];
+    if (i > 0)
+      fputc(' ', f);
+    if (*a != '\0' && strpbrk(a, " \t\n'\"\\$&;|<>()*?[]{}~`#!") == NULL) {
+      fputs(a, f);
+      continue;
+    }
+    fputc('\'', f);
+    for (; *a; a++) {
+      if (*a == '\'')
+        fputs("'\\''", f);
+      else
+        fputc(*a, f);
+    }
+    fputc('\'', f);
   }
 }
 
@@ -308,7 +318,9 @@ int cmd_run(int argc, char **argv) {
   if (res.timed_out) {
     fprintf(stderr, "tend: ");
     print_command(stderr, a.argv);
-    fprintf(stderr, ": timed out after %.3gs\n", (double)a.co.timeout_ms / 1000);
+    size_t n = strlen(a.timeout_arg);
+    bool unit = n > 0 && strchr("smhd", a.timeout_arg[n - 1]) != NULL;
+    fprintf(stderr, ": timed out after %s%s\n", a.timeout_arg, unit ? "" : "s");
   }
   for (int i = 0; i < 2; i++)
     if (res.out_error[i] != 0 && res.out_error[i] != UV_EPIPE)
