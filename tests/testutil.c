@@ -206,3 +206,192 @@ long tu_wait_number_file(const char *path, int deadline_ms) {
     nanosleep(&ts, NULL); /* a file written by another process: no event */
   }
 }
+
+/* ---- the daemon -------------------------------------------------------- */
+
+#include <stdarg.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+char *tu_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return NULL;
+  char *buf = NULL;
+  size_t n = 0;
+  char chunk[65536];
+  size_t k;
+  while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    append(&buf, &n, chunk, k);
+  fclose(f);
+  if (buf == NULL)
+    append(&buf, &n, "", 0);
+  if (len != NULL)
+    *len = n;
+  return buf;
+}
+
+void tu_write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  cr_assert(f != NULL, "write %s: %s", path, strerror(errno));
+  fputs(text, f);
+  fclose(f);
+}
+
+int tu_file_count(const char *path, const char *needle) {
+  char *s = tu_read_file(path, NULL);
+  int n = 0;
+  for (char *p = s; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    n++;
+  free(s);
+  return n;
+}
+
+bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms) {
+  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  cr_assert(in >= 0);
+  /* Watch the directory: the file may not exist yet. */
+  char *dir = strdup(path);
+  char *slash = strrchr(dir, '/');
+  if (slash != NULL)
+    *slash = '\0';
+  inotify_add_watch(in, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
+  free(dir);
+  int64_t end = tu_now_ms() + deadline_ms;
+  bool found = false;
+  for (;;) {
+    char *s = tu_read_file(path, NULL);
+    found = s != NULL && strstr(s, needle) != NULL;
+    free(s);
+    int64_t left = end - tu_now_ms();
+    if (found || left <= 0)
+      break;
+    struct pollfd p = {in, POLLIN, 0};
+    if (poll(&p, 1, (int)left) == 1) {
+      char ev[4096];
+      while (read(in, ev, sizeof(ev)) > 0)
+        ;
+    }
+  }
+  close(in);
+  return found;
+}
+
+static bool socket_answers(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+  close(fd);
+  return ok;
+}
+
+bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status) {
+  char *argv[] = {(char *)tu_tend(), "daemon", "-c", (char *)conf_path, NULL};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  int e = posix_spawn(&d->pid, argv[0], &fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  cr_assert(e == 0, "spawn tend daemon: %s", strerror(e));
+  /* Ready when the socket answers; gone if it exits first. The socket
+   * appears in the directory: wait on inotify events, with a deadline. */
+  int pfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
+  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  char *dir = strdup(d->sock);
+  *strrchr(dir, '/') = '\0';
+  inotify_add_watch(in, dir, IN_CREATE | IN_ATTRIB);
+  free(dir);
+  int64_t end = tu_now_ms() + 10000;
+  bool up = false;
+  while (!(up = socket_answers(d->sock))) {
+    int64_t left = end - tu_now_ms();
+    if (left <= 0)
+      break;
+    struct pollfd p[2] = {{pfd, POLLIN, 0}, {in, POLLIN, 0}};
+    poll(p, 2, left > 50 ? 50 : (int)left); /* bind and listen are two steps */
+    if (p[0].revents) {
+      waitpid(d->pid, status, 0);
+      d->pid = 0;
+      break;
+    }
+    char ev[4096];
+    while (read(in, ev, sizeof(ev)) > 0)
+      ;
+  }
+  close(in);
+  close(pfd);
+  return up;
+}
+
+void tu_daemon_start(tu_daemon_t *d, const char *conf_text) {
+  memset(d, 0, sizeof(*d));
+  d->dir = tu_tmpdir();
+  cr_assert(asprintf(&d->conf, "%s/tend.conf", d->dir) > 0);
+  cr_assert(asprintf(&d->sock, "%s/tend.sock", d->dir) > 0);
+  cr_assert(asprintf(&d->log, "%s/daemon.log", d->dir) > 0);
+  char *text;
+  cr_assert(asprintf(&text, "[tend]\nsocket = %s\nlogdir = %s/log\n\n%s", d->sock, d->dir,
+                     conf_text) > 0);
+  tu_write_file(d->conf, text);
+  free(text);
+  int status = 0;
+  bool up = tu_daemon_try(d, d->conf, &status);
+  if (!up) {
+    char *log = tu_read_file(d->log, NULL);
+    if (d->pid > 0)
+      kill(d->pid, SIGKILL), waitpid(d->pid, &status, 0);
+    cr_assert_fail("the daemon did not come up (status %d); its log:\n%s", status,
+                   log ? log : "(none)");
+  }
+}
+
+int tu_daemon_stop(tu_daemon_t *d) {
+  int status = -1;
+  if (d->pid > 0) {
+    kill(d->pid, SIGTERM);
+    int pfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
+    struct pollfd p = {pfd, POLLIN, 0};
+    if (pfd < 0 || poll(&p, 1, 20000) != 1)
+      kill(d->pid, SIGKILL);
+    if (pfd >= 0)
+      close(pfd);
+    waitpid(d->pid, &status, 0);
+    d->pid = 0;
+  }
+  free(d->conf);
+  free(d->sock);
+  free(d->log);
+  tu_rmdir(d->dir);
+  memset(d, 0, sizeof(*d));
+  return status;
+}
+
+void tu_ctl(tu_daemon_t *d, tu_result_t *r, const char *cmd, ...) {
+  char *argv[64];
+  int n = 0;
+  argv[n++] = (char *)tu_tend();
+  argv[n++] = (char *)cmd;
+  argv[n++] = "-s";
+  argv[n++] = d->sock;
+  va_list ap;
+  va_start(ap, cmd);
+  const char *a;
+  while ((a = va_arg(ap, const char *)) != NULL && n < 63)
+    argv[n++] = (char *)a;
+  va_end(ap);
+  argv[n] = NULL;
+  tu_run(argv, NULL, 0, 30000, r);
+}

@@ -51,3 +51,37 @@ long tu_wait_number_file(const char *path, int deadline_ms);
 int64_t tu_now_ms(void);
 
 #endif
+
+/* ---- the daemon, for end-to-end tests ---------------------------------- */
+
+typedef struct {
+  char *dir;    /* temporary directory holding everything below */
+  char *conf;   /* dir/tend.conf */
+  char *sock;   /* dir/tend.sock */
+  char *log;    /* dir/daemon.log: the daemon's stderr (its log) */
+  pid_t pid;
+} tu_daemon_t;
+
+/* Write conf_text (after a [tend] section naming the socket and logdir
+ * in the temp dir, unless with_tend is false) and start `tend daemon`;
+ * wait until its socket answers. */
+void tu_daemon_start(tu_daemon_t *d, const char *conf_text);
+/* Start on an existing config file; false if it exited instead (then
+ * *status is its wait status). */
+bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status);
+/* SIGTERM, wait for the exit (deadline), SIGKILL if needed; returns the
+ * wait status. Frees d's strings and removes the directory. */
+int tu_daemon_stop(tu_daemon_t *d);
+
+/* Run `tend ARGS... -s SOCK` style control commands: argv without the
+ * binary and without -s; NULL-terminated. */
+void tu_ctl(tu_daemon_t *d, tu_result_t *r, const char *cmd, ...);
+
+/* Wait until file path contains needle (inotify + deadline). */
+bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms);
+/* How many times needle occurs in the file. */
+int tu_file_count(const char *path, const char *needle);
+/* The whole file, malloc'd (NULL if missing). */
+char *tu_read_file(const char *path, size_t *len);
+/* Write a file. */
+void tu_write_file(const char *path, const char *text);

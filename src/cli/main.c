@@ -13,6 +13,8 @@ static int cmd_help(int argc, char **argv);
 static const struct cmd cmds[] = {
     {"run", cmd_run, "run a command to its end: feed input, collect output (communicate)",
      cmd_run_usage},
+    {"daemon", cmd_daemon, "supervise the programs of a config file, in the foreground",
+     cmd_daemon_usage},
     {"help", cmd_help, "show help for a subcommand", "usage: tend help [SUBCOMMAND]\n"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -22,13 +24,23 @@ static void usage(FILE *f) {
              "tend is an event-loop process supervisor.\n\nsubcommands:\n");
   for (size_t i = 0; i < NCMDS; i++)
     fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+  fprintf(f, "\ncontrol a running daemon:\n");
+  for (int i = 0; i < n_ctl_cmds; i++)
+    fprintf(f, "  %-10s %s\n", ctl_cmds[i].name, ctl_cmds[i].summary);
   fprintf(f, "\n'tend help SUBCOMMAND' or 'tend SUBCOMMAND --help' for details.\n");
 }
 
 static const struct cmd *find(const char *name) {
+  static struct cmd ctl; /* a control command, filled on demand */
   for (size_t i = 0; i < NCMDS; i++)
     if (strcmp(cmds[i].name, name) == 0)
       return &cmds[i];
+  for (int i = 0; i < n_ctl_cmds; i++) {
+    if (strcmp(ctl_cmds[i].name, name) == 0) {
+      ctl = (struct cmd){ctl_cmds[i].name, cmd_ctl, ctl_cmds[i].summary, ctl_cmds[i].usage};
+      return &ctl;
+    }
+  }
   return NULL;
 }
 

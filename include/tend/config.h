@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's configuration: a supervisord-style INI file read into plain,
+ * validated data. Nothing here runs anything. Semantics follow supervisord
+ * 4.2.5 (same keys, same defaults, same expansions), plus tend's own keys.
+ *
+ * Every problem is reported as "FILE:LINE: [SECTION] KEY: message" with the
+ * bad value and what was expected; a config with any error is refused whole.
+ *
+ * Paths in the config (directory, stdout/stderr_logfile, socket, logfile,
+ * logdir, pidfile, childlogdir, include globs) are relative to the
+ * directory of the file that holds them, not to the daemon's working
+ * directory (supervisord's), and are stored absolute. FILE in messages is
+ * absolute too.
+ */
+#ifndef TEND_CONFIG_H
+#define TEND_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+  TEND_AUTORESTART_FALSE = 0,
+  TEND_AUTORESTART_TRUE,
+  TEND_AUTORESTART_UNEXPECTED,
+} tend_autorestart_t;
+
+typedef enum {
+  TEND_LOGFMT_TEXT = 0,
+  TEND_LOGFMT_JSON,
+} tend_logfmt_t;
+
+/* One child log: stdout or stderr of one process. */
+typedef struct {
+  char *path;        /* NULL: not logged (supervisord's NONE) */
+  uint64_t maxbytes; /* 0: never rotate; default 50 MB as supervisord */
+  int backups;       /* default 10 */
+} tend_logconf_t;
+
+/* One process to supervise: a [program:x] section expanded per numprocs. */
+typedef struct {
+  char *name;     /* process name, unique: process_name expanded */
+  char *program;  /* the section's name (x of [program:x]) */
+  char *group;    /* group name: the [group:g] that lists it, else program */
+  int process_num;
+
+  char *command;  /* as written (expanded) */
+  char **argv;    /* command split as POSIX sh words (quotes, backslashes);
+                     NULL-terminated */
+  char *directory; /* NULL: the daemon's */
+  char **env;      /* NULL-terminated "K=V" list: [supervisord] environment
+                      merged with the program's own (the program's wins per
+                      key); the daemon's environment is added at spawn */
+  char *user;      /* NULL: unchanged */
+  int umask;       /* -1: unchanged */
+
+  bool autostart;                 /* default true */
+  tend_autorestart_t autorestart; /* default unexpected */
+  int *exitcodes;                 /* default {0} */
+  int nexitcodes;
+  double startsecs;   /* default 1 */
+  int startretries;   /* default 3; -1: infinite */
+  int stopsignal;     /* default SIGTERM */
+  double stopwaitsecs; /* default 10 */
+  bool stopasgroup;   /* default true in tend */
+  bool killasgroup;   /* default true in tend */
+  int priority;       /* default 999; lower starts first, stops last */
+  int group_priority; /* the [group:g] priority (default 999) of the group
+                         that lists it, else the program's own priority */
+
+  bool redirect_stderr; /* default false */
+  tend_logconf_t out;   /* stdout_logfile*; AUTO: LOGDIR/NAME.out */
+  tend_logconf_t err;   /* stderr_logfile*; AUTO: LOGDIR/NAME.err */
+  bool stdin_pipe;      /* tend's stdin = pipe|null; default pipe */
+
+  char *file; /* where the section is, for messages */
+  int line;
+} tend_program_t;
+
+typedef struct {
+  char *path;       /* the main config file, absolute */
+  char *socket;     /* control socket; default: beside the config file
+                       ("<dir>/tend.sock") */
+  int socket_mode;  /* default 0600 */
+  char *socket_owner; /* NULL: unchanged ("user" or "user:group") */
+  char *logfile;    /* daemon log; NULL: stderr */
+  tend_logfmt_t log_format;
+  char *logdir;     /* child logs (AUTO); default "<config dir>/log" */
+  char *pidfile;    /* NULL: none */
+  int umask;        /* -1: unchanged; [supervisord] umask */
+  long minfds, minprocs; /* [supervisord]; 0: not set */
+
+  tend_program_t *programs; /* sorted by (priority, name) */
+  size_t nprograms;
+} tend_config_t;
+
+/* Diagnostics collected while loading: errors refuse the config, notices
+ * (unused supervisord keys and sections, once each) do not. */
+typedef struct {
+  char **errors;
+  size_t nerrors;
+  char **notices;
+  size_t nnotices;
+} tend_diag_t;
+
+/*
+ * Read path (and the files it includes). Returns 0 and *out, or a negative
+ * errno with every problem in diag (diag->nerrors > 0 for config errors,
+ * -EINVAL). The caller frees *out and diag.
+ */
+int tend_config_load(const char *path, tend_config_t **out, tend_diag_t *diag);
+void tend_config_free(tend_config_t *c);
+void tend_diag_free(tend_diag_t *d);
+
+/* The program of that name, or NULL. */
+const tend_program_t *tend_config_find(const tend_config_t *c, const char *name);
+
+/* True when a and b would run the same way (reload keeps it running). */
+bool tend_program_same(const tend_program_t *a, const tend_program_t *b);
+
+#endif

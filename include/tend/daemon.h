@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The supervisor daemon, in the foreground (systemd style). */
+#ifndef TEND_DAEMON_H
+#define TEND_DAEMON_H
+
+/*
+ * Load config_path and supervise its programs until SIGTERM, SIGINT or a
+ * `shutdown` request. Returns the process exit status: 0 after a clean
+ * shutdown, 2 for an invalid configuration (every error printed to stderr
+ * as FILE:LINE: ...), 1 when the daemon cannot start (socket in use...).
+ */
+int tend_daemon_run(const char *config_path);
+
+#endif

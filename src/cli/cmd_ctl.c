@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control commands: status, start, stop, restart, send, logs, wait,
+ * reload, shutdown. Each is a request over the daemon's Unix socket
+ * (include/tend/ctl.h), printed for people or, with --json, for scripts.
+ *
+ * Exit statuses: 0 done; 1 the daemon refused or the action failed for at
+ * least one process; 2 bad usage; 3 (status) some process is not RUNNING;
+ * 4 no daemon answers on the socket. `wait` exits with the process's own
+ * status (128+N for signal N).
+ */
+#include "cli.h"
+#include "tend/config.h"
+#include "tend/ctl.h"
+#include "tend/text.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3, EXIT_NO_DAEMON = 4 };
+
+typedef struct {
+  const char *cmd;
+  const char *socket;
+  const char *config;
+  bool json;
+  bool follow;
+  bool stderr_stream;
+  int lines;
+  char **args;
+  int nargs;
+} ctl_args_t;
+
+static const char common_opts[] =
+    "  -c, --config FILE  find the daemon's socket in FILE (default: $TEND_CONFIG,\n"
+    "                     ./conf/tend.conf, /etc/tend/tend.conf)\n"
+    "  -s, --socket PATH  the daemon's control socket (default: $TEND_SOCKET)\n";
+
+/* ---- talking to the daemon --------------------------------------------- */
+
+static char *socket_path(const ctl_args_t *a) {
+  if (a->socket != NULL)
+    return strdup(a->socket);
+  const char *env = getenv("TEND_SOCKET");
+  if (env != NULL && *env != '\0')
+    return strdup(env);
+  const char *path = a->config != NULL ? a->config : cli_default_config();
+  tend_config_t *cfg = NULL;
+  tend_diag_t diag = {0};
+  char *sock = NULL;
+  if (tend_config_load(path, &cfg, &diag) == 0) {
+    sock = strdup(cfg->socket);
+    tend_config_free(cfg);
+  } else {
+    /* The file may have errors the daemon has not loaded yet: the socket
+     * is still where it is by default, beside the file. */
+    char *copy = strdup(path);
+    if (copy != NULL && asprintf(&sock, "%s/tend.sock", dirname(copy)) < 0)
+      sock = NULL;
+    free(copy);
+  }
+  tend_diag_free(&diag);
+  return sock;
+}
+
+static int connect_daemon(const ctl_args_t *a) {
+  char *path = socket_path(a);
+  if (path == NULL) {
+    cli_error(a->cmd, "out of memory");
+    return -ENOMEM;
+  }
+  int fd = tend_ctl_connect(path);
+  if (fd < 0)
+    fprintf(stderr, "tend %s: no daemon answers on %s: %s\n", a->cmd, path, strerror(-fd));
+  free(path);
+  return fd;
+}
+
+/* Send req (consumed) and read one reply. 0, or an exit status. */
+static int call(int fd, const ctl_args_t *a, json_t *req, const void *data, size_t len,
+                json_t **reply, char **rdata, size_t *rlen) {
+  char *json = json_dumps(req, JSON_COMPACT);
+  json_decref(req);
+  int r = json ? tend_ctl_send(fd, json, data, len) : -ENOMEM;
+  free(json);
+  char *rjson = NULL, *rd = NULL;
+  size_t rl = 0;
+  if (r == 0)
+    r = tend_ctl_recv(fd, &rjson, &rd, &rl);
+  if (r != 0) {
+    cli_error(a->cmd, "the daemon did not answer: %s",
+              r == -EPIPE ? "connection closed" : strerror(-r));
+    return EXIT_NO_DAEMON;
+  }
+  json_error_t err;
+  *reply = json_loads(rjson, 0, &err);
+  free(rjson);
+  if (!json_is_object(*reply)) {
+    cli_error(a->cmd, "bad reply from the daemon: %s", err.text);
+    json_decref(*reply);
+    free(rd);
+    return EXIT_FAILED;
+  }
+  if (rdata != NULL) {
+    *rdata = rd;
+    *rlen = rl;
+  } else {
+    free(rd);
+  }
+  return 0;
+}
+
+/* A reply with ok=false: print its error. True if it was one. */
+static bool failed(const ctl_args_t *a, json_t *reply) {
+  if (json_is_true(json_object_get(reply, "ok")))
+    return false;
+  const char *e = json_string_value(json_object_get(reply, "error"));
+  fprintf(stderr, "tend %s: %s\n", a->cmd, e ? e : "failed");
+  return true;
+}
+
+static json_t *names_array(const ctl_args_t *a) {
+  json_t *arr = json_array();
+  for (int i = 0; i < a->nargs; i++)
+    json_array_append_new(arr, json_string(a->args[i]));
+  return arr;
+}
+
+static void print_json(json_t *v) {
+  char *s = json_dumps(v, JSON_COMPACT);
+  if (s != NULL)
+    puts(s);
+  free(s);
+}
+
+/* ---- the commands ------------------------------------------------------ */
+
+static void format_uptime(char *out, size_t n, long long ms) {
+  long long s = ms / 1000;
+  if (s >= 86400)
+    snprintf(out, n, "%lldd %02lld:%02lld:%02lld", s / 86400, s % 86400 / 3600, s % 3600 / 60,
+             s % 60);
+  else
+    snprintf(out, n, "%lld:%02lld:%02lld", s / 3600, s % 3600 / 60, s % 60);
+}
+
+static int do_status(int fd, const ctl_args_t *a) {
+  json_t *reply;
+  int r = call(fd, a, json_pack("{s:s,s:o}", "cmd", "status", "names", names_array(a)), NULL,
+               0, &reply, NULL, NULL);
+  if (r != 0)
+    return r;
+  if (failed(a, reply)) {
+    json_decref(reply);
+    return EXIT_FAILED;
+  }
+  json_t *procs = json_object_get(reply, "processes");
+  int status = 0;
+  size_t i;
+  json_t *p;
+  json_array_foreach(procs, i, p) {
+    if (strcmp(json_string_value(json_object_get(p, "state")), "RUNNING") != 0)
+      status = EXIT_NOT_RUNNING;
+  }
+  if (a->json) {
+    print_json(procs);
+    json_decref(reply);
+    return status;
+  }
+  printf("%-24s %-9s %8s %12s %-12s %s\n", "NAME", "STATE", "PID", "UPTIME", "LAST EXIT",
+         "RESTARTS");
+  json_array_foreach(procs, i, p) {
+    char pid[16] = "-", up[32] = "-", last[32] = "-";
+    json_t *jp = json_object_get(p, "pid");
+    if (json_is_integer(jp))
+      snprintf(pid, sizeof(pid), "%lld", (long long)json_integer_value(jp));
+    long long ms = json_integer_value(json_object_get(p, "uptime_ms"));
+    if (ms > 0)
+      format_uptime(up, sizeof(up), ms);
+    json_t *ec = json_object_get(p, "exit_code"), *sg = json_object_get(p, "signal");
+    if (json_is_integer(ec))
+      snprintf(last, sizeof(last), "%lld", (long long)json_integer_value(ec));
+    else if (json_is_string(sg))
+      snprintf(last, sizeof(last), "%s", json_string_value(sg));
+    printf("%-24s %-9s %8s %12s %-12s %lld\n", json_string_value(json_object_get(p, "name")),
+           json_string_value(json_object_get(p, "state")), pid, up, last,
+           (long long)json_integer_value(json_object_get(p, "restarts")));
+  }
+  json_decref(reply);
+  return status;
+}
+
+static int do_action(int fd, const ctl_args_t *a) {
+  if (a->nargs == 0) {
+    cli_error(a->cmd, "name a process, GROUP:*, or all (usage: tend %s NAME...|all)", a->cmd);
+    return EXIT_USAGE;
+  }
+  json_t *reply;
+  int r = call(fd, a,
+               json_pack("{s:s,s:o,s:b}", "cmd", a->cmd, "names", names_array(a), "wait", 1),
+               NULL, 0, &reply, NULL, NULL);
+  if (r != 0)
+    return r;
+  json_t *results = json_object_get(reply, "results");
+  if (results == NULL) {
+    failed(a, reply);
+    json_decref(reply);
+    return EXIT_FAILED;
+  }
+  int status = json_is_true(json_object_get(reply, "ok")) ? 0 : EXIT_FAILED;
+  if (a->json) {
+    print_json(results);
+  } else {
+    static const char *done[] = {"start", "started", "stop", "stopped", "restart", "restarted"};
+    const char *verb = a->cmd;
+    for (int k = 0; k < 6; k += 2)
+      if (strcmp(a->cmd, done[k]) == 0)
+        verb = done[k + 1];
+    size_t i;
+    json_t *res;
+    json_array_foreach(results, i, res) {
+      const char *name = json_string_value(json_object_get(res, "name"));
+      if (json_is_true(json_object_get(res, "ok")))
+        printf("%s: %s\n", name, verb);
+      else
+        fprintf(stderr, "%s: ERROR (%s)\n", name,
+                json_string_value(json_object_get(res, "error")));
+    }
+  }
+  json_decref(reply);
+  return status;
+}
+
+static int send_chunk(int fd, const ctl_args_t *a, const char *data, size_t len, bool eof) {
+  json_t *reply;
+  int r = call(fd, a, json_pack("{s:s,s:s,s:b}", "cmd", "send", "name", a->args[0], "eof", eof),
+               data, len, &reply, NULL, NULL);
+  if (r != 0)
+    return r;
+  r = failed(a, reply) ? EXIT_FAILED : 0;
+  json_decref(reply);
+  return r;
+}
+
+static int do_send(int fd, const ctl_args_t *a) {
+  if (a->nargs != 2) {
+    cli_error(a->cmd, "usage: tend send NAME TEXT|-");
+    return EXIT_USAGE;
+  }
+  if (strcmp(a->args[1], "-") != 0) {
+    /* TEXT and a newline: one line of input, as typed. */
+    size_t n = strlen(a->args[1]);
+    char *line = malloc(n + 1);
+    if (line == NULL)
+      return EXIT_FAILED;
+    memcpy(line, a->args[1], n);
+    line[n] = '\n';
+    int r = n + 1 > TEND_CTL_MAX_DATA ? (cli_error(a->cmd, "TEXT is over 1 MiB: use -"), 2)
+                                      : send_chunk(fd, a, line, n + 1, false);
+    free(line);
+    return r;
+  }
+  static char buf[64 * 1024];
+  for (;;) {
+    ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      cli_error(a->cmd, "reading stdin: %s", strerror(errno));
+      return EXIT_FAILED;
+    }
+    if (n == 0)
+      return 0;
+    int r = send_chunk(fd, a, buf, (size_t)n, false);
+    if (r != 0)
+      return r;
+  }
+}
+
+static int do_logs(int fd, const ctl_args_t *a) {
+  if (a->nargs != 1) {
+    cli_error(a->cmd, "usage: tend logs [-f] [-n N] [--stderr] NAME");
+    return EXIT_USAGE;
+  }
+  json_t *req = json_pack("{s:s,s:s,s:i,s:s,s:b}", "cmd", "logs", "name", a->args[0], "lines",
+                          a->lines, "stream", a->stderr_stream ? "stderr" : "stdout", "follow",
+                          a->follow);
+  char *json = json_dumps(req, JSON_COMPACT);
+  json_decref(req);
+  int r = tend_ctl_send(fd, json, NULL, 0);
+  free(json);
+  if (r != 0) {
+    cli_error(a->cmd, "the daemon did not answer: %s", strerror(-r));
+    return EXIT_NO_DAEMON;
+  }
+  /* Frames of output until the daemon ends the stream. */
+  for (;;) {
+    char *rj, *rd;
+    size_t rl;
+    r = tend_ctl_recv(fd, &rj, &rd, &rl);
+    if (r == -EPIPE)
+      return 0;
+    if (r != 0) {
+      cli_error(a->cmd, "reading from the daemon: %s", strerror(-r));
+      return EXIT_NO_DAEMON;
+    }
+    json_t *reply = json_loads(rj, 0, NULL);
+    free(rj);
+    bool bad = failed(a, reply);
+    json_decref(reply);
+    if (bad) {
+      free(rd);
+      return EXIT_FAILED;
+    }
+    if (rl > 0 && fwrite(rd, 1, rl, stdout) != rl) {
+      free(rd);
+      return EXIT_FAILED; /* our reader went away */
+    }
+    fflush(stdout);
+    free(rd);
+  }
+}
+
+static int do_wait(int fd, const ctl_args_t *a) {
+  if (a->nargs != 1) {
+    cli_error(a->cmd, "usage: tend wait NAME");
+    return EXIT_USAGE;
+  }
+  json_t *reply;
+  int r = call(fd, a, json_pack("{s:s,s:s}", "cmd", "wait", "name", a->args[0]), NULL, 0,
+               &reply, NULL, NULL);
+  if (r != 0)
+    return r;
+  if (failed(a, reply)) {
+    json_decref(reply);
+    return EXIT_FAILED;
+  }
+  json_t *ec = json_object_get(reply, "exit_code");
+  const char *sig = json_string_value(json_object_get(reply, "signal"));
+  int status;
+  if (a->json)
+    print_json(reply);
+  if (sig != NULL) {
+    int n = tend_signum(sig);
+    status = 128 + (n > 0 ? n : 0);
+    if (!a->json)
+      printf("%s: killed by %s\n", a->args[0], sig);
+  } else {
+    status = (int)json_integer_value(ec) & 0xff;
+    if (!a->json)
+      printf("%s: exit code %d\n", a->args[0], (int)json_integer_value(ec));
+  }
+  json_decref(reply);
+  return status;
+}
+
+static void print_names(const char *label, json_t *arr) {
+  if (json_array_size(arr) == 0)
+    return;
+  printf("%s:", label);
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) printf(" %s", json_string_value(v));
+  putchar('\n');
+}
+
+static int do_reload(int fd, const ctl_args_t *a) {
+  json_t *reply;
+  int r = call(fd, a, json_pack("{s:s}", "cmd", "reload"), NULL, 0, &reply, NULL, NULL);
+  if (r != 0)
+    return r;
+  if (failed(a, reply)) {
+    json_decref(reply);
+    return EXIT_FAILED;
+  }
+  if (a->json) {
+    print_json(reply);
+  } else {
+    print_names("added", json_object_get(reply, "added"));
+    print_names("changed", json_object_get(reply, "changed"));
+    print_names("removed", json_object_get(reply, "removed"));
+  }
+  json_decref(reply);
+  return 0;
+}
+
+static int do_shutdown(int fd, const ctl_args_t *a) {
+  json_t *reply;
+  int r = call(fd, a, json_pack("{s:s}", "cmd", "shutdown"), NULL, 0, &reply, NULL, NULL);
+  if (r != 0)
+    return r;
+  if (failed(a, reply)) {
+    json_decref(reply);
+    return EXIT_FAILED;
+  }
+  json_decref(reply);
+  /* The daemon closes every connection when it has stopped everything:
+   * return only then, so `tend shutdown && ...` sees it gone. */
+  char c;
+  while (read(fd, &c, 1) > 0)
+    ;
+  if (!a->json)
+    printf("shut down\n");
+  return 0;
+}
+
+/* ---- table and options ------------------------------------------------- */
+
+typedef int (*ctl_fn)(int fd, const ctl_args_t *a);
+
+static const struct {
+  const char *name;
+  ctl_fn fn;
+  const char *opts; /* which of the extra options it takes */
+} handlers[] = {
+    {"status", do_status, "j"},   {"start", do_action, "j"},  {"stop", do_action, "j"},
+    {"restart", do_action, "j"},  {"send", do_send, ""},      {"logs", do_logs, "fnE"},
+    {"wait", do_wait, "j"},       {"reload", do_reload, "j"}, {"shutdown", do_shutdown, ""},
+};
+
+int cmd_ctl(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"config", required_argument, NULL, 'c'}, {"socket", required_argument, NULL, 's'},
+      {"json", no_argument, NULL, 'j'},         {"follow", no_argument, NULL, 'f'},
+      {"lines", required_argument, NULL, 'n'},  {"stderr", no_argument, NULL, 'E'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+  };
+  ctl_args_t a = {.cmd = argv[0], .lines = 10};
+  size_t h = 0;
+  while (strcmp(handlers[h].name, a.cmd) != 0)
+    h++;
+  int ch;
+  opterr = 0;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, "+c:s:jfn:Eh", longopts, NULL)) != -1) {
+    if (ch != 'c' && ch != 's' && ch != 'h' && ch != '?' && strchr(handlers[h].opts, ch) == NULL) {
+      cli_error(a.cmd, "option '%s' does not apply here (see 'tend help %s')", argv[optind - 1],
+                a.cmd);
+      return EXIT_USAGE;
+    }
+    switch (ch) {
+    case 'c': a.config = optarg; break;
+    case 's': a.socket = optarg; break;
+    case 'j': a.json = true; break;
+    case 'f': a.follow = true; break;
+    case 'E': a.stderr_stream = true; break;
+    case 'n': {
+      char *end;
+      long n = strtol(optarg, &end, 10);
+      if (*end != '\0' || n < 0 || n > 1000000) {
+        cli_error(a.cmd, "--lines: invalid value '%s': expected a number from 0 to 1000000",
+                  optarg);
+        return EXIT_USAGE;
+      }
+      a.lines = (int)n;
+      break;
+    }
+    case 'h':
+      for (int i = 0; i < n_ctl_cmds; i++)
+        if (strcmp(ctl_cmds[i].name, a.cmd) == 0)
+          fputs(ctl_cmds[i].usage, stdout);
+      fputs(common_opts, stdout);
+      return 0;
+    default:
+      cli_bad_option(a.cmd, argv, longopts);
+      return EXIT_USAGE;
+    }
+  }
+  a.args = argv + optind;
+  a.nargs = argc - optind;
+  int fd = connect_daemon(&a);
+  if (fd < 0)
+    return EXIT_NO_DAEMON;
+  int r = handlers[h].fn(fd, &a);
+  close(fd);
+  return r;
+}
+
+const struct ctl_cmd ctl_cmds[] = {
+    {"status", "show each process: state, pid, uptime, last exit, restarts",
+     "usage: tend status [--json] [NAME|GROUP:*...]\n"
+     "Exit status 3 when a process shown is not RUNNING.\n"},
+    {"start", "start processes (NAME, GROUP:*, all); waits until they run",
+     "usage: tend start [--json] NAME|GROUP:*|all...\n"},
+    {"stop", "stop processes; waits until they are stopped",
+     "usage: tend stop [--json] NAME|GROUP:*|all...\n"},
+    {"restart", "stop, then start processes", "usage: tend restart [--json] NAME|GROUP:*|all...\n"},
+    {"send", "write TEXT and a newline (or our stdin with -) to a process's stdin",
+     "usage: tend send NAME TEXT|-\n"},
+    {"logs", "print a process's log (-f: follow, -n N lines, --stderr)",
+     "usage: tend logs [-f] [-n N] [--stderr] NAME\n"},
+    {"wait", "wait for a process to exit; exit with its status",
+     "usage: tend wait [--json] NAME\n"},
+    {"reload", "re-read the config: start new, stop removed, restart changed",
+     "usage: tend reload [--json]\n"},
+    {"shutdown", "stop every process and the daemon", "usage: tend shutdown\n"},
+};
+const int n_ctl_cmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);

@@ -1,0 +1,1519 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tend's config: supervisord 4.2.5's meaning of a supervisord.conf
+ * (supervisor/options.py: read_config, process_groups_from_parser,
+ * _processes_from_section; supervisor/datatypes.py for the value types),
+ * plus tend's own [tend] section. config_ini.c reads the text,
+ * config_expand.c does "%(name)s", config_words.c splits command and
+ * environment; this file gives the sections and keys their meaning,
+ * checks every value, and reports every problem at its file and line.
+ *
+ * Where tend differs from supervisord, on purpose:
+ *   - duplicate keys and sections are errors (configparser's strict mode;
+ *     supervisord runs it with strict = False);
+ *   - an unknown key is an error (supervisord ignores it silently), a key
+ *     supervisord knows but tend does not use is a notice;
+ *   - stopasgroup defaults to true (killasgroup follows it, as supervisord);
+ *   - includes nest ([include] in an included file works), relative to the
+ *     directory of the file that names them; a cycle is an error;
+ *   - relative paths (directory, logs, socket, pidfile, logdir) are
+ *     relative to the directory of the file that holds them, not to the
+ *     daemon's working directory: the config then means the same whoever
+ *     starts tend from wherever;
+ *   - the [tend] section; logdir defaults to "<config dir>/log", not /tmp.
+ */
+#include "tend/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "config_expand.h"
+#include "config_ini.h"
+#include "config_words.h"
+#include "tend/text.h"
+
+extern char **environ;
+
+struct group_ref {
+  const char *name;     /* the group's name (in the ini) */
+  cfg_section_t *sect;  /* the [group:x] section */
+  int priority;
+};
+
+struct ctx {
+  tend_diag_t *diag;
+  bool oom;
+  cfg_ini_t ini;
+  char **stack; /* real paths of the files being read, for include cycles */
+  size_t nstack;
+  char nodename[256];
+  char **sup_env; /* [supervisord] environment */
+  struct group_ref *groups; /* per ini section: the group a program is in */
+  tend_config_t *c;
+  size_t capprograms;
+};
+
+/* ---- messages ---------------------------------------------------------- */
+
+static void oom_if(struct ctx *x, int rc) {
+  if (rc == -ENOMEM)
+    x->oom = true;
+}
+
+#define ERR(x, ...) oom_if((x), cfg_error((x)->diag, __VA_ARGS__))
+#define NOTICE(x, ...) oom_if((x), cfg_notice((x)->diag, __VA_ARGS__))
+
+/* "FILE:LINE: [SECTION] KEY: message" */
+static void key_error(struct ctx *x, const cfg_section_t *s, const cfg_entry_t *e,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void key_error(struct ctx *x, const cfg_section_t *s, const cfg_entry_t *e,
+                      const char *fmt, ...) {
+  char *msg;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vasprintf(&msg, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    x->oom = true;
+    return;
+  }
+  ERR(x, "%s:%d: [%s] %s: %s", s->file, e->line, s->name, e->key, msg);
+  free(msg);
+}
+
+static void invalid(struct ctx *x, const cfg_section_t *s, const cfg_entry_t *e,
+                    const char *value, const char *expected) {
+  key_error(x, s, e, "invalid value '%s': expected %s", cfg_excerpt(value, 0), expected);
+}
+
+/* ---- paths ------------------------------------------------------------- */
+
+/* p made absolute (against the working directory) and lexically normal:
+ * no "//", "/./" or "/../" (as Python's os.path.abspath). */
+static char *path_abs(const char *p) {
+  char *joined;
+  if (p[0] == '/') {
+    joined = strdup(p);
+  } else {
+    char *cwd = getcwd(NULL, 0);
+    if (cwd == NULL)
+      return NULL;
+    if (asprintf(&joined, "%s/%s", cwd, p) < 0)
+      joined = NULL;
+    free(cwd);
+  }
+  if (joined == NULL)
+    return NULL;
+  /* Rewrite in place: out never runs ahead of in. */
+  char *out = joined;
+  const char *in = joined;
+  while (*in != '\0') {
+    while (*in == '/')
+      in++;
+    size_t n = strcspn(in, "/");
+    if (n == 0)
+      break;
+    if (n == 1 && in[0] == '.') {
+      /* skip */
+    } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+      while (out > joined && *--out != '/')
+        ;
+    } else {
+      *out++ = '/';
+      memmove(out, in, n);
+      out += n;
+    }
+    in += n;
+  }
+  if (out == joined)
+    *out++ = '/';
+  *out = '\0';
+  return joined;
+}
+
+/* The directory of an absolute, normal path. */
+static char *path_dir(const char *file) {
+  const char *slash = strrchr(file, '/');
+  if (slash == file)
+    return strdup("/");
+  return strndup(file, (size_t)(slash - file));
+}
+
+/* A path from the config: "~" and "~user" as Python's expanduser, then
+ * relative to dir (the directory of the file holding it). */
+static char *path_resolve(const char *dir, const char *p) {
+  char *home = NULL;
+  const char *rest = p;
+  if (p[0] == '~') {
+    size_t n = strcspn(p + 1, "/");
+    const char *h = NULL;
+    if (n == 0) {
+      h = getenv("HOME");
+      if (h == NULL || *h == '\0') {
+        struct passwd *pw = getpwuid(getuid());
+        h = pw != NULL ? pw->pw_dir : NULL;
+      }
+    } else {
+      char *user = strndup(p + 1, n);
+      if (user == NULL)
+        return NULL;
+      struct passwd *pw = getpwnam(user);
+      free(user);
+      h = pw != NULL ? pw->pw_dir : NULL;
+    }
+    if (h != NULL) {
+      home = strdup(h);
+      if (home == NULL)
+        return NULL;
+      rest = p + 1 + n;
+    }
+  }
+  char *joined;
+  int r;
+  if (home != NULL)
+    r = asprintf(&joined, "%s%s", home, rest);
+  else if (p[0] == '/')
+    r = asprintf(&joined, "%s", p);
+  else
+    r = asprintf(&joined, "%s/%s", dir, p);
+  free(home);
+  if (r < 0)
+    return NULL;
+  char *norm = path_abs(joined);
+  free(joined);
+  return norm;
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+/*
+ * The value of key in s, expanded with v (supervisord expands every value
+ * it reads). 1 with *out (malloc'd) and *ent; 0 when the key is not there;
+ * -1 when the expansion failed (reported).
+ */
+static int value_of(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                    char **out, cfg_entry_t **ent) {
+  cfg_entry_t *e = cfg_section_get(s, key);
+  *out = NULL;
+  if (ent != NULL)
+    *ent = e;
+  if (e == NULL)
+    return 0;
+  e->used = true;
+  char *why = NULL;
+  int rc = cfg_expand(e->value, v, out, &why);
+  if (rc == 0)
+    return 1;
+  if (rc == -ENOMEM)
+    x->oom = true;
+  else
+    key_error(x, s, e, "%s", why);
+  free(why);
+  return -1;
+}
+
+/* Python's int(): optional sign, digits. */
+static bool parse_long(const char *s, long *out) {
+  const char *p = s;
+  if (*p == '+' || *p == '-')
+    p++;
+  if (!isdigit((unsigned char)*p))
+    return false;
+  errno = 0;
+  char *end;
+  long n = strtol(s, &end, 10);
+  if (errno != 0 || *end != '\0')
+    return false;
+  *out = n;
+  return true;
+}
+
+static bool parse_bool(const char *s, bool *out) {
+  static const char *const yes[] = {"yes", "true", "on", "1"};
+  static const char *const no[] = {"no", "false", "off", "0"};
+  for (size_t i = 0; i < 4; i++) {
+    if (strcasecmp(s, yes[i]) == 0) {
+      *out = true;
+      return true;
+    }
+    if (strcasecmp(s, no[i]) == 0) {
+      *out = false;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* A number of seconds: digits with an optional fraction. */
+static bool parse_seconds(const char *s, double *out) {
+  const char *p = s;
+  if (*p == '+')
+    p++;
+  size_t digits = strspn(p, "0123456789");
+  const char *q = p + digits;
+  if (*q == '.') {
+    size_t frac = strspn(q + 1, "0123456789");
+    digits += frac;
+    q += 1 + frac;
+  }
+  if (digits == 0 || *q != '\0')
+    return false;
+  *out = strtod(s, NULL);
+  return true;
+}
+
+/* supervisord's byte_size: an integer with an optional KB/MB/GB suffix
+ * (any case, powers of 1024). */
+static bool parse_bytes(const char *s, uint64_t *out) {
+  size_t n = strlen(s);
+  uint64_t mult = 1;
+  if (n >= 2) {
+    const char *suf = s + n - 2;
+    if (strcasecmp(suf, "kb") == 0)
+      mult = 1024;
+    else if (strcasecmp(suf, "mb") == 0)
+      mult = 1024 * 1024;
+    else if (strcasecmp(suf, "gb") == 0)
+      mult = 1024 * 1024 * 1024;
+    if (mult != 1)
+      n -= 2;
+  }
+  while (n > 0 && isspace((unsigned char)s[n - 1]))
+    n--;
+  const char *p = s;
+  if (*p == '+') {
+    p++;
+    n--;
+  }
+  if (n == 0 || strspn(p, "0123456789") < n)
+    return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (v > (UINT64_MAX - 9) / 10)
+      return false;
+    v = v * 10 + (uint64_t)(p[i] - '0');
+  }
+  if (v > UINT64_MAX / mult)
+    return false;
+  *out = v * mult;
+  return true;
+}
+
+/* supervisord's octal_type: int(value, 8), "0o" prefix allowed. */
+static bool parse_octal(const char *s, int *out) {
+  const char *p = s;
+  if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+    p += 2;
+  if (*p == '\0' || strspn(p, "01234567") != strlen(p) || strlen(p) > 8)
+    return false;
+  long v = strtol(p, NULL, 8);
+  if (v > 07777)
+    return false;
+  *out = (int)v;
+  return true;
+}
+
+/* Typed getters: the value of key, or def when the key is not there.
+ * false when the value is bad (reported). */
+
+static bool get_bool(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                     bool def, bool *out) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, key, v, &val, &e);
+  *out = def;
+  if (r <= 0)
+    return r == 0;
+  bool ok = parse_bool(val, out);
+  if (!ok)
+    invalid(x, s, e, val, "true or false (or yes/no, on/off, 1/0)");
+  free(val);
+  return ok;
+}
+
+static bool get_long(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                     long def, long min, long *out) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, key, v, &val, &e);
+  *out = def;
+  if (r <= 0)
+    return r == 0;
+  long n = 0;
+  bool ok = parse_long(val, &n) && n >= min && n <= INT_MAX;
+  if (ok)
+    *out = n;
+  else if (min == LONG_MIN)
+    invalid(x, s, e, val, "an integer");
+  else {
+    char what[64];
+    snprintf(what, sizeof(what), "an integer >= %ld", min);
+    invalid(x, s, e, val, what);
+  }
+  free(val);
+  return ok;
+}
+
+static bool get_int(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                    int def, long min, int *out) {
+  long n;
+  bool ok = get_long(x, s, key, v, def, min, &n);
+  *out = (int)n;
+  return ok;
+}
+
+static bool get_seconds(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                        double def, double *out) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, key, v, &val, &e);
+  *out = def;
+  if (r <= 0)
+    return r == 0;
+  bool ok = parse_seconds(val, out);
+  if (!ok)
+    invalid(x, s, e, val, "a number of seconds >= 0");
+  free(val);
+  return ok;
+}
+
+static bool get_bytes(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                      uint64_t def, uint64_t *out) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, key, v, &val, &e);
+  *out = def;
+  if (r <= 0)
+    return r == 0;
+  bool ok = parse_bytes(val, out);
+  if (!ok)
+    invalid(x, s, e, val, "a byte size such as 1024, 10KB, 50MB or 1GB");
+  free(val);
+  return ok;
+}
+
+static bool get_octal(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                      int def, int *out) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, key, v, &val, &e);
+  *out = def;
+  if (r <= 0)
+    return r == 0;
+  bool ok = parse_octal(val, out);
+  if (!ok)
+    invalid(x, s, e, val, "an octal mode such as 022");
+  free(val);
+  return ok;
+}
+
+/* One of the words in choices (case-insensitive): its index in *out. */
+static bool get_choice(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                       const char *const *choices, int def, const char *expected, int *out) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, key, v, &val, &e);
+  *out = def;
+  if (r <= 0)
+    return r == 0;
+  for (int i = 0; choices[i] != NULL; i++) {
+    if (strcasecmp(val, choices[i]) == 0) {
+      *out = i;
+      free(val);
+      return true;
+    }
+  }
+  invalid(x, s, e, val, expected);
+  free(val);
+  return false;
+}
+
+/* A path value, resolved against the section's directory; NULL when not
+ * set or bad. */
+static char *get_path(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                      bool *bad) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, key, v, &val, &e);
+  if (r < 0)
+    *bad = true;
+  if (r <= 0)
+    return NULL;
+  char *p = NULL;
+  if (*val == '\0') {
+    invalid(x, s, e, val, "a path");
+    *bad = true;
+  } else {
+    p = path_resolve(v->here, val);
+    if (p == NULL)
+      x->oom = true;
+  }
+  free(val);
+  return p;
+}
+
+static bool user_exists(const char *name) {
+  long id;
+  if (parse_long(name, &id))
+    return id >= 0 && getpwuid((uid_t)id) != NULL;
+  return getpwnam(name) != NULL;
+}
+
+static bool group_exists(const char *name) {
+  long id;
+  if (parse_long(name, &id))
+    return id >= 0 && getgrgid((gid_t)id) != NULL;
+  return getgrnam(name) != NULL;
+}
+
+/* supervisord's process_or_group_name: no spaces, ':' or '/'. */
+static bool name_ok(const char *n) {
+  return *n != '\0' && strpbrk(n, " \t\n:/") == NULL;
+}
+
+/* Common names for a section outside [program:x]. */
+static cfg_vars_t vars_for(struct ctx *x, char *here) {
+  cfg_vars_t v = {.here = here, .host_node_name = x->nodename};
+  v.env[0] = x->sup_env;
+  v.env[1] = environ;
+  return v;
+}
+
+/* ---- reading files and includes ---------------------------------------- */
+
+static int load_file(struct ctx *x, const char *path);
+
+static bool on_stack(struct ctx *x, const char *real) {
+  for (size_t i = 0; i < x->nstack; i++)
+    if (strcmp(x->stack[i], real) == 0)
+      return true;
+  return false;
+}
+
+/* The files that one include value names: space-separated globs relative
+ * to the directory of the file holding it; matches in sorted order. */
+static void include_globs(struct ctx *x, size_t si, const char *key) {
+  cfg_section_t *s = &x->ini.sections[si];
+  char *here = path_dir(s->file);
+  if (here == NULL) {
+    x->oom = true;
+    return;
+  }
+  cfg_vars_t v = {.here = here, .host_node_name = x->nodename};
+  v.env[0] = environ; /* includes are read before [supervisord] is */
+  char *val;
+  cfg_entry_t *e;
+  if (value_of(x, s, key, &v, &val, &e) <= 0) {
+    free(here);
+    return;
+  }
+  /* Copies for messages: reading more files moves the sections. */
+  char *file = strdup(s->file), *sname = strdup(s->name);
+  int line = e->line;
+  if (file == NULL || sname == NULL) {
+    x->oom = true;
+    goto out;
+  }
+  char *save = NULL;
+  for (char *tok = strtok_r(val, " \t\n", &save); tok != NULL;
+       tok = strtok_r(NULL, " \t\n", &save)) {
+    char *pattern = path_resolve(here, tok);
+    if (pattern == NULL) {
+      x->oom = true;
+      break;
+    }
+    glob_t g;
+    int gr = glob(pattern, 0, NULL, &g);
+    if (gr == GLOB_NOMATCH) {
+      NOTICE(x, "%s:%d: [%s] %s: no file matches '%s'", file, line, sname, key, pattern);
+    } else if (gr != 0) {
+      ERR(x, "%s:%d: [%s] %s: cannot read the files of '%s'", file, line, sname, key, pattern);
+    } else {
+      for (size_t i = 0; i < g.gl_pathc; i++) {
+        char *abs = path_abs(g.gl_pathv[i]);
+        char *real = abs != NULL ? realpath(abs, NULL) : NULL;
+        if (abs == NULL) {
+          x->oom = true;
+        } else if (real != NULL && on_stack(x, real)) {
+          ERR(x, "%s:%d: [%s] %s: include cycle: '%s' is already being read", file, line, sname,
+              key, abs);
+        } else {
+          int rc = load_file(x, abs);
+          if (rc < 0 && rc != -ENOMEM)
+            ERR(x, "%s:%d: [%s] %s: cannot read '%s': %s", file, line, sname, key, abs,
+                strerror(-rc));
+        }
+        free(real);
+        free(abs);
+      }
+      globfree(&g);
+    }
+    free(pattern);
+  }
+out:
+  free(file);
+  free(sname);
+  free(val);
+  free(here);
+}
+
+/* Read path, then the files its [include] files and [tend] include name. */
+static int load_file(struct ctx *x, const char *path) {
+  char *real = realpath(path, NULL);
+  if (real == NULL)
+    return errno == ENOMEM ? (x->oom = true, -ENOMEM) : -errno;
+  char **grown = realloc(x->stack, (x->nstack + 1) * sizeof(*grown));
+  if (grown == NULL) {
+    free(real);
+    x->oom = true;
+    return -ENOMEM;
+  }
+  x->stack = grown;
+  x->stack[x->nstack++] = real;
+  size_t first = x->ini.nsections;
+  int rc = cfg_ini_read(&x->ini, path, x->diag);
+  oom_if(x, rc);
+  size_t end = x->ini.nsections;
+  for (size_t i = first; rc == 0 && i < end && !x->oom; i++) {
+    cfg_section_t *s = &x->ini.sections[i];
+    if (s->skip)
+      continue;
+    if (strcmp(s->name, "include") == 0) {
+      if (cfg_section_get(s, "files") == NULL)
+        ERR(x, "%s:%d: [include] files: missing (an [include] section names its files with "
+               "files = GLOB ...)", s->file, s->line);
+      else
+        include_globs(x, i, "files");
+    } else if (strcmp(s->name, "tend") == 0 && cfg_section_get(s, "include") != NULL) {
+      include_globs(x, i, "include");
+    }
+  }
+  free(x->stack[--x->nstack]);
+  return rc;
+}
+
+/* ---- [supervisord] and [tend] ------------------------------------------ */
+
+static cfg_section_t *find_section(struct ctx *x, const char *name) {
+  for (size_t i = 0; i < x->ini.nsections; i++)
+    if (!x->ini.sections[i].skip && strcmp(x->ini.sections[i].name, name) == 0)
+      return &x->ini.sections[i];
+  return NULL;
+}
+
+/* Report each key of s that nothing used: an error, unless it is in
+ * ignored (a notice each, or one notice listing them when listed is set). */
+static void leftover_keys(struct ctx *x, cfg_section_t *s, const char *const *ignored,
+                          bool one_notice) {
+  char *list = NULL;
+  for (size_t i = 0; i < s->nentries; i++) {
+    cfg_entry_t *e = &s->entries[i];
+    if (e->used)
+      continue;
+    bool known = false;
+    for (size_t k = 0; ignored != NULL && ignored[k] != NULL; k++)
+      known = known || strcmp(e->key, ignored[k]) == 0;
+    if (!known) {
+      key_error(x, s, e, "unknown key");
+    } else if (!one_notice) {
+      NOTICE(x, "%s:%d: [%s] %s: supervisord key not used by tend, ignored", s->file, e->line,
+             s->name, e->key);
+    } else {
+      char *more;
+      if (asprintf(&more, "%s%s%s", list != NULL ? list : "", list != NULL ? ", " : "",
+                   e->key) < 0) {
+        x->oom = true;
+        break;
+      }
+      free(list);
+      list = more;
+    }
+  }
+  if (list != NULL)
+    NOTICE(x, "%s:%d: [%s] not used by tend, ignored: %s", s->file, s->line, s->name, list);
+  free(list);
+}
+
+static void read_supervisord(struct ctx *x, cfg_section_t *s, bool tend_logfile,
+                             bool tend_pidfile) {
+  static const char *const unused[] = {
+      "logfile", "logfile_maxbytes", "logfile_backups", "loglevel",  "pidfile",
+      "nodaemon", "silent",          "nocleanup",       "user",      "directory",
+      "strip_ansi", "identifier",    NULL};
+  tend_config_t *c = x->c;
+  char *here = path_dir(s->file);
+  if (here == NULL) {
+    x->oom = true;
+    return;
+  }
+  cfg_vars_t v = vars_for(x, here);
+  v.env[0] = environ;
+  v.env[1] = NULL;
+  char *val;
+  cfg_entry_t *e;
+  if (value_of(x, s, "environment", &v, &val, &e) > 0) {
+    const char *why;
+    int rc = cfg_parse_env(val, &x->sup_env, &why);
+    oom_if(x, rc);
+    if (rc == -EINVAL)
+      key_error(x, s, e, "invalid value '%s': %s", cfg_excerpt(val, 0), why);
+    free(val);
+  }
+  v = vars_for(x, here);
+  bool bad = false;
+  char *childlogdir = get_path(x, s, "childlogdir", &v, &bad);
+  if (childlogdir != NULL && c->logdir == NULL)
+    c->logdir = childlogdir;
+  else
+    free(childlogdir);
+  get_octal(x, s, "umask", &v, -1, &c->umask);
+  get_long(x, s, "minfds", &v, 0, 0, &c->minfds);
+  get_long(x, s, "minprocs", &v, 0, 0, &c->minprocs);
+  if (!tend_logfile)
+    c->logfile = get_path(x, s, "logfile", &v, &bad);
+  if (!tend_pidfile)
+    c->pidfile = get_path(x, s, "pidfile", &v, &bad);
+  leftover_keys(x, s, unused, true);
+  free(here);
+}
+
+static void read_tend(struct ctx *x, cfg_section_t *s) {
+  static const char *const formats[] = {"text", "json", NULL};
+  tend_config_t *c = x->c;
+  char *here = path_dir(s->file);
+  if (here == NULL) {
+    x->oom = true;
+    return;
+  }
+  cfg_vars_t v = vars_for(x, here);
+  bool bad = false;
+  char *p;
+  if ((p = get_path(x, s, "socket", &v, &bad)) != NULL) {
+    free(c->socket);
+    c->socket = p;
+  }
+  get_octal(x, s, "socket_mode", &v, 0600, &c->socket_mode);
+  char *val;
+  cfg_entry_t *e;
+  if (value_of(x, s, "socket_owner", &v, &val, &e) > 0) {
+    char *colon = strchr(val, ':');
+    if (colon != NULL)
+      *colon = '\0';
+    bool ok = user_exists(val) && (colon == NULL || group_exists(colon + 1));
+    if (colon != NULL)
+      *colon = ':';
+    if (ok)
+      c->socket_owner = val;
+    else {
+      invalid(x, s, e, val, "user or user:group, of an existing user and group");
+      free(val);
+    }
+  }
+  if ((p = get_path(x, s, "logfile", &v, &bad)) != NULL)
+    c->logfile = p;
+  int fmt;
+  if (get_choice(x, s, "log_format", &v, formats, TEND_LOGFMT_TEXT, "text or json", &fmt))
+    c->log_format = (tend_logfmt_t)fmt;
+  if ((p = get_path(x, s, "logdir", &v, &bad)) != NULL)
+    c->logdir = p;
+  if ((p = get_path(x, s, "pidfile", &v, &bad)) != NULL)
+    c->pidfile = p;
+  cfg_entry_t *inc = cfg_section_get(s, "include");
+  if (inc != NULL)
+    inc->used = true; /* read by load_file */
+  leftover_keys(x, s, NULL, false);
+  free(here);
+}
+
+/* ---- [group:x] ------------------------------------------------------------ */
+
+static void read_groups(struct ctx *x) {
+  for (size_t gi = 0; gi < x->ini.nsections; gi++) {
+    cfg_section_t *g = &x->ini.sections[gi];
+    if (g->skip || strncmp(g->name, "group:", 6) != 0)
+      continue;
+    const char *gname = g->name + 6;
+    if (!name_ok(gname)) {
+      ERR(x, "%s:%d: [%s] invalid group name '%s': names cannot contain spaces, ':' or '/'",
+          g->file, g->line, g->name, gname);
+      continue;
+    }
+    char *here = path_dir(g->file);
+    if (here == NULL) {
+      x->oom = true;
+      return;
+    }
+    cfg_vars_t v = vars_for(x, here);
+    int priority;
+    get_int(x, g, "priority", &v, 999, LONG_MIN, &priority);
+    char *list;
+    cfg_entry_t *e;
+    if (value_of(x, g, "programs", &v, &list, &e) > 0 && *list != '\0') {
+      /* list_of_strings: split on ',', strip each */
+      for (char *item = list; item != NULL;) {
+        char *comma = strchr(item, ',');
+        if (comma != NULL)
+          *comma = '\0';
+        char *tok = item;
+        item = comma != NULL ? comma + 1 : NULL;
+        while (isspace((unsigned char)*tok))
+          tok++;
+        size_t n = strlen(tok);
+        while (n > 0 && isspace((unsigned char)tok[n - 1]))
+          tok[--n] = '\0';
+        char want[PATH_MAX];
+        snprintf(want, sizeof(want), "program:%s", tok);
+        size_t pi;
+        for (pi = 0; pi < x->ini.nsections; pi++)
+          if (!x->ini.sections[pi].skip && strcmp(x->ini.sections[pi].name, want) == 0)
+            break;
+        if (pi == x->ini.nsections) {
+          snprintf(want, sizeof(want), "fcgi-program:%s", tok);
+          if (find_section(x, want) == NULL)
+            key_error(x, g, e, "unknown program '%s' (there is no [program:%s])", tok, tok);
+          /* an fcgi-program is skipped with its own notice */
+        } else if (x->groups[pi].name != NULL) {
+          key_error(x, g, e, "program '%s' is already in [%s]", tok, x->groups[pi].sect->name);
+        } else {
+          x->groups[pi] = (struct group_ref){.name = gname, .sect = g, .priority = priority};
+        }
+      }
+    }
+    free(list);
+    leftover_keys(x, g, NULL, false);
+    free(here);
+  }
+}
+
+/* ---- [program:x] ----------------------------------------------------------- */
+
+static void program_clear(tend_program_t *p) {
+  free(p->name);
+  free(p->program);
+  free(p->group);
+  free(p->command);
+  cfg_strv_free(p->argv);
+  free(p->directory);
+  cfg_strv_free(p->env);
+  free(p->user);
+  free(p->exitcodes);
+  free(p->out.path);
+  free(p->err.path);
+  free(p->file);
+  memset(p, 0, sizeof(*p));
+}
+
+/* What a [program:x] says once, for all its processes. */
+struct program_common {
+  int priority;
+  bool autostart;
+  tend_autorestart_t autorestart;
+  double startsecs;
+  int startretries;
+  int stopsignal;
+  double stopwaitsecs;
+  bool stopasgroup, killasgroup;
+  int *exitcodes;
+  int nexitcodes;
+  bool redirect_stderr;
+  long numprocs, numprocs_start;
+  char *user;
+  int umask;
+  bool stdin_pipe;
+  bool bad;
+};
+
+static void read_exitcodes(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                           struct program_common *pc) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, "exitcodes", v, &val, &e);
+  if (r < 0)
+    pc->bad = true;
+  if (r <= 0) {
+    pc->exitcodes = r == 0 ? malloc(sizeof(int)) : NULL;
+    if (pc->exitcodes != NULL) {
+      pc->exitcodes[0] = 0;
+      pc->nexitcodes = 1;
+    }
+    return;
+  }
+  /* list_of_ints: split on ',', each an int (spaces around allowed);
+   * an empty value is an empty list. */
+  size_t max = 1;
+  for (const char *p = val; *p; p++)
+    max += *p == ',';
+  pc->exitcodes = calloc(max, sizeof(int));
+  if (pc->exitcodes == NULL) {
+    x->oom = true;
+    free(val);
+    return;
+  }
+  bool ok = true;
+  if (*val != '\0') {
+    char *item = val;
+    for (;;) {
+      char *comma = strchr(item, ',');
+      if (comma != NULL)
+        *comma = '\0';
+      while (isspace((unsigned char)*item))
+        item++;
+      size_t n = strlen(item);
+      while (n > 0 && isspace((unsigned char)item[n - 1]))
+        item[--n] = '\0';
+      long code;
+      if (!parse_long(item, &code) || code < 0 || code > 255)
+        ok = false;
+      else
+        pc->exitcodes[pc->nexitcodes++] = (int)code;
+      if (comma == NULL)
+        break;
+      *comma = ',';
+      item = comma + 1;
+    }
+  }
+  if (!ok) {
+    invalid(x, s, e, val, "a comma-separated list of exit codes 0-255");
+    pc->bad = true;
+  }
+  free(val);
+}
+
+static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                                 struct program_common *pc) {
+  static const char *const restarts[] = {"false", "true", "unexpected", NULL};
+  static const char *const stdins[] = {"null", "pipe", NULL};
+  bool ok = true;
+  char *val;
+  cfg_entry_t *e;
+  int r;
+
+  ok &= get_int(x, s, "priority", v, 999, LONG_MIN, &pc->priority);
+  ok &= get_bool(x, s, "autostart", v, true, &pc->autostart);
+  /* auto_restart(): the boolean words, or "unexpected" */
+  pc->autorestart = TEND_AUTORESTART_UNEXPECTED;
+  r = value_of(x, s, "autorestart", v, &val, &e);
+  if (r > 0) {
+    bool b;
+    int i;
+    if (parse_bool(val, &b)) {
+      pc->autorestart = b ? TEND_AUTORESTART_TRUE : TEND_AUTORESTART_FALSE;
+    } else {
+      for (i = 0; restarts[i] != NULL && strcasecmp(val, restarts[i]) != 0; i++)
+        ;
+      if (restarts[i] != NULL)
+        pc->autorestart = (tend_autorestart_t)i;
+      else {
+        invalid(x, s, e, val, "true, false or unexpected");
+        ok = false;
+      }
+    }
+    free(val);
+  }
+  ok &= r >= 0;
+  ok &= get_seconds(x, s, "startsecs", v, 1, &pc->startsecs);
+  pc->startretries = 3;
+  r = value_of(x, s, "startretries", v, &val, &e);
+  if (r > 0) {
+    long n;
+    if (strcasecmp(val, "infinite") == 0)
+      pc->startretries = -1;
+    else if (parse_long(val, &n) && n >= 0 && n <= INT_MAX)
+      pc->startretries = (int)n;
+    else {
+      invalid(x, s, e, val, "an integer >= 0 or 'infinite'");
+      ok = false;
+    }
+    free(val);
+  }
+  ok &= r >= 0;
+  pc->stopsignal = SIGTERM;
+  r = value_of(x, s, "stopsignal", v, &val, &e);
+  if (r > 0) {
+    int sig = tend_signum(val);
+    if (sig > 0)
+      pc->stopsignal = sig;
+    else {
+      invalid(x, s, e, val, "a signal name (TERM, HUP, INT, QUIT, KILL, USR1, USR2, ...) or number");
+      ok = false;
+    }
+    free(val);
+  }
+  ok &= r >= 0;
+  ok &= get_seconds(x, s, "stopwaitsecs", v, 10, &pc->stopwaitsecs);
+  ok &= get_bool(x, s, "stopasgroup", v, true, &pc->stopasgroup);
+  ok &= get_bool(x, s, "killasgroup", v, pc->stopasgroup, &pc->killasgroup);
+  if (pc->stopasgroup && !pc->killasgroup) {
+    cfg_entry_t *k = cfg_section_get(s, "killasgroup");
+    key_error(x, s, k, "cannot be false when stopasgroup is true (stopping the group but "
+                       "killing only the process would leave the group running)");
+    ok = false;
+  }
+  read_exitcodes(x, s, v, pc);
+  ok &= get_bool(x, s, "redirect_stderr", v, false, &pc->redirect_stderr);
+  ok &= get_long(x, s, "numprocs", v, 1, 1, &pc->numprocs);
+  ok &= get_long(x, s, "numprocs_start", v, 0, 0, &pc->numprocs_start);
+  r = value_of(x, s, "user", v, &val, &e);
+  if (r > 0) {
+    if (user_exists(val))
+      pc->user = val;
+    else {
+      invalid(x, s, e, val, "the name or id of an existing user");
+      free(val);
+      ok = false;
+    }
+  }
+  ok &= r >= 0;
+  ok &= get_octal(x, s, "umask", v, -1, &pc->umask);
+  int in;
+  ok &= get_choice(x, s, "stdin", v, stdins, 1, "pipe or null", &in);
+  pc->stdin_pipe = in == 1;
+  if (!ok)
+    pc->bad = true;
+}
+
+/* stdout_logfile / stderr_logfile and their maxbytes and backups. *automatic
+ * is set for AUTO (the path is made once the name is known). */
+static bool read_log(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v, const char *ch,
+                     tend_logconf_t *lc, bool *automatic, bool *explicit_path) {
+  char key[64];
+  bool ok = true;
+  char *val;
+  cfg_entry_t *e;
+  *automatic = true;
+  *explicit_path = false;
+  snprintf(key, sizeof(key), "%s_logfile", ch);
+  int r = value_of(x, s, key, v, &val, &e);
+  if (r > 0) {
+    if (strcasecmp(val, "auto") == 0) {
+      /* as not set */
+    } else if (strcasecmp(val, "none") == 0 || strcasecmp(val, "off") == 0) {
+      *automatic = false;
+    } else if (strcasecmp(val, "syslog") == 0) {
+      *automatic = false;
+      NOTICE(x, "%s:%d: [%s] %s: syslog is not supported by tend; not logged", s->file, e->line,
+             s->name, key);
+    } else if (*val == '\0') {
+      invalid(x, s, e, val, "a path, AUTO or NONE");
+      ok = false;
+    } else {
+      *automatic = false;
+      *explicit_path = true;
+      lc->path = path_resolve(v->here, val);
+      if (lc->path == NULL)
+        x->oom = true;
+    }
+    free(val);
+  }
+  ok &= r >= 0;
+  snprintf(key, sizeof(key), "%s_logfile_maxbytes", ch);
+  ok &= get_bytes(x, s, key, v, 50 * 1024 * 1024, &lc->maxbytes);
+  snprintf(key, sizeof(key), "%s_logfile_backups", ch);
+  ok &= get_int(x, s, key, v, 10, 0, &lc->backups);
+  return ok;
+}
+
+static int push_program(struct ctx *x, tend_program_t *p) {
+  tend_config_t *c = x->c;
+  if (c->nprograms == x->capprograms) {
+    size_t ncap = x->capprograms ? x->capprograms * 2 : 16;
+    tend_program_t *grown = realloc(c->programs, ncap * sizeof(*grown));
+    if (grown == NULL)
+      return -ENOMEM;
+    c->programs = grown;
+    x->capprograms = ncap;
+  }
+  c->programs[c->nprograms++] = *p;
+  memset(p, 0, sizeof(*p));
+  return 0;
+}
+
+/* One process of [program:x]: the keys that may use process_num. */
+static void read_process(struct ctx *x, cfg_section_t *s, struct program_common *pc,
+                         cfg_vars_t *v, const char *name_tmpl, const char *logdir) {
+  tend_program_t p = {.umask = -1};
+  bool ok = true;
+  char *val;
+  cfg_entry_t *e;
+  char **own_env = calloc(1, sizeof(*own_env));
+  if (own_env == NULL)
+    goto nomem;
+  v->env[0] = NULL;
+  v->env[1] = x->sup_env;
+  v->env[2] = environ;
+
+  int r = value_of(x, s, "environment", v, &val, &e);
+  if (r > 0) {
+    const char *why;
+    char **parsed = NULL;
+    int rc = cfg_parse_env(val, &parsed, &why);
+    if (rc == -ENOMEM) {
+      free(val);
+      goto nomem;
+    }
+    if (rc == -EINVAL) {
+      key_error(x, s, e, "invalid value '%s': %s", cfg_excerpt(val, 0), why);
+      ok = false;
+    } else {
+      cfg_strv_free(own_env);
+      own_env = parsed;
+    }
+    free(val);
+  }
+  ok &= r >= 0;
+  /* the program's own environment is visible as ENV_X to the keys after */
+  v->env[0] = own_env;
+
+  char *name;
+  char *why = NULL;
+  int er = cfg_expand(name_tmpl, v, &name, &why);
+  cfg_entry_t *pn = cfg_section_get(s, "process_name");
+  if (er == -ENOMEM)
+    goto nomem;
+  if (er < 0) {
+    ok = false;
+    if (pn != NULL)
+      key_error(x, s, pn, "%s", why);
+    free(why);
+  } else if (!name_ok(name)) {
+    if (pn != NULL)
+      key_error(x, s, pn, "invalid name '%s': names cannot contain spaces, ':' or '/'", name);
+    ok = false;
+    free(name);
+  } else {
+    p.group = strdup(v->group_name);
+    if (strcmp(v->group_name, name) == 0)
+      p.name = name;
+    else {
+      if (asprintf(&p.name, "%s:%s", v->group_name, name) < 0)
+        p.name = NULL;
+      free(name);
+    }
+    if (p.name == NULL || p.group == NULL)
+      goto nomem;
+  }
+
+  bool bad = false;
+  p.directory = get_path(x, s, "directory", v, &bad);
+  ok &= !bad;
+
+  bool out_auto, err_auto, out_explicit, err_explicit;
+  ok &= read_log(x, s, v, "stdout", &p.out, &out_auto, &out_explicit);
+  ok &= read_log(x, s, v, "stderr", &p.err, &err_auto, &err_explicit);
+  if (pc->redirect_stderr) {
+    if (err_explicit)
+      NOTICE(x, "%s:%d: [%s] stderr_logfile: redirect_stderr is true, so stderr goes to the "
+                "stdout log; stderr_logfile ignored", s->file, cfg_section_get(s, "stderr_logfile")->line,
+             s->name);
+    free(p.err.path);
+    p.err.path = NULL;
+    err_auto = false;
+  }
+  if (ok && p.name != NULL) {
+    if (out_auto && asprintf(&p.out.path, "%s/%s.out", logdir, p.name) < 0)
+      goto nomem;
+    if (err_auto && asprintf(&p.err.path, "%s/%s.err", logdir, p.name) < 0)
+      goto nomem;
+  }
+
+  r = value_of(x, s, "command", v, &p.command, &e);
+  if (r == 0) {
+    ERR(x, "%s:%d: [%s] command: missing (every program needs one)", s->file, s->line, s->name);
+    ok = false;
+  } else if (r > 0) {
+    size_t argc;
+    const char *swhy;
+    int rc = cfg_split_command(p.command, &p.argv, &argc, &swhy);
+    if (rc == -ENOMEM)
+      goto nomem;
+    if (rc < 0) {
+      key_error(x, s, e, "invalid value '%s': %s", cfg_excerpt(p.command, 0), swhy);
+      ok = false;
+    } else if (argc == 0 || p.argv[0][0] == '\0') {
+      key_error(x, s, e, "invalid value '%s': expected a program to run", cfg_excerpt(p.command, 0));
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+
+  if (!ok || pc->bad) {
+    cfg_strv_free(own_env);
+    program_clear(&p);
+    return;
+  }
+
+  /* [supervisord] environment, then the program's own (it wins per key) */
+  p.env = calloc(1, sizeof(*p.env));
+  if (p.env == NULL)
+    goto nomem;
+  for (char **kv = x->sup_env; kv != NULL && *kv != NULL; kv++)
+    if (cfg_env_set(&p.env, *kv) < 0)
+      goto nomem;
+  for (char **kv = own_env; *kv != NULL; kv++)
+    if (cfg_env_set(&p.env, *kv) < 0)
+      goto nomem;
+  cfg_strv_free(own_env);
+  own_env = NULL;
+
+  p.program = strdup(v->program_name);
+  p.file = strdup(s->file);
+  p.exitcodes = malloc(((size_t)pc->nexitcodes + 1) * sizeof(int));
+  p.user = pc->user != NULL ? strdup(pc->user) : NULL;
+  if (p.program == NULL || p.file == NULL || p.exitcodes == NULL ||
+      (pc->user != NULL && p.user == NULL))
+    goto nomem;
+  if (pc->nexitcodes > 0)
+    memcpy(p.exitcodes, pc->exitcodes, (size_t)pc->nexitcodes * sizeof(int));
+  p.nexitcodes = pc->nexitcodes;
+  p.line = s->line;
+  p.process_num = (int)v->process_num;
+  p.umask = pc->umask;
+  p.autostart = pc->autostart;
+  p.autorestart = pc->autorestart;
+  p.startsecs = pc->startsecs;
+  p.startretries = pc->startretries;
+  p.stopsignal = pc->stopsignal;
+  p.stopwaitsecs = pc->stopwaitsecs;
+  p.stopasgroup = pc->stopasgroup;
+  p.killasgroup = pc->killasgroup;
+  p.priority = pc->priority;
+  p.redirect_stderr = pc->redirect_stderr;
+  p.stdin_pipe = pc->stdin_pipe;
+  if (push_program(x, &p) < 0)
+    goto nomem;
+  return;
+
+nomem:
+  x->oom = true;
+  cfg_strv_free(own_env);
+  program_clear(&p);
+}
+
+static void read_program(struct ctx *x, size_t si, const char *logdir) {
+  static const char *const ignored[] = {
+      "stdout_capture_maxbytes", "stdout_events_enabled", "stdout_syslog",
+      "stderr_capture_maxbytes", "stderr_events_enabled", "stderr_syslog",
+      "serverurl", NULL};
+  cfg_section_t *s = &x->ini.sections[si];
+  const char *pname = s->name + strlen("program:");
+  if (!name_ok(pname)) {
+    ERR(x, "%s:%d: [%s] invalid program name '%s': names cannot contain spaces, ':' or '/'",
+        s->file, s->line, s->name, pname);
+    return;
+  }
+  char *here = path_dir(s->file);
+  if (here == NULL) {
+    x->oom = true;
+    return;
+  }
+  const struct group_ref *g = &x->groups[si];
+  cfg_vars_t v = vars_for(x, here);
+  v.program_name = pname;
+  v.group_name = g->name != NULL ? g->name : pname;
+
+  struct program_common pc = {0};
+  read_program_common(x, s, &v, &pc);
+
+  cfg_entry_t *pn = cfg_section_get(s, "process_name");
+  const char *tmpl = pn != NULL ? pn->value : "%(program_name)s";
+  if (pn != NULL)
+    pn->used = true;
+  if (pc.numprocs > 1 && strstr(tmpl, "%(process_num)") == NULL) {
+    cfg_entry_t *at = pn != NULL ? pn : cfg_section_get(s, "numprocs");
+    key_error(x, s, at, "%%(process_num) must be present within process_name when numprocs > 1");
+    pc.bad = true;
+  }
+  v.has_process_num = true;
+  v.numprocs = pc.numprocs;
+  size_t before = x->c->nprograms;
+  for (long n = pc.numprocs_start; n < pc.numprocs_start + pc.numprocs && !x->oom; n++) {
+    v.process_num = n;
+    read_process(x, s, &pc, &v, tmpl, logdir);
+  }
+  /* Group membership and its priority, for every process of the section. */
+  for (size_t i = before; i < x->c->nprograms; i++)
+    x->c->programs[i].group_priority = g->name != NULL ? g->priority : pc.priority;
+  free(pc.exitcodes);
+  free(pc.user);
+  leftover_keys(x, s, ignored, false);
+  free(here);
+}
+
+/* ---- the whole file ---------------------------------------------------- */
+
+static int program_cmp(const void *a, const void *b) {
+  const tend_program_t *pa = a, *pb = b;
+  if (pa->priority != pb->priority)
+    return pa->priority < pb->priority ? -1 : 1;
+  return strcmp(pa->name, pb->name);
+}
+
+static bool prefix_is(const char *name, const char *prefix) {
+  return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
+static void read_sections(struct ctx *x, const char *main_dir) {
+  tend_config_t *c = x->c;
+  cfg_section_t *ts = find_section(x, "tend");
+  cfg_section_t *ss = find_section(x, "supervisord");
+  if (ts != NULL)
+    read_tend(x, ts);
+  if (ss != NULL)
+    read_supervisord(x, ss, c->logfile != NULL, c->pidfile != NULL);
+  if (c->socket == NULL && asprintf(&c->socket, "%s/tend.sock", main_dir) < 0) {
+    c->socket = NULL;
+    x->oom = true;
+  }
+  if (c->logdir == NULL && asprintf(&c->logdir, "%s/log", main_dir) < 0) {
+    c->logdir = NULL;
+    x->oom = true;
+  }
+  if (x->oom)
+    return;
+  read_groups(x);
+
+  for (size_t i = 0; i < x->ini.nsections && !x->oom; i++) {
+    cfg_section_t *s = &x->ini.sections[i];
+    const char *n = s->name;
+    if (s->skip || strcmp(n, "tend") == 0 || strcmp(n, "supervisord") == 0 ||
+        prefix_is(n, "group:"))
+      continue;
+    if (prefix_is(n, "program:")) {
+      read_program(x, i, c->logdir);
+    } else if (strcmp(n, "include") == 0) {
+      leftover_keys(x, s, NULL, false);
+    } else if (prefix_is(n, "eventlistener:") || prefix_is(n, "fcgi-program:")) {
+      NOTICE(x, "%s:%d: [%s] not supported, section skipped", s->file, s->line, n);
+    } else if (strcmp(n, "supervisorctl") == 0 || strcmp(n, "unix_http_server") == 0 ||
+               strcmp(n, "inet_http_server") == 0 || prefix_is(n, "rpcinterface:")) {
+      for (size_t k = 0; k < s->nentries; k++)
+        s->entries[k].used = true;
+      char *keys = NULL;
+      size_t len = 0;
+      for (size_t k = 0; k < s->nentries; k++)
+        len += strlen(s->entries[k].key) + 2;
+      keys = calloc(1, len + 1);
+      if (keys == NULL) {
+        x->oom = true;
+        break;
+      }
+      for (size_t k = 0; k < s->nentries; k++) {
+        if (k > 0)
+          strcat(keys, ", ");
+        strcat(keys, s->entries[k].key);
+      }
+      NOTICE(x, "%s:%d: [%s] not used by tend, ignored (keys: %s)", s->file, s->line, n,
+             s->nentries > 0 ? keys : "none");
+      free(keys);
+    } else {
+      ERR(x, "%s:%d: [%s] unknown section", s->file, s->line, n);
+    }
+  }
+
+  /* A program in no group is a group of its own name: a [group:x] of the
+   * same name would make two groups x. */
+  for (size_t i = 0; i < x->ini.nsections; i++) {
+    cfg_section_t *g = &x->ini.sections[i];
+    if (g->skip || !prefix_is(g->name, "group:"))
+      continue;
+    char want[PATH_MAX];
+    snprintf(want, sizeof(want), "program:%s", g->name + 6);
+    for (size_t k = 0; k < x->ini.nsections; k++) {
+      cfg_section_t *p = &x->ini.sections[k];
+      if (!p->skip && strcmp(p->name, want) == 0 && x->groups[k].name == NULL)
+        ERR(x, "%s:%d: [%s] group '%s' clashes with [%s] at %s:%d, which is in no group and so "
+               "a group of its own name", g->file, g->line, g->name, g->name + 6, p->name,
+            p->file, p->line);
+    }
+  }
+
+  /* Unique names (a name is "GROUP:PROCESS", or PROCESS when they agree). */
+  for (size_t i = 0; i < c->nprograms; i++) {
+    for (size_t k = 0; k < i; k++) {
+      if (strcmp(c->programs[i].name, c->programs[k].name) != 0)
+        continue;
+      tend_program_t *a = &c->programs[k], *b = &c->programs[i];
+      ERR(x, "%s:%d: [program:%s] duplicate process name '%s' (also from [program:%s] at %s:%d)",
+          b->file, b->line, b->program, b->name, a->program, a->file, a->line);
+      break;
+    }
+  }
+  qsort(c->programs, c->nprograms, sizeof(*c->programs), program_cmp);
+}
+
+/* Where a message points: (index of its file in reading order, line);
+ * messages without "FILE:LINE: " come first. */
+static void msg_place(const cfg_ini_t *ini, const char *msg, long *file, long *line) {
+  *file = -1;
+  *line = 0;
+  for (size_t i = 0; i < ini->nfiles; i++) {
+    size_t n = strlen(ini->files[i]);
+    if (strncmp(msg, ini->files[i], n) == 0 && msg[n] == ':' && isdigit((unsigned char)msg[n + 1])) {
+      *file = (long)i;
+      *line = strtol(msg + n + 1, NULL, 10);
+      return;
+    }
+  }
+}
+
+/* Errors in the order of the files and lines they point at (stable, so
+ * the messages about one line keep their order), whatever order the
+ * checks ran in. */
+static void sort_messages(const cfg_ini_t *ini, char **msgs, size_t first, size_t n) {
+  for (size_t i = first + 1; i < n; i++) {
+    char *m = msgs[i];
+    long f, l;
+    msg_place(ini, m, &f, &l);
+    size_t k = i;
+    while (k > first) {
+      long pf, pl;
+      msg_place(ini, msgs[k - 1], &pf, &pl);
+      if (pf < f || (pf == f && pl <= l))
+        break;
+      msgs[k] = msgs[k - 1];
+      k--;
+    }
+    msgs[k] = m;
+  }
+}
+
+int tend_config_load(const char *path, tend_config_t **out, tend_diag_t *diag) {
+  struct ctx x = {.diag = diag};
+  int rc = 0;
+  /* diag may already hold messages of an earlier load */
+  size_t first_error = diag->nerrors, first_notice = diag->nnotices;
+  *out = NULL;
+  char *abs = path_abs(path);
+  x.c = calloc(1, sizeof(*x.c));
+  if (abs == NULL || x.c == NULL) {
+    free(abs);
+    free(x.c);
+    return -ENOMEM;
+  }
+  x.c->path = abs;
+  x.c->socket_mode = 0600;
+  x.c->umask = -1;
+  struct utsname u;
+  if (uname(&u) == 0)
+    snprintf(x.nodename, sizeof(x.nodename), "%s", u.nodename);
+
+  rc = load_file(&x, abs);
+  if (rc < 0 && rc != -ENOMEM) {
+    ERR(&x, "%s: cannot read config file: %s", abs, strerror(-rc));
+    goto done;
+  }
+  if (x.oom)
+    goto done;
+  x.groups = calloc(x.ini.nsections + 1, sizeof(*x.groups));
+  if (x.groups == NULL) {
+    x.oom = true;
+    goto done;
+  }
+  char *main_dir = path_dir(abs);
+  if (main_dir == NULL) {
+    x.oom = true;
+    goto done;
+  }
+  read_sections(&x, main_dir);
+  free(main_dir);
+
+done:
+  sort_messages(&x.ini, diag->errors, first_error, diag->nerrors);
+  sort_messages(&x.ini, diag->notices, first_notice, diag->nnotices);
+  if (x.oom)
+    rc = -ENOMEM;
+  else if (rc == 0 && diag->nerrors > first_error)
+    rc = -EINVAL;
+  if (rc == 0)
+    *out = x.c;
+  else
+    tend_config_free(x.c);
+  cfg_ini_free(&x.ini);
+  cfg_strv_free(x.sup_env);
+  free(x.groups);
+  free(x.stack);
+  return rc;
+}
+
+void tend_config_free(tend_config_t *c) {
+  if (c == NULL)
+    return;
+  for (size_t i = 0; i < c->nprograms; i++)
+    program_clear(&c->programs[i]);
+  free(c->programs);
+  free(c->path);
+  free(c->socket);
+  free(c->socket_owner);
+  free(c->logfile);
+  free(c->logdir);
+  free(c->pidfile);
+  free(c);
+}
+
+void tend_diag_free(tend_diag_t *d) {
+  if (d == NULL)
+    return;
+  for (size_t i = 0; i < d->nerrors; i++)
+    free(d->errors[i]);
+  for (size_t i = 0; i < d->nnotices; i++)
+    free(d->notices[i]);
+  free(d->errors);
+  free(d->notices);
+  memset(d, 0, sizeof(*d));
+}
+
+const tend_program_t *tend_config_find(const tend_config_t *c, const char *name) {
+  for (size_t i = 0; c != NULL && i < c->nprograms; i++)
+    if (strcmp(c->programs[i].name, name) == 0)
+      return &c->programs[i];
+  return NULL;
+}
+
+static bool str_same(const char *a, const char *b) {
+  return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool strv_same(char *const *a, char *const *b) {
+  size_t n = cfg_strv_len(a);
+  if (n != cfg_strv_len(b))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(a[i], b[i]) != 0)
+      return false;
+  return true;
+}
+
+static bool log_same(const tend_logconf_t *a, const tend_logconf_t *b) {
+  return str_same(a->path, b->path) && a->maxbytes == b->maxbytes && a->backups == b->backups;
+}
+
+bool tend_program_same(const tend_program_t *a, const tend_program_t *b) {
+  return str_same(a->program, b->program) && str_same(a->group, b->group) &&
+         a->process_num == b->process_num && str_same(a->command, b->command) &&
+         strv_same(a->argv, b->argv) && str_same(a->directory, b->directory) &&
+         strv_same(a->env, b->env) && str_same(a->user, b->user) && a->umask == b->umask &&
+         a->autostart == b->autostart && a->autorestart == b->autorestart &&
+         a->nexitcodes == b->nexitcodes &&
+         (a->nexitcodes == 0 ||
+          memcmp(a->exitcodes, b->exitcodes, (size_t)a->nexitcodes * sizeof(int)) == 0) &&
+         a->startsecs == b->startsecs && a->startretries == b->startretries &&
+         a->stopsignal == b->stopsignal && a->stopwaitsecs == b->stopwaitsecs &&
+         a->stopasgroup == b->stopasgroup && a->killasgroup == b->killasgroup &&
+         a->priority == b->priority && a->group_priority == b->group_priority &&
+         a->redirect_stderr == b->redirect_stderr && log_same(&a->out, &b->out) &&
+         log_same(&a->err, &b->err) && a->stdin_pipe == b->stdin_pipe;
+}

@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tend daemon: the config, the supervisor, the control socket and the
+ * daemon's own signals on one loop. This file is the glue: it answers
+ * control requests with the supervisor's API and keeps the requests that
+ * wait (tend wait, tend logs -f) until their event comes.
+ *
+ * Signals: SIGTERM/SIGINT shut down gracefully (a second one while shutting
+ * down is logged and ignored: the stop deadlines still bound the wait),
+ * SIGHUP reloads, SIGCHLD reaps orphans (tend is a child subreaper).
+ */
+#include "config.h"
+#include "tend/daemon.h"
+#include "ctl_server.h"
+#include "fsutil.h"
+#include "log.h"
+#include "supervisor.h"
+#include "tend/ctl.h"
+#include "tend/text.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A follower of `logs -f` whose client reads slower than this is dropped
+ * rather than letting the daemon's memory grow. */
+#define FOLLOW_BACKLOG_MAX (8u << 20)
+
+typedef enum { SUB_WAIT, SUB_FOLLOW } sub_kind_t;
+
+/* A request that waits on a process. */
+typedef struct sub {
+  sub_kind_t kind;
+  ctl_conn_t *conn;
+  sv_proc_t *proc;
+  int stream;
+  struct sub *next;
+} sub_t;
+
+/* A start/stop/restart that answers once every process got where it was
+ * sent (RUNNING or FATAL; STOPPED), as supervisorctl does. */
+typedef struct pending {
+  ctl_conn_t *conn;
+  int kind; /* 0 start, 1 stop, 2 restart */
+  size_t n, left;
+  sv_proc_t **procs;
+  int *orig_pid;
+  json_t *results; /* one object per process, "ok" filled when done */
+  bool building;    /* still being set up: not finished by a state change */
+  struct pending *next;
+} pending_t;
+
+typedef struct {
+  uv_loop_t loop;
+  sv_t sv;
+  ctl_server_t ctl;
+  uv_signal_t sigs[5];
+  int nsigs;
+  sub_t *subs;
+  pending_t *pending;
+  char *config_path;
+  char *pidfile;
+  int exit_status;
+  bool stopping;
+} daemon_t;
+
+static daemon_t *the_daemon; /* for callbacks that carry no pointer */
+
+/* ---- config ------------------------------------------------------------ */
+
+static void print_diag(const tend_diag_t *d, bool to_log) {
+  for (size_t i = 0; i < d->nnotices; i++) {
+    if (to_log)
+      LOG("notice", "config", F_STR("msg", d->notices[i]));
+    else
+      fprintf(stderr, "tend: notice: %s\n", d->notices[i]);
+  }
+  for (size_t i = 0; i < d->nerrors; i++) {
+    if (to_log)
+      LOG("error", "config", F_STR("msg", d->errors[i]));
+    else
+      fprintf(stderr, "tend: %s\n", d->errors[i]);
+  }
+}
+
+/* minfds/minprocs: raise the soft limit, or refuse to start, saying which. */
+static int apply_rlimits(const tend_config_t *c) {
+  struct {
+    int res;
+    long want;
+    const char *key;
+  } lim[] = {{RLIMIT_NOFILE, c->minfds, "minfds"}, {RLIMIT_NPROC, c->minprocs, "minprocs"}};
+  for (int i = 0; i < 2; i++) {
+    struct rlimit rl;
+    if (lim[i].want <= 0 || getrlimit(lim[i].res, &rl) != 0)
+      continue;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= (rlim_t)lim[i].want)
+      continue;
+    if (rl.rlim_cur == RLIM_INFINITY)
+      continue;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)lim[i].want) {
+      rl.rlim_max = (rlim_t)lim[i].want; /* only root may raise the hard limit */
+    }
+    rl.rlim_cur = (rlim_t)lim[i].want;
+    if (setrlimit(lim[i].res, &rl) != 0) {
+      fprintf(stderr, "tend: %s = %ld: cannot raise the limit: %s\n", lim[i].key, lim[i].want,
+              strerror(errno));
+      return -errno;
+    }
+  }
+  return 0;
+}
+
+/* ---- subscriptions ----------------------------------------------------- */
+
+static void sub_add(daemon_t *d, sub_kind_t kind, ctl_conn_t *c, sv_proc_t *p, int stream) {
+  sub_t *s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    ctl_reply_error(c, "out of memory");
+    ctl_conn_end(c);
+    return;
+  }
+  s->kind = kind;
+  s->conn = c;
+  s->proc = p;
+  s->stream = stream;
+  s->next = d->subs;
+  d->subs = s;
+}
+
+/* Remove the subs that match (conn or proc), calling fn on each first. */
+static void sub_drop(daemon_t *d, ctl_conn_t *c, sv_proc_t *p, void (*fn)(sub_t *s)) {
+  for (sub_t **at = &d->subs; *at != NULL;) {
+    sub_t *s = *at;
+    if ((c != NULL && s->conn == c) || (p != NULL && s->proc == p)) {
+      *at = s->next;
+      if (fn != NULL)
+        fn(s);
+      free(s);
+    } else {
+      at = &s->next;
+    }
+  }
+}
+
+static void pending_finish(daemon_t *d, pending_t *pd);
+
+static void conn_gone(ctl_conn_t *c) {
+  daemon_t *d = the_daemon;
+  sub_drop(d, c, NULL, NULL);
+  /* A client that hung up while waiting: forget its pending action (the
+   * action itself goes on). */
+  for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
+    next = pd->next;
+    if (pd->conn == c)
+      pending_finish(d, pd);
+  }
+}
+
+static json_t *exit_json(int64_t code, int sig) {
+  char name[32];
+  return json_pack("{s:b,s:o,s:o}", "ok", 1, "exit_code",
+                   sig ? json_null() : json_integer(code), "signal",
+                   sig ? json_string(tend_signame(sig, name, sizeof(name))) : json_null());
+}
+
+static void hook_exited(sv_proc_t *p, int64_t code, int sig) {
+  daemon_t *d = the_daemon;
+  for (sub_t **at = &d->subs; *at != NULL;) {
+    sub_t *s = *at;
+    if (s->proc == p && s->kind == SUB_WAIT) {
+      *at = s->next;
+      ctl_reply(s->conn, exit_json(code, sig), NULL, 0);
+      ctl_conn_end(s->conn);
+      free(s);
+    } else {
+      at = &s->next;
+    }
+  }
+}
+
+static void hook_output(sv_proc_t *p, int stream, const char *data, size_t len) {
+  daemon_t *d = the_daemon;
+  for (sub_t *s = d->subs, *next; s != NULL; s = next) {
+    next = s->next;
+    if (s->proc != p || s->kind != SUB_FOLLOW || s->stream != stream)
+      continue;
+    if (ctl_conn_backlog(s->conn) > FOLLOW_BACKLOG_MAX) {
+      ctl_reply_error(s->conn, "dropped: the client reads slower than %s writes", p->name);
+      ctl_conn_end(s->conn); /* conn_gone removes the sub */
+      continue;
+    }
+    for (size_t off = 0; off < len; off += TEND_CTL_MAX_DATA) {
+      size_t n = len - off < TEND_CTL_MAX_DATA ? len - off : TEND_CTL_MAX_DATA;
+      ctl_reply(s->conn, json_pack("{s:b}", "ok", 1), data + off, n);
+    }
+  }
+}
+
+static void end_forgotten(sub_t *s) {
+  ctl_reply_error(s->conn, "%s was removed from the configuration", s->proc->name);
+  ctl_conn_end(s->conn);
+}
+
+static void pending_check(daemon_t *d, pending_t *pd, sv_proc_t *gone);
+
+static void hook_forget(sv_proc_t *p) {
+  daemon_t *d = the_daemon;
+  sub_drop(d, NULL, p, end_forgotten);
+  for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
+    next = pd->next;
+    pending_check(d, pd, p);
+  }
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static json_t *proc_json(sv_proc_t *p) {
+  char sig[32];
+  json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "name", p->name, "group", p->conf->group,
+                        "state", pstate_name(p->state), "uptime_ms",
+                        (json_int_t)sv_uptime_ms(p), "restarts", (json_int_t)p->restarts,
+                        "priority", (json_int_t)p->conf->priority);
+  bool live = p->run != NULL;
+  json_object_set_new(o, "pid", live ? json_integer(p->pid) : json_null());
+  json_object_set_new(o, "exit_code",
+                      p->has_exit && !p->last_signal ? json_integer(p->last_exit) : json_null());
+  json_object_set_new(o, "signal", p->has_exit && p->last_signal
+                                       ? json_string(tend_signame(p->last_signal, sig, sizeof(sig)))
+                                       : json_null());
+  json_object_set_new(o, "stdout_logfile",
+                      p->conf->out.path ? json_string(p->conf->out.path) : json_null());
+  json_object_set_new(o, "stderr_logfile",
+                      p->conf->err.path ? json_string(p->conf->err.path) : json_null());
+  return o;
+}
+
+static void add_to_array(sv_proc_t *p, void *arg) {
+  json_t *arr = arg;
+  for (size_t i = 0; i < json_array_size(arr); i++)
+    if (json_array_get(arr, i) == (json_t *)p)
+      return;
+  json_array_append_new(arr, json_integer((json_int_t)(intptr_t)p));
+}
+
+/* The processes the request's "names" select, in priority order, or NULL
+ * after replying with the error. An empty list means all. */
+static sv_proc_t **select_names(daemon_t *d, ctl_conn_t *c, json_t *req, size_t *n) {
+  json_t *names = json_object_get(req, "names");
+  json_t *found = json_array();
+  if (names != NULL && !json_is_array(names)) {
+    ctl_reply_error(c, "bad request: \"names\" must be an array of strings");
+    json_decref(found);
+    return NULL;
+  }
+  if (json_array_size(names) == 0) {
+    sv_select(&d->sv, "all", add_to_array, found);
+  } else {
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v) {
+      if (!json_is_string(v)) {
+        ctl_reply_error(c, "bad request: \"names\" must be an array of strings");
+        json_decref(found);
+        return NULL;
+      }
+      if (sv_select(&d->sv, json_string_value(v), add_to_array, found) == 0) {
+        ctl_reply_error(c, "no such process: %s", json_string_value(v));
+        json_decref(found);
+        return NULL;
+      }
+    }
+  }
+  *n = json_array_size(found);
+  sv_proc_t **list = calloc(*n + 1, sizeof(*list));
+  for (size_t i = 0; list != NULL && i < *n; i++)
+    list[i] = (sv_proc_t *)(intptr_t)json_integer_value(json_array_get(found, i));
+  json_decref(found);
+  if (list == NULL)
+    ctl_reply_error(c, "out of memory");
+  return list;
+}
+
+static void req_status(daemon_t *d, ctl_conn_t *c, json_t *req) {
+  size_t n;
+  sv_proc_t **list = select_names(d, c, req, &n);
+  if (list == NULL)
+    return;
+  json_t *arr = json_array();
+  for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next)
+    for (size_t i = 0; i < n; i++)
+      if (list[i] == p)
+        json_array_append_new(arr, proc_json(p));
+  free(list);
+  ctl_reply(c, json_pack("{s:b,s:o}", "ok", 1, "processes", arr), NULL, 0);
+}
+
+/* Has p reached what action kind asked for? 0 not yet, 1 yes, -1 never
+ * will (*why says why). */
+static int action_done(int kind, sv_proc_t *p, int orig_pid, const char **why) {
+  pstate_t st = p->state;
+  if (kind == 1)
+    return st == PS_STOPPED || st == PS_EXITED || st == PS_FATAL;
+  if (st == PS_FATAL) {
+    *why = "failed to start (FATAL: see the daemon log)";
+    return -1;
+  }
+  if (st == PS_STOPPED && !p->want_up) {
+    *why = "stopped before it was running";
+    return -1;
+  }
+  return st == PS_RUNNING && (kind == 0 || p->pid != orig_pid);
+}
+
+static void pending_finish(daemon_t *d, pending_t *pd) {
+  bool all_ok = true;
+  size_t i;
+  json_t *o;
+  json_array_foreach(pd->results, i, o) all_ok = all_ok && json_is_true(json_object_get(o, "ok"));
+  ctl_reply(pd->conn, json_pack("{s:b,s:O}", "ok", all_ok, "results", pd->results), NULL, 0);
+  for (pending_t **at = &d->pending; *at != NULL; at = &(*at)->next) {
+    if (*at == pd) {
+      *at = pd->next;
+      break;
+    }
+  }
+  json_decref(pd->results);
+  free(pd->procs);
+  free(pd->orig_pid);
+  free(pd);
+}
+
+/* Re-check one pending action's processes; finish it when all are done. */
+static void pending_check(daemon_t *d, pending_t *pd, sv_proc_t *gone) {
+  for (size_t i = 0; i < pd->n; i++) {
+    json_t *o = json_array_get(pd->results, i);
+    sv_proc_t *p = pd->procs[i];
+    if (p == NULL || json_object_get(o, "ok") != NULL)
+      continue;
+    const char *why = "removed from the configuration";
+    int r = p == gone ? -1 : action_done(pd->kind, p, pd->orig_pid[i], &why);
+    if (r == 0)
+      continue;
+    json_object_set_new(o, "ok", json_boolean(r > 0));
+    if (r < 0)
+      json_object_set_new(o, "error", json_string(why));
+    pd->procs[i] = NULL;
+    pd->left--;
+  }
+  if (pd->left == 0 && !pd->building)
+    pending_finish(d, pd);
+}
+
+static void hook_state(sv_proc_t *p, pstate_t from, pstate_t to) {
+  daemon_t *d = the_daemon;
+  (void)from;
+  (void)to;
+  for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
+    next = pd->next;
+    for (size_t i = 0; i < pd->n; i++) {
+      if (pd->procs[i] == p) {
+        pending_check(d, pd, NULL);
+        break;
+      }
+    }
+  }
+}
+
+static void req_action(daemon_t *d, ctl_conn_t *c, json_t *req, const char *cmd) {
+  size_t n;
+  sv_proc_t **list = select_names(d, c, req, &n);
+  if (list == NULL)
+    return;
+  pending_t *pd = calloc(1, sizeof(*pd));
+  int *orig = calloc(n + 1, sizeof(int));
+  if (pd == NULL || orig == NULL) {
+    free(pd);
+    free(orig);
+    free(list);
+    ctl_reply_error(c, "out of memory");
+    return;
+  }
+  pd->conn = c;
+  pd->kind = strcmp(cmd, "start") == 0 ? 0 : strcmp(cmd, "stop") == 0 ? 1 : 2;
+  pd->n = n;
+  pd->procs = list;
+  pd->orig_pid = orig;
+  pd->results = json_array();
+  pd->next = d->pending;
+  d->pending = pd;
+  pd->building = true; /* sv_start/sv_stop below change states at once */
+  bool wait = json_is_true(json_object_get(req, "wait"));
+  for (size_t i = 0; i < n; i++) {
+    sv_proc_t *p = list[i];
+    const char *why = NULL;
+    orig[i] = p->run != NULL ? p->pid : 0;
+    json_t *o = json_pack("{s:s}", "name", p->name);
+    json_array_append_new(pd->results, o);
+    int r = pd->kind == 0 ? sv_start(p, &why) : pd->kind == 1 ? sv_stop(p, &why)
+                                                               : sv_restart(p, &why);
+    if (r != 0 || !wait) {
+      json_object_set_new(o, "ok", json_boolean(r == 0));
+      if (r != 0)
+        json_object_set_new(o, "error", json_string(why));
+      list[i] = NULL;
+    } else {
+      pd->left++;
+    }
+  }
+  pd->building = false;
+  pending_check(d, pd, NULL);
+}
+
+static void first_match(sv_proc_t *p, void *arg) {
+  sv_proc_t **found = arg;
+  if (*found == NULL)
+    *found = p;
+}
+
+/* The one process a request's "name" names (also "GROUP:PROCESS" for a
+ * process shown with its bare name), or NULL after replying. */
+static sv_proc_t *named(daemon_t *d, ctl_conn_t *c, json_t *req) {
+  const char *name = json_string_value(json_object_get(req, "name"));
+  if (name == NULL) {
+    ctl_reply_error(c, "bad request: \"name\" (a string) is required");
+    return NULL;
+  }
+  sv_proc_t *p = sv_find(&d->sv, name);
+  if (p == NULL && strchr(name, ':') != NULL && strcmp(strchr(name, ':'), ":*") != 0)
+    sv_select(&d->sv, name, first_match, &p);
+  if (p == NULL)
+    ctl_reply_error(c, "no such process: %s", name);
+  return p;
+}
+
+static void req_send(daemon_t *d, ctl_conn_t *c, json_t *req, const char *data, size_t len) {
+  sv_proc_t *p = named(d, c, req);
+  if (p == NULL)
+    return;
+  const char *why = NULL;
+  bool eof = json_is_true(json_object_get(req, "eof"));
+  if (sv_send(p, data, len, eof, &why) != 0) {
+    ctl_reply_error(c, "cannot send to %s: %s", p->name, why);
+    return;
+  }
+  ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0);
+}
+
+static void req_logs(daemon_t *d, ctl_conn_t *c, json_t *req) {
+  sv_proc_t *p = named(d, c, req);
+  if (p == NULL)
+    return;
+  const char *stream = json_string_value(json_object_get(req, "stream"));
+  int si = stream != NULL && strcmp(stream, "stderr") == 0 ? 1 : 0;
+  json_t *jl = json_object_get(req, "lines");
+  int lines = json_is_integer(jl) ? (int)json_integer_value(jl) : 10;
+  bool follow = json_is_true(json_object_get(req, "follow"));
+  const tend_logconf_t *lc = si ? &p->conf->err : &p->conf->out;
+  if (si == 1 && p->conf->redirect_stderr) {
+    ctl_reply_error(c, "%s has redirect_stderr = true: its stderr is in its stdout log",
+                    p->name);
+    return;
+  }
+  size_t len = 0;
+  char *tail = NULL;
+  if (lc->path != NULL && lines > 0)
+    tail = outlog_tail(lc->path, lc->backups, lines, &len);
+  else if (lc->path == NULL && !follow) {
+    ctl_reply_error(c, "%s has no %s log file (%s_logfile = NONE)", p->name,
+                    si ? "stderr" : "stdout", si ? "stderr" : "stdout");
+    return;
+  }
+  size_t off = 0;
+  do {
+    size_t n = len - off < TEND_CTL_MAX_DATA ? len - off : TEND_CTL_MAX_DATA;
+    ctl_reply(c, json_pack("{s:b}", "ok", 1), tail ? tail + off : NULL, n);
+    off += n;
+  } while (off < len);
+  free(tail);
+  if (follow)
+    sub_add(d, SUB_FOLLOW, c, p, si);
+  else
+    ctl_conn_end(c);
+}
+
+static void req_wait(daemon_t *d, ctl_conn_t *c, json_t *req) {
+  sv_proc_t *p = named(d, c, req);
+  if (p == NULL)
+    return;
+  if (p->run == NULL) {
+    /* Not running: report how it last ended, as Process.join() would. */
+    if (!p->has_exit) {
+      ctl_reply_error(c, "%s has not run yet", p->name);
+      return;
+    }
+    ctl_reply(c, exit_json(p->last_exit, p->last_signal), NULL, 0);
+    ctl_conn_end(c);
+    return;
+  }
+  sub_add(d, SUB_WAIT, c, p, 0);
+}
+
+static int reload(daemon_t *d, ctl_conn_t *c) {
+  tend_config_t *cfg = NULL;
+  tend_diag_t diag = {0};
+  int r = tend_config_load(d->config_path, &cfg, &diag);
+  print_diag(&diag, true);
+  if (r != 0) {
+    LOG("error", "reload", F_STR("config", d->config_path),
+        F_STR("action", "kept the running configuration"));
+    if (c != NULL) {
+      tend_buf_t msg = {0};
+      for (size_t i = 0; i < diag.nerrors; i++) {
+        tend_buf_append(&msg, diag.errors[i], strlen(diag.errors[i]));
+        tend_buf_append(&msg, "\n", 1);
+      }
+      if (diag.nerrors == 0)
+        tend_buf_append(&msg, strerror(-r), strlen(strerror(-r)));
+      tend_buf_append(&msg, "", 1);
+      ctl_reply(c,
+                json_pack("{s:b,s:s}", "ok", 0, "error",
+                          msg.data ? msg.data : "invalid configuration"),
+                NULL, 0);
+      tend_buf_free(&msg);
+    }
+    tend_diag_free(&diag);
+    return r;
+  }
+  tend_diag_free(&diag);
+  sv_diff_t diff;
+  sv_apply(&d->sv, cfg, &diff);
+  LOG("info", "reload", F_STR("config", d->config_path), F_INT("added", diff.nadded),
+      F_INT("changed", diff.nchanged), F_INT("removed", diff.nremoved));
+  if (c != NULL) {
+    json_t *a = json_array(), *ch = json_array(), *rm = json_array();
+    for (int i = 0; i < diff.nadded; i++)
+      json_array_append_new(a, json_string(diff.added[i]));
+    for (int i = 0; i < diff.nchanged; i++)
+      json_array_append_new(ch, json_string(diff.changed[i]));
+    for (int i = 0; i < diff.nremoved; i++)
+      json_array_append_new(rm, json_string(diff.removed[i]));
+    ctl_reply(c, json_pack("{s:b,s:o,s:o,s:o}", "ok", 1, "added", a, "changed", ch, "removed", rm),
+              NULL, 0);
+  }
+  sv_diff_free(&diff);
+  return 0;
+}
+
+static void shutdown_daemon(daemon_t *d);
+
+static void on_request(ctl_conn_t *c, json_t *req, const char *data, size_t len) {
+  daemon_t *d = the_daemon;
+  const char *cmd = json_string_value(json_object_get(req, "cmd"));
+  if (d->stopping && strcmp(cmd, "status") != 0 && strcmp(cmd, "wait") != 0 &&
+      strcmp(cmd, "logs") != 0) {
+    ctl_reply_error(c, "the daemon is shutting down");
+    return;
+  }
+  if (strcmp(cmd, "status") == 0)
+    req_status(d, c, req);
+  else if (strcmp(cmd, "start") == 0 || strcmp(cmd, "stop") == 0 ||
+           strcmp(cmd, "restart") == 0)
+    req_action(d, c, req, cmd);
+  else if (strcmp(cmd, "send") == 0)
+    req_send(d, c, req, data, len);
+  else if (strcmp(cmd, "logs") == 0)
+    req_logs(d, c, req);
+  else if (strcmp(cmd, "wait") == 0)
+    req_wait(d, c, req);
+  else if (strcmp(cmd, "reload") == 0)
+    reload(d, c);
+  else if (strcmp(cmd, "shutdown") == 0) {
+    ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0);
+    LOG("info", "shutdown", F_STR("reason", "tend shutdown"));
+    shutdown_daemon(d);
+  } else
+    ctl_reply_error(c, "unknown command '%s'", cmd);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void closed_cb(uv_handle_t *h) { (void)h; }
+
+static void ctl_closed_cb(ctl_server_t *s) { (void)s; }
+
+static void sv_done_cb(sv_t *sv) {
+  daemon_t *d = the_daemon;
+  (void)sv;
+  while (d->pending != NULL)
+    pending_finish(d, d->pending);
+  sub_drop(d, NULL, NULL, NULL);
+  ctl_server_close(&d->ctl, ctl_closed_cb);
+  for (int i = 0; i < d->nsigs; i++)
+    uv_close((uv_handle_t *)&d->sigs[i], closed_cb);
+  d->nsigs = 0;
+  LOG("info", "shutdown", F_STR("state", "complete"));
+}
+
+static void shutdown_daemon(daemon_t *d) {
+  if (d->stopping)
+    return;
+  d->stopping = true;
+  sv_shutdown(&d->sv, sv_done_cb);
+}
+
+static void signal_cb(uv_signal_t *s, int signum) {
+  daemon_t *d = s->data;
+  char name[32];
+  switch (signum) {
+  case SIGCHLD:
+    sv_reap_orphans(&d->sv);
+    break;
+  case SIGHUP:
+    LOG("info", "signal", F_STR("signal", "SIGHUP"), F_STR("action", "reload"));
+    reload(d, NULL);
+    break;
+  default:
+    if (d->stopping) {
+      LOG("info", "signal", F_STR("signal", tend_signame(signum, name, sizeof(name))),
+          F_STR("action", "already shutting down"));
+      break;
+    }
+    LOG("info", "signal", F_STR("signal", tend_signame(signum, name, sizeof(name))),
+        F_STR("action", "shutdown"));
+    shutdown_daemon(d);
+  }
+}
+
+static int write_pidfile(const char *path) {
+  char buf[32];
+  fs_mkdir_parents(path);
+  int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -errno;
+  int r = write(fd, buf, (size_t)n) == n ? 0 : -errno;
+  close(fd);
+  return r;
+}
+
+int tend_daemon_run(const char *config_path) {
+  daemon_t d;
+  memset(&d, 0, sizeof(d));
+  the_daemon = &d;
+
+  tend_config_t *cfg = NULL;
+  tend_diag_t diag = {0};
+  int r = tend_config_load(config_path, &cfg, &diag);
+  print_diag(&diag, false);
+  tend_diag_free(&diag);
+  if (r != 0) {
+    if (r != -EINVAL)
+      fprintf(stderr, "tend: cannot read config %s: %s\n", config_path, strerror(-r));
+    fprintf(stderr, "tend: refusing to start: the configuration is invalid\n");
+    return 2;
+  }
+  if (apply_rlimits(cfg) != 0) {
+    tend_config_free(cfg);
+    return 2;
+  }
+  if (cfg->umask >= 0)
+    umask((mode_t)cfg->umask);
+  d.config_path = strdup(cfg->path);
+  if (cfg->logfile != NULL)
+    fs_mkdir_parents(cfg->logfile);
+  if ((r = log_open(cfg->logfile, cfg->log_format)) != 0) {
+    fprintf(stderr, "tend: cannot open log file %s: %s\n", cfg->logfile, strerror(-r));
+    tend_config_free(cfg);
+    free(d.config_path);
+    return 2;
+  }
+
+  uv_loop_init(&d.loop);
+  r = ctl_server_start(&d.ctl, &d.loop, cfg->socket, cfg->socket_mode, on_request, conn_gone);
+  if (r != 0) {
+    if (r == -EADDRINUSE)
+      fprintf(stderr, "tend: another tend daemon is running on %s\n", cfg->socket);
+    else if (r == -EEXIST)
+      fprintf(stderr, "tend: %s exists and is not a socket: refusing to replace it\n",
+              cfg->socket);
+    else
+      fprintf(stderr, "tend: cannot listen on %s: %s\n", cfg->socket, strerror(-r));
+    ctl_server_close(&d.ctl, NULL);
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&d.loop);
+    tend_config_free(cfg);
+    free(d.config_path);
+    log_close();
+    return 1;
+  }
+  if (cfg->pidfile != NULL) {
+    d.pidfile = strdup(cfg->pidfile);
+    if ((r = write_pidfile(d.pidfile)) != 0)
+      LOG("error", "pidfile", F_STR("file", d.pidfile), F_STR("error", strerror(-r)));
+  }
+
+  /* Grandchildren whose parent dies come to us, not to init, so nothing a
+   * program starts can escape supervision or pile up as a zombie. */
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    LOG("warn", "subreaper", F_STR("error", strerror(errno)));
+  signal(SIGPIPE, SIG_IGN);
+  static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+  for (int i = 0; i < 4; i++) {
+    uv_signal_init(&d.loop, &d.sigs[i]);
+    d.sigs[i].data = &d;
+    uv_signal_start(&d.sigs[i], signal_cb, sigs[i]);
+    d.nsigs++;
+  }
+
+  LOG("info", "start", F_STR("version", TEND_VERSION), F_INT("pid", getpid()),
+      F_STR("config", cfg->path), F_STR("socket", cfg->socket),
+      F_INT("programs", (long long)cfg->nprograms));
+  sv_hooks_t hooks = {.exited = hook_exited,
+                      .output = hook_output,
+                      .state = hook_state,
+                      .forget = hook_forget};
+  sv_init(&d.sv, &d.loop, &hooks);
+  sv_apply(&d.sv, cfg, NULL);
+
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  r = uv_loop_close(&d.loop);
+  if (r != 0)
+    LOG("error", "exit", F_STR("error", "handles left open at exit"));
+  if (d.pidfile != NULL)
+    unlink(d.pidfile);
+  free(d.pidfile);
+  free(d.config_path);
+  log_close();
+  return d.exit_status;
+}

@@ -1,0 +1,798 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor's state machine (see supervisor.h). supervisord's rules:
+ *
+ *   start          STOPPED/EXITED/FATAL/BACKOFF → STARTING (spawn)
+ *   startsecs      STARTING → RUNNING (failed starts reset)
+ *   exit           STARTING → BACKOFF (retry after 1 s, 2 s, 3 s ...)
+ *                  → FATAL after startretries failed starts
+ *                  RUNNING → EXITED, then STARTING again if autorestart
+ *                  says so (true, or unexpected and the exit was unexpected)
+ *                  STOPPING → STOPPED
+ *   stop           STARTING/RUNNING → STOPPING (stopsignal, then SIGKILL
+ *                  after stopwaitsecs); BACKOFF → STOPPED
+ *
+ * A spawn that fails (command not found, bad directory) counts as a failed
+ * start. Every transition and every exit is one line in the daemon log.
+ * Nothing here polls: timers run only while a start or a backoff is timed.
+ */
+#include "supervisor.h"
+#include "log.h"
+#include "tend/text.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *const state_names[] = {
+    [PS_STOPPED] = "STOPPED", [PS_STARTING] = "STARTING", [PS_RUNNING] = "RUNNING",
+    [PS_BACKOFF] = "BACKOFF", [PS_STOPPING] = "STOPPING", [PS_EXITED] = "EXITED",
+    [PS_FATAL] = "FATAL",
+};
+
+const char *pstate_name(pstate_t s) { return state_names[s]; }
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- config generations ------------------------------------------------ */
+
+static sv_gen_t *gen_ref(sv_gen_t *g) {
+  g->refs++;
+  return g;
+}
+
+static void gen_unref(sv_gen_t *g) {
+  if (g != NULL && --g->refs == 0) {
+    tend_config_free(g->config);
+    free(g);
+  }
+}
+
+/* ---- transitions ------------------------------------------------------- */
+
+static void set_state(sv_proc_t *p, pstate_t to, const char *why) {
+  if (p->state == to)
+    return;
+  LOG("info", "state", F_STR("program", p->name), F_STR("from", pstate_name(p->state)),
+      F_STR("to", pstate_name(to)), F_STR("reason", why));
+  pstate_t from = p->state;
+  p->state = to;
+  if (p->sv->hooks.state != NULL)
+    p->sv->hooks.state(p, from, to);
+}
+
+static void spawn(sv_proc_t *p);
+static void check_shutdown(sv_t *sv);
+static void forget(sv_proc_t *p);
+
+static void timer_closed_cb(uv_handle_t *h) {
+  sv_proc_t *p = h->data;
+  sv_t *sv = p->sv;
+  free(p->name);
+  free(p);
+  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
+    sv->shutdown_cb(sv);
+}
+
+/* A run being closed points at the supervisor, not at its process: the
+ * process may be freed before the run's handles are (shutdown). */
+static void close_run(sv_t *sv, tend_proc_t *run);
+
+static void run_closed_cb(tend_proc_t *run) {
+  sv_t *sv = run->data;
+  free(run);
+  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
+    sv->shutdown_cb(sv);
+}
+
+static void close_run(sv_t *sv, tend_proc_t *run) {
+  run->data = sv;
+  tend_proc_close(run, run_closed_cb);
+}
+
+static void timer_cb(uv_timer_t *t) {
+  sv_proc_t *p = t->data;
+  if (p->state == PS_STARTING) {
+    p->fails = 0;
+    set_state(p, PS_RUNNING, "startsecs");
+  } else if (p->state == PS_BACKOFF) {
+    spawn(p);
+  }
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void log_output(sv_proc_t *p, int stream, const char *data, size_t len) {
+  if (p->log_open[stream]) {
+    int r = outlog_write(&p->log[stream], data, len);
+    if (r != 0)
+      LOG("error", "log_error", F_STR("program", p->name), F_STR("file", p->log[stream].path),
+          F_STR("error", strerror(-r)), F_STR("action", "dropping lines until it works"));
+  }
+  if (p->sv->hooks.output != NULL)
+    p->sv->hooks.output(p, stream, data, len);
+}
+
+static int stream_of(tend_proc_t *run, uv_handle_t *h) {
+  return (uv_pipe_t *)h == &run->pipes[1] ? 0 : 1;
+}
+
+static void out_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  sv_proc_t *p = ((tend_proc_t *)h->data)->data;
+  (void)hint;
+  /* Output is copied to the log at once, so one buffer serves all. */
+  *buf = uv_buf_init(p->sv->readbuf, sizeof(p->sv->readbuf));
+}
+
+static void out_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  tend_proc_t *run = s->data;
+  sv_proc_t *p = run->data;
+  if (n > 0)
+    log_output(p, stream_of(run, (uv_handle_t *)s), buf->base, (size_t)n);
+  else if (n < 0)
+    uv_read_stop(s); /* EOF: a grandchild may still hold the other end */
+}
+
+/* What the child wrote before it exited is in the pipe: take it now, the
+ * pipe closes with the run. */
+static void drain_pipes(sv_proc_t *p, tend_proc_t *run) {
+  for (int i = 1; i <= 2; i++) {
+    int fd;
+    if (!run->has_pipe[i] || uv_fileno((uv_handle_t *)&run->pipes[i], &fd) != 0)
+      continue;
+    ssize_t n;
+    while ((n = read(fd, p->sv->readbuf, sizeof(p->sv->readbuf))) > 0)
+      log_output(p, i - 1, p->sv->readbuf, (size_t)n);
+  }
+  for (int i = 0; i < 2; i++)
+    if (p->log_open[i])
+      outlog_flush(&p->log[i]);
+}
+
+static void open_logs(sv_proc_t *p) {
+  const tend_logconf_t *lc[2] = {&p->conf->out, &p->conf->err};
+  for (int i = 0; i < 2; i++) {
+    if (p->log_open[i] || lc[i]->path == NULL)
+      continue;
+    int r = outlog_open(&p->log[i], lc[i]->path, lc[i]->maxbytes, lc[i]->backups);
+    p->log_open[i] = true; /* it retries by itself after a failure */
+    if (r != 0)
+      LOG("error", "log_error", F_STR("program", p->name), F_STR("file", lc[i]->path),
+          F_STR("error", strerror(-r)), F_STR("action", "dropping lines until it works"));
+  }
+}
+
+static void close_logs(sv_proc_t *p) {
+  for (int i = 0; i < 2; i++) {
+    if (p->log_open[i])
+      outlog_close(&p->log[i]);
+    p->log_open[i] = false;
+  }
+}
+
+/* ---- spawning ---------------------------------------------------------- */
+
+/* The daemon's environment, then the program's (it wins per key), then
+ * the names supervisord gives its children, which programs test for. */
+static char **child_env(const sv_proc_t *p) {
+  size_t n = 0, m = 0;
+  while (environ[n] != NULL)
+    n++;
+  while (p->conf->env != NULL && p->conf->env[m] != NULL)
+    m++;
+  char **env = calloc(n + m + 6, sizeof(char *));
+  if (env == NULL)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *eq = strchr(environ[i], '=');
+    size_t klen = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+    bool overridden = false;
+    for (size_t j = 0; j < m && !overridden; j++)
+      overridden = strncmp(p->conf->env[j], environ[i], klen) == 0;
+    overridden = overridden || strncmp(environ[i], "SUPERVISOR_", 11) == 0 ||
+                 strncmp(environ[i], "TEND_", 5) == 0;
+    if (!overridden)
+      env[k++] = strdup(environ[i]);
+  }
+  for (size_t j = 0; j < m; j++)
+    env[k++] = strdup(p->conf->env[j]);
+  asprintf(&env[k++], "SUPERVISOR_ENABLED=1");
+  asprintf(&env[k++], "SUPERVISOR_PROCESS_NAME=%s", p->name);
+  asprintf(&env[k++], "SUPERVISOR_GROUP_NAME=%s", p->conf->group);
+  asprintf(&env[k++], "TEND_PROCESS_NAME=%s", p->name);
+  return env;
+}
+
+static void free_env(char **env) {
+  for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+    free(env[i]);
+  free(env);
+}
+
+static void proc_exit_cb(tend_proc_t *run);
+
+static void failed_start(sv_proc_t *p, const char *what);
+
+static void spawn(sv_proc_t *p) {
+  sv_t *sv = p->sv;
+  const tend_program_t *c = p->conf;
+  uv_timer_stop(&p->timer);
+
+  tend_proc_options_t o;
+  memset(&o, 0, sizeof(o));
+  o.argv = c->argv;
+  o.cwd = c->directory;
+  o.stdio[0].kind = c->stdin_pipe ? TEND_STDIO_PIPE : TEND_STDIO_NULL;
+  /* Always a pipe for output, even unlogged: `tend logs -f` may watch. */
+  o.stdio[1].kind = TEND_STDIO_PIPE;
+  o.stdio[2].kind = c->redirect_stderr ? TEND_STDIO_STDOUT : TEND_STDIO_PIPE;
+  if (c->umask >= 0) {
+    o.set_umask = true;
+    o.umask = (unsigned)c->umask;
+  }
+  if (c->user != NULL) {
+    struct passwd *pw = getpwnam(c->user);
+    if (pw == NULL) {
+      LOG("error", "spawn_error", F_STR("program", p->name), F_STR("user", c->user),
+          F_STR("error", "no such user"));
+      failed_start(p, "no such user");
+      return;
+    }
+    if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+      LOG("error", "spawn_error", F_STR("program", p->name), F_STR("user", c->user),
+          F_STR("error", "user= needs the daemon to run as root"));
+      failed_start(p, "user= needs root");
+      return;
+    }
+    o.set_ids = true;
+    o.uid = pw->pw_uid;
+    o.gid = pw->pw_gid;
+  }
+  o.env = child_env(p);
+
+  tend_proc_t *run = calloc(1, sizeof(*run));
+  if (run == NULL || o.env == NULL) {
+    free(run);
+    free_env(o.env);
+    LOG("error", "spawn_error", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)));
+    failed_start(p, "out of memory");
+    return;
+  }
+  open_logs(p);
+  run->data = p;
+  sv->open_handles++;
+  int r = tend_proc_spawn(sv->loop, run, &o, proc_exit_cb);
+  free_env(o.env);
+  if (r != 0) {
+    const char *what = run->err_what == TEND_PROC_ERR_CWD     ? "directory"
+                       : run->err_what == TEND_PROC_ERR_STDIO ? "stdio"
+                                                              : "command";
+    LOG("error", "spawn_error", F_STR("program", p->name),
+        F_STR(what, run->err_what == TEND_PROC_ERR_CWD ? c->directory : c->argv[0]),
+        F_STR("error", strerror(-r)));
+    close_run(sv, run);
+    failed_start(p, "spawn error");
+    return;
+  }
+  p->run = run;
+  p->pid = run->pid;
+  p->started_at_ms = now_ms();
+  for (int i = 1; i <= 2; i++) {
+    if (run->has_pipe[i]) {
+      run->pipes[i].data = run;
+      uv_read_start((uv_stream_t *)&run->pipes[i], out_alloc_cb, out_read_cb);
+    }
+  }
+  LOG("info", "spawn", F_STR("program", p->name), F_INT("pid", run->pid),
+      F_STR("command", c->command));
+  set_state(p, PS_STARTING, "start");
+  if (c->startsecs <= 0) {
+    p->fails = 0;
+    set_state(p, PS_RUNNING, "startsecs=0");
+  } else {
+    uv_timer_start(&p->timer, timer_cb, (uint64_t)(c->startsecs * 1000), 0);
+  }
+}
+
+/* A start that did not last startsecs (or did not happen): back off, or
+ * give up after startretries. */
+static void failed_start(sv_proc_t *p, const char *what) {
+  p->fails++;
+  int retries = p->conf->startretries;
+  if (retries >= 0 && p->fails > retries) {
+    set_state(p, PS_BACKOFF, what);
+    set_state(p, PS_FATAL, "too many failed starts");
+    return;
+  }
+  set_state(p, PS_BACKOFF, what);
+  uv_timer_start(&p->timer, timer_cb, (uint64_t)p->fails * 1000, 0);
+}
+
+static bool exit_expected(const tend_program_t *c, int64_t code, int sig) {
+  if (sig != 0)
+    return false;
+  for (int i = 0; i < c->nexitcodes; i++)
+    if (c->exitcodes[i] == code)
+      return true;
+  return false;
+}
+
+/* A program changed by a reload takes its new config once stopped. */
+static void adopt_next(sv_proc_t *p) {
+  if (p->next_gen == NULL)
+    return;
+  gen_unref(p->gen);
+  p->gen = p->next_gen;
+  p->conf = p->next_conf;
+  p->next_gen = NULL;
+  p->next_conf = NULL;
+  close_logs(p); /* the paths may have changed */
+}
+
+static void proc_exit_cb(tend_proc_t *run) {
+  sv_proc_t *p = run->data;
+  sv_t *sv = p->sv;
+  const tend_program_t *c = p->conf;
+  int64_t code = run->exit_status;
+  int sig = run->term_signal;
+  double runtime = (double)tend_proc_runtime_ns(run) / 1e9;
+  bool killed = run->killed;
+
+  drain_pipes(p, run);
+  p->run = NULL;
+  close_run(sv, run);
+  uv_timer_stop(&p->timer);
+  p->has_exit = true;
+  p->last_exit = code;
+  p->last_signal = sig;
+
+  bool expected = exit_expected(c, code, sig);
+  char action[64];
+  char signame[32];
+  pstate_t was = p->state;
+  switch (was) {
+  case PS_STOPPING:
+    snprintf(action, sizeof(action), "%s", killed ? "stopped (SIGKILL after stopwaitsecs)"
+                                                  : "stopped");
+    break;
+  case PS_STARTING: {
+    int retries = c->startretries;
+    if (retries >= 0 && p->fails + 1 > retries)
+      snprintf(action, sizeof(action), "fatal");
+    else
+      snprintf(action, sizeof(action), "backoff, restart in %ds", p->fails + 1);
+    break;
+  }
+  default: {
+    bool restart = p->want_up && !sv->shutting_down &&
+                   (c->autorestart == TEND_AUTORESTART_TRUE ||
+                    (c->autorestart == TEND_AUTORESTART_UNEXPECTED && !expected));
+    snprintf(action, sizeof(action), "%s", restart ? "restart" : "none");
+    break;
+  }
+  }
+  LOG(expected || was == PS_STOPPING ? "info" : "warn", "exit", F_STR("program", p->name),
+      F_INT("pid", p->pid),
+      sig ? (log_field_t)F_NULL("exit_code") : (log_field_t)F_INT("exit_code", code),
+      sig ? (log_field_t)F_STR("signal", tend_signame(sig, signame, sizeof(signame)))
+          : (log_field_t)F_NULL("signal"),
+      F_BOOL("expected", expected || was == PS_STOPPING), F_NUM("runtime", runtime),
+      F_STR("state", pstate_name(was)), F_STR("action", action));
+
+  switch (was) {
+  case PS_STOPPING:
+    set_state(p, PS_STOPPED, killed ? "killed" : "stopped");
+    if (p->removed) {
+      forget(p);
+      check_shutdown(sv);
+      return;
+    }
+    adopt_next(p);
+    if (p->want_up && !sv->shutting_down) {
+      p->restarts++;
+      spawn(p);
+    }
+    break;
+  case PS_STARTING:
+    failed_start(p, "exited too quickly");
+    break;
+  default:
+    set_state(p, PS_EXITED, expected ? "expected exit" : "unexpected exit");
+    if (strcmp(action, "restart") == 0) {
+      p->restarts++;
+      spawn(p);
+    }
+    break;
+  }
+  if (sv->hooks.exited != NULL)
+    sv->hooks.exited(p, sig ? -1 : code, sig);
+  check_shutdown(sv);
+}
+
+/* ---- user actions ------------------------------------------------------ */
+
+int sv_start(sv_proc_t *p, const char **why) {
+  switch (p->state) {
+  case PS_STARTING:
+  case PS_RUNNING:
+    *why = "already started";
+    return -EALREADY;
+  case PS_STOPPING:
+    p->want_up = true; /* starts again once stopped */
+    return 0;
+  default:
+    if (p->sv->shutting_down) {
+      *why = "the daemon is shutting down";
+      return -ESHUTDOWN;
+    }
+    p->want_up = true;
+    p->fails = 0;
+    spawn(p);
+    return 0;
+  }
+}
+
+int sv_stop(sv_proc_t *p, const char **why) {
+  p->want_up = false;
+  switch (p->state) {
+  case PS_STARTING:
+  case PS_RUNNING: {
+    const tend_program_t *c = p->conf;
+    unsigned flags = (c->stopasgroup ? 0 : TEND_STOP_LEADER_ONLY) |
+                     (c->killasgroup ? 0 : TEND_STOP_KILL_LEADER);
+    char signame[32];
+    uv_timer_stop(&p->timer);
+    set_state(p, PS_STOPPING, "stop");
+    LOG("info", "stop", F_STR("program", p->name), F_INT("pid", p->pid),
+        F_STR("signal", tend_signame(c->stopsignal, signame, sizeof(signame))),
+        F_NUM("stopwaitsecs", c->stopwaitsecs));
+    tend_proc_stop(p->run, c->stopsignal, (uint64_t)(c->stopwaitsecs * 1000), flags);
+    return 0;
+  }
+  case PS_BACKOFF:
+    uv_timer_stop(&p->timer);
+    set_state(p, PS_STOPPED, "stop");
+    return 0;
+  case PS_STOPPING:
+    return 0;
+  default:
+    *why = "not running";
+    return -ENOTCONN;
+  }
+}
+
+int sv_restart(sv_proc_t *p, const char **why) {
+  if (p->state == PS_STARTING || p->state == PS_RUNNING) {
+    int r = sv_stop(p, why);
+    p->want_up = true;
+    return r;
+  }
+  return sv_start(p, why);
+}
+
+static void send_done_cb(uv_write_t *req, int status) {
+  (void)status; /* a child that closed its stdin is not our error */
+  free(req);
+}
+
+int sv_send(sv_proc_t *p, const char *data, size_t len, bool eof, const char **why) {
+  if (p->run == NULL || (p->state != PS_STARTING && p->state != PS_RUNNING)) {
+    *why = "not running";
+    return -ENOTCONN;
+  }
+  tend_proc_t *run = p->run;
+  if (!run->has_pipe[0] || uv_is_closing((uv_handle_t *)&run->pipes[0])) {
+    *why = p->conf->stdin_pipe ? "its stdin is closed" : "it has no stdin pipe (stdin = null)";
+    return -EPIPE;
+  }
+  if (len > 0) {
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&run->pipes[0], &b, 1);
+    if (n == UV_EAGAIN)
+      n = 0;
+    if (n < 0) {
+      *why = uv_strerror(n);
+      return n;
+    }
+    if ((size_t)n < len) {
+      /* The child is not reading fast enough: queue the rest. */
+      size_t rest = len - (size_t)n;
+      uv_write_t *req = malloc(sizeof(*req) + rest);
+      if (req == NULL) {
+        *why = "out of memory";
+        return -ENOMEM;
+      }
+      memcpy(req + 1, data + n, rest);
+      b = uv_buf_init((char *)(req + 1), (unsigned)rest);
+      int r = uv_write(req, (uv_stream_t *)&run->pipes[0], &b, 1, send_done_cb);
+      if (r != 0) {
+        free(req);
+        *why = uv_strerror(r);
+        return r;
+      }
+    }
+  }
+  if (eof)
+    tend_proc_close_pipe(run, 0);
+  return 0;
+}
+
+/* ---- the set of processes ---------------------------------------------- */
+
+void sv_init(sv_t *sv, uv_loop_t *loop, const sv_hooks_t *hooks) {
+  memset(sv, 0, sizeof(*sv));
+  sv->loop = loop;
+  sv->hooks = *hooks;
+}
+
+sv_proc_t *sv_find(sv_t *sv, const char *name) {
+  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next)
+    if (strcmp(p->name, name) == 0)
+      return p;
+  return NULL;
+}
+
+int sv_select(sv_t *sv, const char *pattern, void (*fn)(sv_proc_t *p, void *arg), void *arg) {
+  int n = 0;
+  size_t plen = strlen(pattern);
+  bool group_all = plen > 2 && strcmp(pattern + plen - 2, ":*") == 0;
+  for (sv_proc_t *p = sv->procs, *next; p != NULL; p = next) {
+    next = p->next;
+    const tend_program_t *c = p->conf;
+    bool match = strcmp(pattern, "all") == 0 || strcmp(p->name, pattern) == 0 ||
+                 strcmp(c->group, pattern) == 0 ||
+                 (group_all && strncmp(c->group, pattern, plen - 2) == 0 &&
+                  c->group[plen - 2] == '\0');
+    if (!match) {
+      /* "GROUP:PROCESS" for a process whose display name is bare. */
+      const char *colon = strchr(pattern, ':');
+      match = colon != NULL && strncmp(c->group, pattern, (size_t)(colon - pattern)) == 0 &&
+              c->group[colon - pattern] == '\0' &&
+              strcmp(colon + 1, strchr(p->name, ':') ? strchr(p->name, ':') + 1 : p->name) ==
+                  0;
+    }
+    if (match && !p->removed) {
+      n++;
+      fn(p, arg);
+    }
+  }
+  return n;
+}
+
+static void link_sorted(sv_t *sv, sv_proc_t *p) {
+  sv_proc_t **at = &sv->procs, *prev = NULL;
+  while (*at != NULL) {
+    const tend_program_t *a = (*at)->conf, *b = p->conf;
+    if (a->priority > b->priority || (a->priority == b->priority && strcmp(a->name, b->name) > 0))
+      break;
+    prev = *at;
+    at = &(*at)->next;
+  }
+  p->next = *at;
+  p->prev = prev;
+  if (*at != NULL)
+    (*at)->prev = p;
+  *at = p;
+  sv->nprocs++;
+}
+
+static void unlink_proc(sv_t *sv, sv_proc_t *p) {
+  if (p->prev != NULL)
+    p->prev->next = p->next;
+  else
+    sv->procs = p->next;
+  if (p->next != NULL)
+    p->next->prev = p->prev;
+  p->next = p->prev = NULL;
+  sv->nprocs--;
+}
+
+static sv_proc_t *proc_new(sv_t *sv, sv_gen_t *gen, const tend_program_t *conf) {
+  sv_proc_t *p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return NULL;
+  p->sv = sv;
+  p->gen = gen_ref(gen);
+  p->conf = conf;
+  p->name = strdup(conf->name);
+  p->state = PS_STOPPED;
+  uv_timer_init(sv->loop, &p->timer);
+  p->timer.data = p;
+  sv->open_handles++;
+  link_sorted(sv, p);
+  return p;
+}
+
+/* Drop a stopped process for good; its memory goes with its timer. */
+static void forget(sv_proc_t *p) {
+  sv_t *sv = p->sv;
+  if (sv->hooks.forget != NULL)
+    sv->hooks.forget(p);
+  unlink_proc(sv, p);
+  close_logs(p);
+  gen_unref(p->gen);
+  gen_unref(p->next_gen);
+  p->gen = p->next_gen = NULL;
+  uv_close((uv_handle_t *)&p->timer, timer_closed_cb);
+}
+
+static void diff_add(const char ***list, int *n, const char *name) {
+  const char **l = realloc(*list, sizeof(char *) * (size_t)(*n + 1));
+  if (l == NULL)
+    return;
+  l[(*n)++] = name;
+  *list = l;
+}
+
+void sv_diff_free(sv_diff_t *d) {
+  free(d->added);
+  free(d->changed);
+  free(d->removed);
+  memset(d, 0, sizeof(*d));
+}
+
+void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff) {
+  sv_diff_t local = {0};
+  sv_diff_t *d = diff != NULL ? diff : &local;
+  memset(d, 0, sizeof(*d));
+  sv_gen_t *gen = calloc(1, sizeof(*gen));
+  if (gen == NULL) {
+    LOG("error", "reload", F_STR("error", strerror(ENOMEM)));
+    tend_config_free(config);
+    return;
+  }
+  gen->config = config;
+  gen_ref(gen);
+
+  /* Removed programs first: stop them (they are forgotten once stopped). */
+  for (sv_proc_t *p = sv->procs, *next; p != NULL; p = next) {
+    next = p->next;
+    if (p->removed || tend_config_find(config, p->name) != NULL)
+      continue;
+    diff_add(&d->removed, &d->nremoved, p->name);
+    p->removed = true;
+    const char *why;
+    if (p->run != NULL)
+      sv_stop(p, &why);
+    else
+      forget(p);
+  }
+
+  /* In priority order: keep, change or add. */
+  for (size_t i = 0; i < config->nprograms; i++) {
+    const tend_program_t *c = &config->programs[i];
+    sv_proc_t *p = sv_find(sv, c->name);
+    if (p != NULL && p->removed)
+      p = NULL; /* a removed one still stopping under the same name */
+    if (p == NULL) {
+      p = proc_new(sv, gen, c);
+      if (p == NULL)
+        continue;
+      if (sv->gen != NULL)
+        diff_add(&d->added, &d->nadded, p->name);
+      if (c->autostart) {
+        const char *why;
+        sv_start(p, &why);
+      }
+      continue;
+    }
+    if (tend_program_same(p->conf, c)) {
+      gen_unref(p->gen);
+      p->gen = gen_ref(gen);
+      p->conf = c;
+      /* priority may differ */
+      unlink_proc(sv, p);
+      link_sorted(sv, p);
+      continue;
+    }
+    diff_add(&d->changed, &d->nchanged, p->name);
+    gen_unref(p->next_gen);
+    p->next_gen = gen_ref(gen);
+    p->next_conf = c;
+    if (p->run != NULL) {
+      const char *why;
+      sv_stop(p, &why);
+      p->want_up = c->autostart;
+    } else {
+      adopt_next(p);
+      uv_timer_stop(&p->timer);
+      if (p->state == PS_BACKOFF)
+        set_state(p, PS_STOPPED, "reload");
+      if (c->autostart) {
+        const char *why;
+        sv_start(p, &why);
+      }
+    }
+    unlink_proc(sv, p);
+    link_sorted(sv, p);
+  }
+  gen_unref(sv->gen);
+  sv->gen = gen;
+  if (diff == NULL)
+    sv_diff_free(&local);
+}
+
+uint64_t sv_uptime_ms(const sv_proc_t *p) {
+  if (p->state != PS_RUNNING && p->state != PS_STARTING && p->state != PS_STOPPING)
+    return 0;
+  return now_ms() - p->started_at_ms;
+}
+
+/* ---- shutdown ---------------------------------------------------------- */
+
+static void check_shutdown(sv_t *sv) {
+  if (!sv->shutting_down)
+    return;
+  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next)
+    if (p->run != NULL)
+      return;
+  /* Everything has stopped: release it all. */
+  while (sv->procs != NULL)
+    forget(sv->procs);
+  gen_unref(sv->gen);
+  sv->gen = NULL;
+  if (sv->open_handles == 0 && sv->shutdown_cb != NULL)
+    sv->shutdown_cb(sv);
+}
+
+void sv_shutdown(sv_t *sv, void (*cb)(sv_t *sv)) {
+  if (sv->shutting_down)
+    return;
+  sv->shutting_down = true;
+  sv->shutdown_cb = cb;
+  /* Reverse priority: the last started stops first. */
+  sv_proc_t *last = sv->procs;
+  while (last != NULL && last->next != NULL)
+    last = last->next;
+  for (sv_proc_t *p = last; p != NULL; p = p->prev) {
+    const char *why;
+    if (p->run != NULL || p->state == PS_BACKOFF)
+      sv_stop(p, &why);
+  }
+  check_shutdown(sv);
+}
+
+/* ---- orphans ----------------------------------------------------------- */
+
+static bool pid_is_ours(sv_t *sv, pid_t pid) {
+  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next)
+    if (p->run != NULL && p->run->pid == pid)
+      return true;
+  return false;
+}
+
+void sv_reap_orphans(sv_t *sv) {
+  /* Orphans re-parented to us are listed among our children. libuv reaps
+   * only the pids of its own handles, and waitpid(-1) would steal their
+   * status, so reap exactly the children that no process handle owns. */
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return;
+  int pid;
+  while (fscanf(f, "%d", &pid) == 1) {
+    if (pid_is_ours(sv, pid))
+      continue;
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      LOG("info", "orphan_reaped", F_INT("pid", pid),
+          WIFSIGNALED(status) ? (log_field_t)F_INT("signal", WTERMSIG(status))
+                              : (log_field_t)F_INT("exit_code", WEXITSTATUS(status)));
+  }
+  fclose(f);
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor: the configured processes and their state machine, as
+ * supervisord defines it (STOPPED, STARTING, RUNNING, BACKOFF, STOPPING,
+ * EXITED, FATAL). What the user wants (want_up) is kept apart from what
+ * the process is (state), as runit does; every event goes through one
+ * function, sv_event, which logs each transition and each exit with the
+ * action taken.
+ *
+ * It knows nothing of the control socket or the CLI: the daemon layer gets
+ * exits and output through hooks.
+ */
+#ifndef TEND_SUPERVISOR_H
+#define TEND_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "outlog.h"
+#include "tend/config.h"
+#include "tend/proc.h"
+
+typedef enum {
+  PS_STOPPED = 0,
+  PS_STARTING,
+  PS_RUNNING,
+  PS_BACKOFF,
+  PS_STOPPING,
+  PS_EXITED,
+  PS_FATAL,
+} pstate_t;
+
+const char *pstate_name(pstate_t s);
+
+typedef struct sv sv_t;
+typedef struct sv_proc sv_proc_t;
+
+/* A config generation, shared by the processes configured from it. */
+typedef struct {
+  tend_config_t *config;
+  int refs;
+} sv_gen_t;
+
+struct sv_proc {
+  sv_t *sv;
+  sv_gen_t *gen;
+  const tend_program_t *conf; /* inside gen->config */
+  char *name;                 /* == conf->name, kept across reloads */
+
+  pstate_t state;
+  bool want_up;  /* the user's wish: started or stopped */
+  bool removed;  /* dropped by a reload: forget once stopped */
+  sv_gen_t *next_gen;               /* changed by a reload: restart with it */
+  const tend_program_t *next_conf;
+
+  tend_proc_t *run; /* the current child, NULL when none */
+  int pid;          /* of the current or last child */
+  uv_timer_t timer; /* startsecs, or the backoff delay */
+  int fails;        /* failed starts in a row */
+  uint64_t restarts;
+  uint64_t started_at_ms;  /* wall clock, ms since the epoch */
+  bool has_exit;
+  int64_t last_exit;
+  int last_signal;
+  bool stop_requested; /* this stop came from the user (or reload/shutdown) */
+
+  outlog_t log[2]; /* stdout, stderr */
+  bool log_open[2];
+
+  sv_proc_t *next, *prev; /* sv->procs, sorted by priority then name */
+};
+
+typedef struct {
+  /* A child of p ended (after the state machine ran). */
+  void (*exited)(sv_proc_t *p, int64_t exit_code, int term_signal);
+  /* p wrote data on stream (0 stdout, 1 stderr) — for `logs -f`. */
+  void (*output)(sv_proc_t *p, int stream, const char *data, size_t len);
+  /* p moved from one state to another. */
+  void (*state)(sv_proc_t *p, pstate_t from, pstate_t to);
+  /* p is about to be freed (removed by a reload). */
+  void (*forget)(sv_proc_t *p);
+} sv_hooks_t;
+
+struct sv {
+  uv_loop_t *loop;
+  sv_hooks_t hooks;
+  sv_gen_t *gen; /* the config in force */
+  sv_proc_t *procs;
+  int nprocs;
+  bool shutting_down;
+  void (*shutdown_cb)(sv_t *sv);
+  int open_handles; /* timers and children still closing */
+  char readbuf[64 * 1024];
+};
+
+/* The changes a config brought; arrays of borrowed names. */
+typedef struct {
+  const char **added, **changed, **removed;
+  int nadded, nchanged, nremoved;
+} sv_diff_t;
+
+void sv_init(sv_t *sv, uv_loop_t *loop, const sv_hooks_t *hooks);
+
+/*
+ * Make config the one in force (sv takes ownership): start new programs
+ * (autostart), stop removed ones, restart changed ones, leave unchanged
+ * ones running. diff (may be NULL) lists the names; free it with
+ * sv_diff_free.
+ */
+void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff);
+void sv_diff_free(sv_diff_t *d);
+
+sv_proc_t *sv_find(sv_t *sv, const char *name);
+
+/*
+ * Call fn for each process that pattern names: "all", "GROUP:*", a group
+ * name, "GROUP:PROCESS" or a process name. Returns how many matched.
+ */
+int sv_select(sv_t *sv, const char *pattern, void (*fn)(sv_proc_t *p, void *arg),
+              void *arg);
+
+/* User actions. 0 or a negative errno with *why set to a sentence. */
+int sv_start(sv_proc_t *p, const char **why);
+int sv_stop(sv_proc_t *p, const char **why);
+int sv_restart(sv_proc_t *p, const char **why);
+
+/* Write to the child's stdin (eof: close it after). -ENOTCONN when not
+ * running, -EPIPE when it has no stdin pipe. */
+int sv_send(sv_proc_t *p, const char *data, size_t len, bool eof, const char **why);
+
+/* Stop everything (reverse priority) and close all handles; cb at the end. */
+void sv_shutdown(sv_t *sv, void (*cb)(sv_t *sv));
+
+/* Uptime in ms of a RUNNING/STARTING process. */
+uint64_t sv_uptime_ms(const sv_proc_t *p);
+
+/* Reap orphans re-parented to us (we are a child subreaper) that libuv
+ * does not know about. Called on SIGCHLD. */
+void sv_reap_orphans(sv_t *sv);
+
+#endif
