@@ -9,7 +9,11 @@
  * asks for), non-blocking descriptors, and each buffer written on as soon
  * as it is filled instead of waiting for another poll() round.
  *
- * usage: communicate_raw INPUT_FILE CMD [ARG...]
+ * --grow-stdout also grows our own stdout to 1 MiB when it is a pipe, as
+ * tend run does since its zero-copy change: the like-for-like comparison.
+ * Without it the pipe to the consumer stays the shell's 64 KiB.
+ *
+ * usage: communicate_raw [--grow-stdout] INPUT_FILE CMD [ARG...]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,8 +102,13 @@ static bool pump(flow_t *f) {
 }
 
 int main(int argc, char **argv) {
+  bool grow_stdout = argc > 1 && strcmp(argv[1], "--grow-stdout") == 0;
+  if (grow_stdout) {
+    argv++;
+    argc--;
+  }
   if (argc < 3) {
-    fprintf(stderr, "usage: communicate_raw INPUT_FILE CMD [ARG...]\n");
+    fprintf(stderr, "usage: communicate_raw [--grow-stdout] INPUT_FILE CMD [ARG...]\n");
     return 125;
   }
   int in_fd = open(argv[1], O_RDONLY | O_CLOEXEC);
@@ -126,6 +135,10 @@ int main(int argc, char **argv) {
   fcntl(p_in[0], F_SETPIPE_SZ, PIPESZ);
   fcntl(p_out[0], F_SETPIPE_SZ, PIPESZ);
   fcntl(p_err[0], F_SETPIPE_SZ, PIPESZ);
+  struct stat st_out;
+  if (grow_stdout && fstat(1, &st_out) == 0 && S_ISFIFO(st_out.st_mode) &&
+      fcntl(1, F_GETPIPE_SZ) < PIPESZ)
+    fcntl(1, F_SETPIPE_SZ, PIPESZ);
 
   pid_t pid = fork();
   if (pid < 0)

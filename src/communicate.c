@@ -6,9 +6,16 @@
  * or, after a timeout, as soon as the child has exited: what it wrote is
  * still read from the pipes, but nothing waits for EOF any more.
  *
- * Backpressure: reading a child's output stops while more than HIGH_WATER
- * bytes wait to be written to our descriptor, and input is read only while
- * less than HIGH_WATER bytes wait to enter the child's stdin.
+ * Backpressure: reading a child's output stops while the writes waiting
+ * for our descriptor hold more than HIGH_WATER bytes of buffers, and input
+ * is read only while those waiting to enter the child's stdin hold less.
+ *
+ * No byte is copied on the way through: an output streamed to a
+ * descriptor is read into an endpoint chunk and written from it (what the
+ * descriptor does not take at once is queued from the same chunk), input
+ * is read into a chunk that is then written to the child, and both kinds
+ * of chunks are recycled through small free lists instead of being
+ * malloc'ed per read (a fresh 1 MiB block costs its page faults again).
  */
 #include "tend/communicate.h"
 #include "endpoint.h"
@@ -19,8 +26,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHUNK (1u << 20)
+#define CHUNK EP_CHUNK
 #define HIGH_WATER (4u << 20)
+/* Spare input chunks kept (HIGH_WATER / CHUNK can be in flight). */
+#define IN_FREE_MAX 4
 
 typedef struct comm comm_t;
 
@@ -28,6 +37,7 @@ struct inreq {
   uv_write_t req;
   comm_t *c;
   size_t len;
+  struct inreq *next; /* free list */
   char data[];
 };
 
@@ -38,8 +48,7 @@ typedef struct {
   bool open;    /* still reading */
   bool to_fd;   /* streamed to ep, else captured in res->out[idx] */
   bool paused;  /* reading stopped for backpressure */
-  char *chunk;  /* read buffer when streaming */
-  ep_t ep;
+  ep_t ep;      /* to_fd: our descriptor; its chunks are the read buffers */
   bool ep_open;
 } output_t;
 
@@ -58,6 +67,9 @@ struct comm {
   bool in_eof;      /* no more input to read */
   bool in_paused;
   size_t in_flight; /* bytes queued on the child's stdin */
+  size_t in_held;   /* chunk memory those writes hold (backpressure) */
+  struct inreq *in_free; /* spare input chunks */
+  unsigned in_nfree;
   ep_t in_ep;
   bool in_ep_open;
   uv_write_t in_req; /* the single write of an input buffer */
@@ -76,8 +88,11 @@ static void maybe_finish(comm_t *c);
 static void release(comm_t *c) {
   if (--c->handles > 0)
     return;
-  for (int i = 0; i < 2; i++)
-    free(c->out[i].chunk);
+  while (c->in_free != NULL) {
+    struct inreq *w = c->in_free;
+    c->in_free = w->next;
+    free(w);
+  }
   c->done(c->data, c->res);
   free(c);
 }
@@ -148,13 +163,15 @@ static void output_stop(output_t *o) {
   tend_proc_close_pipe(&o->c->proc, o->idx + 1);
 }
 
-static void output_bytes(output_t *o, const char *data, size_t n) {
+/* n bytes were read into data: the capture buffer's free space, or (to_fd)
+ * an endpoint chunk, which this passes on to the endpoint. */
+static void output_bytes(output_t *o, char *data, size_t n) {
   comm_t *c = o->c;
   if (!o->to_fd) {
     c->res->out[o->idx].len += n; /* read straight into the buffer */
     return;
   }
-  int r = ep_write(&o->ep, data, n);
+  int r = ep_write_chunk(&o->ep, data, n);
   if (r != 0) {
     /* Our reader went away (EPIPE) or the disk is full: stop reading, so
      * the child meets a closed pipe, as it would in a shell pipeline. */
@@ -163,7 +180,7 @@ static void output_bytes(output_t *o, const char *data, size_t n) {
     output_stop(o);
     return;
   }
-  if (o->ep.queued > HIGH_WATER && !o->paused) {
+  if (o->ep.held > HIGH_WATER && !o->paused) {
     o->paused = true;
     uv_read_stop((uv_stream_t *)&c->proc.pipes[o->idx + 1]);
   }
@@ -180,7 +197,9 @@ static void out_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   output_t *o = output_of(h);
   (void)hint;
   if (o->to_fd) {
-    *buf = uv_buf_init(o->chunk, CHUNK);
+    char *chunk = ep_chunk_get(&o->ep);
+    /* No memory: libuv reports UV_ENOBUFS to out_read_cb. */
+    *buf = chunk != NULL ? uv_buf_init(chunk, CHUNK) : uv_buf_init(NULL, 0);
     return;
   }
   tend_buf_t *b = &o->c->res->out[o->idx];
@@ -196,7 +215,11 @@ static void out_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   comm_t *c = o->c;
   if (n > 0) {
     output_bytes(o, buf->base, (size_t)n);
-  } else if (n < 0) {
+    return;
+  }
+  if (o->to_fd && buf->base != NULL)
+    ep_chunk_put(&o->ep, buf->base); /* nothing read into it */
+  if (n < 0) {
     if (n != UV_EOF && c->res->out_error[o->idx] == 0)
       c->res->out_error[o->idx] = (int)n;
     output_stop(o);
@@ -214,8 +237,11 @@ static void drain_now(output_t *o) {
       if (b.base == NULL)
         break;
       ssize_t n = read(fd, b.base, b.len);
-      if (n <= 0 || !o->open)
+      if (n <= 0 || !o->open) {
+        if (o->to_fd)
+          ep_chunk_put(&o->ep, b.base);
         break;
+      }
       output_bytes(o, b.base, (size_t)n);
     }
   }
@@ -225,6 +251,27 @@ static void drain_now(output_t *o) {
 /* ---- input ------------------------------------------------------------ */
 
 static void input_pump(comm_t *c);
+
+static struct inreq *in_get(comm_t *c) {
+  struct inreq *w = c->in_free;
+  if (w == NULL)
+    return malloc(sizeof(*w) + CHUNK);
+  c->in_free = w->next;
+  c->in_nfree--;
+  return w;
+}
+
+static void in_put(comm_t *c, struct inreq *w) {
+  if (w == NULL)
+    return;
+  if (c->in_nfree >= IN_FREE_MAX) {
+    free(w);
+    return;
+  }
+  w->next = c->in_free;
+  c->in_free = w;
+  c->in_nfree++;
+}
 
 static void input_failed(comm_t *c) {
   /* The child closed its stdin (EPIPE) or exited: what is left of the
@@ -239,7 +286,8 @@ static void in_write_cb(uv_write_t *req, int status) {
   struct inreq *w = (struct inreq *)req;
   comm_t *c = w->c;
   c->in_flight -= w->len;
-  free(w);
+  c->in_held -= CHUNK;
+  in_put(c, w);
   if (status != 0) {
     if (c->in_open)
       input_failed(c);
@@ -253,18 +301,18 @@ static int input_send(comm_t *c, struct inreq *w) {
   uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
   int r = uv_write(&w->req, (uv_stream_t *)&c->proc.pipes[0], &b, 1, in_write_cb);
   if (r != 0) {
-    free(w);
+    in_put(c, w);
     input_failed(c);
     return r;
   }
   c->in_flight += w->len;
+  c->in_held += CHUNK;
   return 0;
 }
 
 static void in_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  (void)h;
   (void)hint;
-  struct inreq *w = malloc(sizeof(*w) + CHUNK);
+  struct inreq *w = in_get(((ep_t *)h->data)->data);
   *buf = w == NULL ? uv_buf_init(NULL, 0) : uv_buf_init(w->data, CHUNK);
 }
 
@@ -273,7 +321,7 @@ static void in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   struct inreq *w =
       buf->base == NULL ? NULL : (struct inreq *)(buf->base - offsetof(struct inreq, data));
   if (n <= 0 || !c->in_open) {
-    free(w);
+    in_put(c, w);
     if (n == 0)
       return;
     if (n != UV_EOF && c->res->input_error == 0)
@@ -284,7 +332,7 @@ static void in_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   }
   w->len = (size_t)n;
-  if (input_send(c, w) == 0 && c->in_flight > HIGH_WATER) {
+  if (input_send(c, w) == 0 && c->in_held > HIGH_WATER) {
     c->in_paused = true;
     uv_read_stop(s);
   }
@@ -303,14 +351,14 @@ static void input_pump(comm_t *c) {
   if (!c->in_ep_open)
     return;
   if (c->in_ep.stream) {
-    if (c->in_paused && c->in_flight < HIGH_WATER / 2) {
+    if (c->in_paused && c->in_held < HIGH_WATER / 2) {
       c->in_paused = false;
       uv_read_start(&c->in_ep.h.stream, in_alloc_cb, in_read_cb);
     }
     return;
   }
-  while (c->in_open && !c->in_eof && c->in_flight < HIGH_WATER) {
-    struct inreq *w = malloc(sizeof(*w) + CHUNK);
+  while (c->in_open && !c->in_eof && c->in_held < HIGH_WATER) {
+    struct inreq *w = in_get(c);
     if (w == NULL) {
       c->res->input_error = -ENOMEM;
       c->in_eof = true;
@@ -323,7 +371,7 @@ static void input_pump(comm_t *c) {
     if (n <= 0) {
       if (n < 0)
         c->res->input_error = -errno;
-      free(w);
+      in_put(c, w);
       c->in_eof = true;
       break;
     }
@@ -435,10 +483,6 @@ int tend_comm_start(uv_loop_t *loop, const tend_proc_options_t *popts,
     o->c = c;
     o->idx = i;
     o->to_fd = opts->out_fd[i] >= 0;
-    if (o->to_fd && (o->chunk = malloc(CHUNK)) == NULL) {
-      res->spawn_error = -ENOMEM;
-      goto fail;
-    }
   }
 
   c->proc.data = c;

@@ -5,21 +5,31 @@
  * _processes_from_section; supervisor/datatypes.py for the value types),
  * plus tend's own [tend] section. config_ini.c reads the text,
  * config_expand.c does "%(name)s", config_words.c splits command and
- * environment; this file gives the sections and keys their meaning,
- * checks every value, and reports every problem at its file and line.
+ * environment, config_value.c parses the value types; this file gives the
+ * sections and keys their meaning, checks every value, and reports every
+ * problem at its file and line (errors sorted by file and line at the end).
  *
  * Where tend differs from supervisord, on purpose:
  *   - duplicate keys and sections are errors (configparser's strict mode;
  *     supervisord runs it with strict = False);
  *   - an unknown key is an error (supervisord ignores it silently), a key
  *     supervisord knows but tend does not use is a notice;
+ *   - "%s" or "%d" without a name is an error with the hint to write "%%"
+ *     (Python formats the whole expansion mapping there);
  *   - stopasgroup defaults to true (killasgroup follows it, as supervisord);
+ *   - startsecs and stopwaitsecs may have a fraction; startretries may be
+ *     "infinite"; numprocs_start must be >= 0;
  *   - includes nest ([include] in an included file works), relative to the
  *     directory of the file that names them; a cycle is an error;
  *   - relative paths (directory, logs, socket, pidfile, logdir) are
  *     relative to the directory of the file that holds them, not to the
  *     daemon's working directory: the config then means the same whoever
  *     starts tend from wherever;
+ *   - a program listed by two [group:x], or a [group:x] named like a
+ *     program in no group, is an error (supervisord runs the program twice,
+ *     or drops one of the two groups x);
+ *   - AUTO logs are "<logdir>/<name>.out" and ".err" (name as in
+ *     tend_program_t), not supervisord's random names;
  *   - the [tend] section; logdir defaults to "<config dir>/log", not /tmp.
  */
 #include "tend/config.h"
@@ -27,9 +37,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,18 +45,18 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include "config_expand.h"
 #include "config_ini.h"
+#include "config_value.h"
 #include "config_words.h"
 #include "tend/text.h"
 
 extern char **environ;
 
 struct group_ref {
-  const char *name;     /* the group's name (in the ini) */
-  cfg_section_t *sect;  /* the [group:x] section */
+  const char *name;    /* the group's name (in the ini) */
+  cfg_section_t *sect; /* the [group:x] section */
   int priority;
 };
 
@@ -56,10 +64,10 @@ struct ctx {
   tend_diag_t *diag;
   bool oom;
   cfg_ini_t ini;
-  char **stack; /* real paths of the files being read, for include cycles */
+  char **stack;             /* real paths of the files being read, for cycles */
   size_t nstack;
   char nodename[256];
-  char **sup_env; /* [supervisord] environment */
+  char **sup_env;           /* [supervisord] environment */
   struct group_ref *groups; /* per ini section: the group a program is in */
   tend_config_t *c;
   size_t capprograms;
@@ -99,104 +107,6 @@ static void invalid(struct ctx *x, const cfg_section_t *s, const cfg_entry_t *e,
   key_error(x, s, e, "invalid value '%s': expected %s", cfg_excerpt(value, 0), expected);
 }
 
-/* ---- paths ------------------------------------------------------------- */
-
-/* p made absolute (against the working directory) and lexically normal:
- * no "//", "/./" or "/../" (as Python's os.path.abspath). */
-static char *path_abs(const char *p) {
-  char *joined;
-  if (p[0] == '/') {
-    joined = strdup(p);
-  } else {
-    char *cwd = getcwd(NULL, 0);
-    if (cwd == NULL)
-      return NULL;
-    if (asprintf(&joined, "%s/%s", cwd, p) < 0)
-      joined = NULL;
-    free(cwd);
-  }
-  if (joined == NULL)
-    return NULL;
-  /* Rewrite in place: out never runs ahead of in. */
-  char *out = joined;
-  const char *in = joined;
-  while (*in != '\0') {
-    while (*in == '/')
-      in++;
-    size_t n = strcspn(in, "/");
-    if (n == 0)
-      break;
-    if (n == 1 && in[0] == '.') {
-      /* skip */
-    } else if (n == 2 && in[0] == '.' && in[1] == '.') {
-      while (out > joined && *--out != '/')
-        ;
-    } else {
-      *out++ = '/';
-      memmove(out, in, n);
-      out += n;
-    }
-    in += n;
-  }
-  if (out == joined)
-    *out++ = '/';
-  *out = '\0';
-  return joined;
-}
-
-/* The directory of an absolute, normal path. */
-static char *path_dir(const char *file) {
-  const char *slash = strrchr(file, '/');
-  if (slash == file)
-    return strdup("/");
-  return strndup(file, (size_t)(slash - file));
-}
-
-/* A path from the config: "~" and "~user" as Python's expanduser, then
- * relative to dir (the directory of the file holding it). */
-static char *path_resolve(const char *dir, const char *p) {
-  char *home = NULL;
-  const char *rest = p;
-  if (p[0] == '~') {
-    size_t n = strcspn(p + 1, "/");
-    const char *h = NULL;
-    if (n == 0) {
-      h = getenv("HOME");
-      if (h == NULL || *h == '\0') {
-        struct passwd *pw = getpwuid(getuid());
-        h = pw != NULL ? pw->pw_dir : NULL;
-      }
-    } else {
-      char *user = strndup(p + 1, n);
-      if (user == NULL)
-        return NULL;
-      struct passwd *pw = getpwnam(user);
-      free(user);
-      h = pw != NULL ? pw->pw_dir : NULL;
-    }
-    if (h != NULL) {
-      home = strdup(h);
-      if (home == NULL)
-        return NULL;
-      rest = p + 1 + n;
-    }
-  }
-  char *joined;
-  int r;
-  if (home != NULL)
-    r = asprintf(&joined, "%s%s", home, rest);
-  else if (p[0] == '/')
-    r = asprintf(&joined, "%s", p);
-  else
-    r = asprintf(&joined, "%s/%s", dir, p);
-  free(home);
-  if (r < 0)
-    return NULL;
-  char *norm = path_abs(joined);
-  free(joined);
-  return norm;
-}
-
 /* ---- values ------------------------------------------------------------ */
 
 /*
@@ -225,107 +135,6 @@ static int value_of(struct ctx *x, cfg_section_t *s, const char *key, const cfg_
   return -1;
 }
 
-/* Python's int(): optional sign, digits. */
-static bool parse_long(const char *s, long *out) {
-  const char *p = s;
-  if (*p == '+' || *p == '-')
-    p++;
-  if (!isdigit((unsigned char)*p))
-    return false;
-  errno = 0;
-  char *end;
-  long n = strtol(s, &end, 10);
-  if (errno != 0 || *end != '\0')
-    return false;
-  *out = n;
-  return true;
-}
-
-static bool parse_bool(const char *s, bool *out) {
-  static const char *const yes[] = {"yes", "true", "on", "1"};
-  static const char *const no[] = {"no", "false", "off", "0"};
-  for (size_t i = 0; i < 4; i++) {
-    if (strcasecmp(s, yes[i]) == 0) {
-      *out = true;
-      return true;
-    }
-    if (strcasecmp(s, no[i]) == 0) {
-      *out = false;
-      return true;
-    }
-  }
-  return false;
-}
-
-/* A number of seconds: digits with an optional fraction. */
-static bool parse_seconds(const char *s, double *out) {
-  const char *p = s;
-  if (*p == '+')
-    p++;
-  size_t digits = strspn(p, "0123456789");
-  const char *q = p + digits;
-  if (*q == '.') {
-    size_t frac = strspn(q + 1, "0123456789");
-    digits += frac;
-    q += 1 + frac;
-  }
-  if (digits == 0 || *q != '\0')
-    return false;
-  *out = strtod(s, NULL);
-  return true;
-}
-
-/* supervisord's byte_size: an integer with an optional KB/MB/GB suffix
- * (any case, powers of 1024). */
-static bool parse_bytes(const char *s, uint64_t *out) {
-  size_t n = strlen(s);
-  uint64_t mult = 1;
-  if (n >= 2) {
-    const char *suf = s + n - 2;
-    if (strcasecmp(suf, "kb") == 0)
-      mult = 1024;
-    else if (strcasecmp(suf, "mb") == 0)
-      mult = 1024 * 1024;
-    else if (strcasecmp(suf, "gb") == 0)
-      mult = 1024 * 1024 * 1024;
-    if (mult != 1)
-      n -= 2;
-  }
-  while (n > 0 && isspace((unsigned char)s[n - 1]))
-    n--;
-  const char *p = s;
-  if (*p == '+') {
-    p++;
-    n--;
-  }
-  if (n == 0 || strspn(p, "0123456789") < n)
-    return false;
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (v > (UINT64_MAX - 9) / 10)
-      return false;
-    v = v * 10 + (uint64_t)(p[i] - '0');
-  }
-  if (v > UINT64_MAX / mult)
-    return false;
-  *out = v * mult;
-  return true;
-}
-
-/* supervisord's octal_type: int(value, 8), "0o" prefix allowed. */
-static bool parse_octal(const char *s, int *out) {
-  const char *p = s;
-  if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
-    p += 2;
-  if (*p == '\0' || strspn(p, "01234567") != strlen(p) || strlen(p) > 8)
-    return false;
-  long v = strtol(p, NULL, 8);
-  if (v > 07777)
-    return false;
-  *out = (int)v;
-  return true;
-}
-
 /* Typed getters: the value of key, or def when the key is not there.
  * false when the value is bad (reported). */
 
@@ -337,7 +146,7 @@ static bool get_bool(struct ctx *x, cfg_section_t *s, const char *key, const cfg
   *out = def;
   if (r <= 0)
     return r == 0;
-  bool ok = parse_bool(val, out);
+  bool ok = cfg_parse_bool(val, out);
   if (!ok)
     invalid(x, s, e, val, "true or false (or yes/no, on/off, 1/0)");
   free(val);
@@ -353,7 +162,7 @@ static bool get_long(struct ctx *x, cfg_section_t *s, const char *key, const cfg
   if (r <= 0)
     return r == 0;
   long n = 0;
-  bool ok = parse_long(val, &n) && n >= min && n <= INT_MAX;
+  bool ok = cfg_parse_long(val, &n) && n >= min && n <= INT_MAX;
   if (ok)
     *out = n;
   else if (min == LONG_MIN)
@@ -383,7 +192,7 @@ static bool get_seconds(struct ctx *x, cfg_section_t *s, const char *key, const 
   *out = def;
   if (r <= 0)
     return r == 0;
-  bool ok = parse_seconds(val, out);
+  bool ok = cfg_parse_seconds(val, out);
   if (!ok)
     invalid(x, s, e, val, "a number of seconds >= 0");
   free(val);
@@ -398,7 +207,7 @@ static bool get_bytes(struct ctx *x, cfg_section_t *s, const char *key, const cf
   *out = def;
   if (r <= 0)
     return r == 0;
-  bool ok = parse_bytes(val, out);
+  bool ok = cfg_parse_bytes(val, out);
   if (!ok)
     invalid(x, s, e, val, "a byte size such as 1024, 10KB, 50MB or 1GB");
   free(val);
@@ -413,7 +222,7 @@ static bool get_octal(struct ctx *x, cfg_section_t *s, const char *key, const cf
   *out = def;
   if (r <= 0)
     return r == 0;
-  bool ok = parse_octal(val, out);
+  bool ok = cfg_parse_octal(val, out);
   if (!ok)
     invalid(x, s, e, val, "an octal mode such as 022");
   free(val);
@@ -457,31 +266,12 @@ static char *get_path(struct ctx *x, cfg_section_t *s, const char *key, const cf
     invalid(x, s, e, val, "a path");
     *bad = true;
   } else {
-    p = path_resolve(v->here, val);
+    p = cfg_path_resolve(v->here, val);
     if (p == NULL)
       x->oom = true;
   }
   free(val);
   return p;
-}
-
-static bool user_exists(const char *name) {
-  long id;
-  if (parse_long(name, &id))
-    return id >= 0 && getpwuid((uid_t)id) != NULL;
-  return getpwnam(name) != NULL;
-}
-
-static bool group_exists(const char *name) {
-  long id;
-  if (parse_long(name, &id))
-    return id >= 0 && getgrgid((gid_t)id) != NULL;
-  return getgrnam(name) != NULL;
-}
-
-/* supervisord's process_or_group_name: no spaces, ':' or '/'. */
-static bool name_ok(const char *n) {
-  return *n != '\0' && strpbrk(n, " \t\n:/") == NULL;
 }
 
 /* Common names for a section outside [program:x]. */
@@ -507,7 +297,7 @@ static bool on_stack(struct ctx *x, const char *real) {
  * to the directory of the file holding it; matches in sorted order. */
 static void include_globs(struct ctx *x, size_t si, const char *key) {
   cfg_section_t *s = &x->ini.sections[si];
-  char *here = path_dir(s->file);
+  char *here = cfg_path_dir(s->file);
   if (here == NULL) {
     x->oom = true;
     return;
@@ -530,7 +320,7 @@ static void include_globs(struct ctx *x, size_t si, const char *key) {
   char *save = NULL;
   for (char *tok = strtok_r(val, " \t\n", &save); tok != NULL;
        tok = strtok_r(NULL, " \t\n", &save)) {
-    char *pattern = path_resolve(here, tok);
+    char *pattern = cfg_path_resolve(here, tok);
     if (pattern == NULL) {
       x->oom = true;
       break;
@@ -543,7 +333,7 @@ static void include_globs(struct ctx *x, size_t si, const char *key) {
       ERR(x, "%s:%d: [%s] %s: cannot read the files of '%s'", file, line, sname, key, pattern);
     } else {
       for (size_t i = 0; i < g.gl_pathc; i++) {
-        char *abs = path_abs(g.gl_pathv[i]);
+        char *abs = cfg_path_abs(g.gl_pathv[i]);
         char *real = abs != NULL ? realpath(abs, NULL) : NULL;
         if (abs == NULL) {
           x->oom = true;
@@ -615,7 +405,8 @@ static cfg_section_t *find_section(struct ctx *x, const char *name) {
 }
 
 /* Report each key of s that nothing used: an error, unless it is in
- * ignored (a notice each, or one notice listing them when listed is set). */
+ * ignored (then a notice each, or one notice listing them all when
+ * one_notice is set). */
 static void leftover_keys(struct ctx *x, cfg_section_t *s, const char *const *ignored,
                           bool one_notice) {
   char *list = NULL;
@@ -654,7 +445,7 @@ static void read_supervisord(struct ctx *x, cfg_section_t *s, bool tend_logfile,
       "nodaemon", "silent",          "nocleanup",       "user",      "directory",
       "strip_ansi", "identifier",    NULL};
   tend_config_t *c = x->c;
-  char *here = path_dir(s->file);
+  char *here = cfg_path_dir(s->file);
   if (here == NULL) {
     x->oom = true;
     return;
@@ -693,7 +484,7 @@ static void read_supervisord(struct ctx *x, cfg_section_t *s, bool tend_logfile,
 static void read_tend(struct ctx *x, cfg_section_t *s) {
   static const char *const formats[] = {"text", "json", NULL};
   tend_config_t *c = x->c;
-  char *here = path_dir(s->file);
+  char *here = cfg_path_dir(s->file);
   if (here == NULL) {
     x->oom = true;
     return;
@@ -712,7 +503,7 @@ static void read_tend(struct ctx *x, cfg_section_t *s) {
     char *colon = strchr(val, ':');
     if (colon != NULL)
       *colon = '\0';
-    bool ok = user_exists(val) && (colon == NULL || group_exists(colon + 1));
+    bool ok = cfg_user_exists(val) && (colon == NULL || cfg_group_exists(colon + 1));
     if (colon != NULL)
       *colon = ':';
     if (ok)
@@ -746,12 +537,12 @@ static void read_groups(struct ctx *x) {
     if (g->skip || strncmp(g->name, "group:", 6) != 0)
       continue;
     const char *gname = g->name + 6;
-    if (!name_ok(gname)) {
+    if (!cfg_name_ok(gname)) {
       ERR(x, "%s:%d: [%s] invalid group name '%s': names cannot contain spaces, ':' or '/'",
           g->file, g->line, g->name, gname);
       continue;
     }
-    char *here = path_dir(g->file);
+    char *here = cfg_path_dir(g->file);
     if (here == NULL) {
       x->oom = true;
       return;
@@ -875,7 +666,7 @@ static void read_exitcodes(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
       while (n > 0 && isspace((unsigned char)item[n - 1]))
         item[--n] = '\0';
       long code;
-      if (!parse_long(item, &code) || code < 0 || code > 255)
+      if (!cfg_parse_long(item, &code) || code < 0 || code > 255)
         ok = false;
       else
         pc->exitcodes[pc->nexitcodes++] = (int)code;
@@ -909,7 +700,7 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
   if (r > 0) {
     bool b;
     int i;
-    if (parse_bool(val, &b)) {
+    if (cfg_parse_bool(val, &b)) {
       pc->autorestart = b ? TEND_AUTORESTART_TRUE : TEND_AUTORESTART_FALSE;
     } else {
       for (i = 0; restarts[i] != NULL && strcasecmp(val, restarts[i]) != 0; i++)
@@ -931,7 +722,7 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
     long n;
     if (strcasecmp(val, "infinite") == 0)
       pc->startretries = -1;
-    else if (parse_long(val, &n) && n >= 0 && n <= INT_MAX)
+    else if (cfg_parse_long(val, &n) && n >= 0 && n <= INT_MAX)
       pc->startretries = (int)n;
     else {
       invalid(x, s, e, val, "an integer >= 0 or 'infinite'");
@@ -947,7 +738,8 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
     if (sig > 0)
       pc->stopsignal = sig;
     else {
-      invalid(x, s, e, val, "a signal name (TERM, HUP, INT, QUIT, KILL, USR1, USR2, ...) or number");
+      invalid(x, s, e, val,
+              "a signal name (TERM, HUP, INT, QUIT, KILL, USR1, USR2, ...) or number");
       ok = false;
     }
     free(val);
@@ -968,7 +760,7 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
   ok &= get_long(x, s, "numprocs_start", v, 0, 0, &pc->numprocs_start);
   r = value_of(x, s, "user", v, &val, &e);
   if (r > 0) {
-    if (user_exists(val))
+    if (cfg_user_exists(val))
       pc->user = val;
     else {
       invalid(x, s, e, val, "the name or id of an existing user");
@@ -1012,7 +804,7 @@ static bool read_log(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v, const
     } else {
       *automatic = false;
       *explicit_path = true;
-      lc->path = path_resolve(v->here, val);
+      lc->path = cfg_path_resolve(v->here, val);
       if (lc->path == NULL)
         x->oom = true;
     }
@@ -1088,7 +880,7 @@ static void read_process(struct ctx *x, cfg_section_t *s, struct program_common 
     if (pn != NULL)
       key_error(x, s, pn, "%s", why);
     free(why);
-  } else if (!name_ok(name)) {
+  } else if (!cfg_name_ok(name)) {
     if (pn != NULL)
       key_error(x, s, pn, "invalid name '%s': names cannot contain spaces, ':' or '/'", name);
     ok = false;
@@ -1116,8 +908,8 @@ static void read_process(struct ctx *x, cfg_section_t *s, struct program_common 
   if (pc->redirect_stderr) {
     if (err_explicit)
       NOTICE(x, "%s:%d: [%s] stderr_logfile: redirect_stderr is true, so stderr goes to the "
-                "stdout log; stderr_logfile ignored", s->file, cfg_section_get(s, "stderr_logfile")->line,
-             s->name);
+                "stdout log; stderr_logfile ignored",
+             s->file, cfg_section_get(s, "stderr_logfile")->line, s->name);
     free(p.err.path);
     p.err.path = NULL;
     err_auto = false;
@@ -1143,7 +935,8 @@ static void read_process(struct ctx *x, cfg_section_t *s, struct program_common 
       key_error(x, s, e, "invalid value '%s': %s", cfg_excerpt(p.command, 0), swhy);
       ok = false;
     } else if (argc == 0 || p.argv[0][0] == '\0') {
-      key_error(x, s, e, "invalid value '%s': expected a program to run", cfg_excerpt(p.command, 0));
+      key_error(x, s, e, "invalid value '%s': expected a program to run",
+                cfg_excerpt(p.command, 0));
       ok = false;
     }
   } else {
@@ -1210,12 +1003,12 @@ static void read_program(struct ctx *x, size_t si, const char *logdir) {
       "serverurl", NULL};
   cfg_section_t *s = &x->ini.sections[si];
   const char *pname = s->name + strlen("program:");
-  if (!name_ok(pname)) {
+  if (!cfg_name_ok(pname)) {
     ERR(x, "%s:%d: [%s] invalid program name '%s': names cannot contain spaces, ':' or '/'",
         s->file, s->line, s->name, pname);
     return;
   }
-  char *here = path_dir(s->file);
+  char *here = cfg_path_dir(s->file);
   if (here == NULL) {
     x->oom = true;
     return;
@@ -1260,6 +1053,16 @@ static int program_cmp(const void *a, const void *b) {
   if (pa->priority != pb->priority)
     return pa->priority < pb->priority ? -1 : 1;
   return strcmp(pa->name, pb->name);
+}
+
+/* Indexes into programs (the qsort_r argument) by (name, index). */
+static int name_order_cmp(const void *a, const void *b, void *programs) {
+  const tend_program_t *p = programs;
+  size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+  int r = strcmp(p[ia].name, p[ib].name);
+  if (r != 0)
+    return r;
+  return ia < ib ? -1 : ia > ib;
 }
 
 static bool prefix_is(const char *name, const char *prefix) {
@@ -1341,18 +1144,31 @@ static void read_sections(struct ctx *x, const char *main_dir) {
     }
   }
 
-  /* Unique names (a name is "GROUP:PROCESS", or PROCESS when they agree). */
-  for (size_t i = 0; i < c->nprograms; i++) {
-    for (size_t k = 0; k < i; k++) {
-      if (strcmp(c->programs[i].name, c->programs[k].name) != 0)
+  /* Unique names (a name is "GROUP:PROCESS", or PROCESS when they agree):
+   * sorted by (name, reading order), a duplicate follows its first. */
+  if (c->nprograms > 1) {
+    size_t *order = malloc(c->nprograms * sizeof(*order));
+    if (order == NULL) {
+      x->oom = true;
+      return;
+    }
+    for (size_t i = 0; i < c->nprograms; i++)
+      order[i] = i;
+    qsort_r(order, c->nprograms, sizeof(*order), name_order_cmp, c->programs);
+    size_t first = 0;
+    for (size_t i = 1; i < c->nprograms; i++) {
+      tend_program_t *a = &c->programs[order[first]], *b = &c->programs[order[i]];
+      if (strcmp(a->name, b->name) != 0) {
+        first = i;
         continue;
-      tend_program_t *a = &c->programs[k], *b = &c->programs[i];
+      }
       ERR(x, "%s:%d: [program:%s] duplicate process name '%s' (also from [program:%s] at %s:%d)",
           b->file, b->line, b->program, b->name, a->program, a->file, a->line);
-      break;
     }
+    free(order);
   }
-  qsort(c->programs, c->nprograms, sizeof(*c->programs), program_cmp);
+  if (c->nprograms > 1)
+    qsort(c->programs, c->nprograms, sizeof(*c->programs), program_cmp);
 }
 
 /* Where a message points: (index of its file in reading order, line);
@@ -1362,7 +1178,8 @@ static void msg_place(const cfg_ini_t *ini, const char *msg, long *file, long *l
   *line = 0;
   for (size_t i = 0; i < ini->nfiles; i++) {
     size_t n = strlen(ini->files[i]);
-    if (strncmp(msg, ini->files[i], n) == 0 && msg[n] == ':' && isdigit((unsigned char)msg[n + 1])) {
+    if (strncmp(msg, ini->files[i], n) == 0 && msg[n] == ':' &&
+        isdigit((unsigned char)msg[n + 1])) {
       *file = (long)i;
       *line = strtol(msg + n + 1, NULL, 10);
       return;
@@ -1397,7 +1214,7 @@ int tend_config_load(const char *path, tend_config_t **out, tend_diag_t *diag) {
   /* diag may already hold messages of an earlier load */
   size_t first_error = diag->nerrors, first_notice = diag->nnotices;
   *out = NULL;
-  char *abs = path_abs(path);
+  char *abs = cfg_path_abs(path);
   x.c = calloc(1, sizeof(*x.c));
   if (abs == NULL || x.c == NULL) {
     free(abs);
@@ -1423,7 +1240,7 @@ int tend_config_load(const char *path, tend_config_t **out, tend_diag_t *diag) {
     x.oom = true;
     goto done;
   }
-  char *main_dir = path_dir(abs);
+  char *main_dir = cfg_path_dir(abs);
   if (main_dir == NULL) {
     x.oom = true;
     goto done;
@@ -1503,11 +1320,10 @@ static bool log_same(const tend_logconf_t *a, const tend_logconf_t *b) {
 
 bool tend_program_same(const tend_program_t *a, const tend_program_t *b) {
   return str_same(a->program, b->program) && str_same(a->group, b->group) &&
-         a->process_num == b->process_num && str_same(a->command, b->command) &&
-         strv_same(a->argv, b->argv) && str_same(a->directory, b->directory) &&
-         strv_same(a->env, b->env) && str_same(a->user, b->user) && a->umask == b->umask &&
-         a->autostart == b->autostart && a->autorestart == b->autorestart &&
-         a->nexitcodes == b->nexitcodes &&
+         a->process_num == b->process_num && strv_same(a->argv, b->argv) &&
+         str_same(a->directory, b->directory) && strv_same(a->env, b->env) &&
+         str_same(a->user, b->user) && a->umask == b->umask && a->autostart == b->autostart &&
+         a->autorestart == b->autorestart && a->nexitcodes == b->nexitcodes &&
          (a->nexitcodes == 0 ||
           memcmp(a->exitcodes, b->exitcodes, (size_t)a->nexitcodes * sizeof(int)) == 0) &&
          a->startsecs == b->startsecs && a->startretries == b->startretries &&

@@ -71,6 +71,12 @@ static char *known_names(const cfg_vars_t *v) {
   return s;
 }
 
+/* tend_buf_append, for n == 0 too (memcpy into a NULL buffer is undefined
+ * even for 0 bytes). */
+static int put(tend_buf_t *b, const char *s, size_t n) {
+  return n > 0 ? tend_buf_append(b, s, n) : 0;
+}
+
 struct spec {
   bool left, plus, space, alt, zero;
   long width;     /* -1: none */
@@ -80,7 +86,7 @@ struct spec {
 
 static int pad(tend_buf_t *b, char c, long n) {
   for (long i = 0; i < n; i++)
-    if (tend_buf_append(b, &c, 1) < 0)
+    if (put(b, &c, 1) < 0)
       return -ENOMEM;
   return 0;
 }
@@ -92,7 +98,7 @@ static int put_text(tend_buf_t *b, const struct spec *sp, const char *s) {
   long fill = sp->width > n ? sp->width - n : 0;
   if (!sp->left && pad(b, ' ', fill) < 0)
     return -ENOMEM;
-  if (tend_buf_append(b, s, (size_t)n) < 0)
+  if (put(b, s, (size_t)n) < 0)
     return -ENOMEM;
   return sp->left ? pad(b, ' ', fill) : 0;
 }
@@ -124,11 +130,11 @@ static int put_number(tend_buf_t *b, const struct spec *sp, long value) {
   long fill = sp->width > len ? sp->width - len : 0;
   if (!sp->left && !sp->zero && pad(b, ' ', fill) < 0)
     return -ENOMEM;
-  if (tend_buf_append(b, sign, strlen(sign)) < 0 || tend_buf_append(b, prefix, strlen(prefix)) < 0)
+  if (put(b, sign, strlen(sign)) < 0 || put(b, prefix, strlen(prefix)) < 0)
     return -ENOMEM;
   if (!sp->left && sp->zero && pad(b, '0', fill) < 0)
     return -ENOMEM;
-  if (pad(b, '0', zeros) < 0 || tend_buf_append(b, digits, (size_t)ndig) < 0)
+  if (pad(b, '0', zeros) < 0 || put(b, digits, (size_t)ndig) < 0)
     return -ENOMEM;
   return sp->left ? pad(b, ' ', fill) : 0;
 }
@@ -153,13 +159,13 @@ int cfg_expand(const char *s, const cfg_vars_t *v, char **out, char **why) {
   while (*p != '\0') {
     const char *pct = strchr(p, '%');
     size_t lit = pct != NULL ? (size_t)(pct - p) : strlen(p);
-    if (lit > 0 && tend_buf_append(&b, p, lit) < 0)
+    if (lit > 0 && put(&b, p, lit) < 0)
       goto nomem;
     if (pct == NULL)
       break;
     p = pct + 1;
     if (*p == '%') {
-      if (tend_buf_append(&b, "%", 1) < 0)
+      if (put(&b, "%", 1) < 0)
         goto nomem;
       p++;
       continue;

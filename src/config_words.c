@@ -89,7 +89,8 @@ int cfg_split_command(const char *command, char ***argv, size_t *argc, const cha
     case ST_SQUOTE:
     case ST_DQUOTE:
       if (end) {
-        *why = state == ST_SQUOTE ? "unbalanced quote: no closing '" : "unbalanced quote: no closing \"";
+        *why = state == ST_SQUOTE ? "unbalanced quote: no closing '"
+                                  : "unbalanced quote: no closing \"";
         goto invalid;
       }
       if ((state == ST_SQUOTE && c == '\'') || (state == ST_DQUOTE && c == '"')) {
@@ -200,7 +201,8 @@ static int env_tokens(const char *s, char ***toks, size_t *ntoks, const char **w
       break;
     case ST_SQUOTE:
       if (end) {
-        *why = quote == '\'' ? "unbalanced quote: no closing '" : "unbalanced quote: no closing \"";
+        *why = quote == '\'' ? "unbalanced quote: no closing '"
+                             : "unbalanced quote: no closing \"";
         tend_buf_free(&tok);
         return -EINVAL;
       }

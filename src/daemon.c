@@ -20,6 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -634,6 +636,32 @@ static void signal_cb(uv_signal_t *s, int signum) {
   }
 }
 
+/* socket_owner = USER or USER:GROUP: who else may connect (with a
+ * socket_mode that lets them). */
+static int chown_socket(const char *path, const char *owner) {
+  char *spec = strdup(owner);
+  if (spec == NULL)
+    return -ENOMEM;
+  char *group = strchr(spec, ':');
+  if (group != NULL)
+    *group++ = '\0';
+  struct passwd *pw = getpwnam(spec);
+  struct group *gr = group != NULL ? getgrnam(group) : NULL;
+  int r = 0;
+  if (pw == NULL) {
+    fprintf(stderr, "tend: socket_owner: no such user '%s'\n", spec);
+    r = -EINVAL;
+  } else if (group != NULL && gr == NULL) {
+    fprintf(stderr, "tend: socket_owner: no such group '%s'\n", group);
+    r = -EINVAL;
+  } else if (chown(path, pw->pw_uid, gr != NULL ? gr->gr_gid : pw->pw_gid) != 0) {
+    r = -errno;
+    fprintf(stderr, "tend: socket_owner: chown %s: %s\n", path, strerror(errno));
+  }
+  free(spec);
+  return r;
+}
+
 static int write_pidfile(const char *path) {
   char buf[32];
   fs_mkdir_parents(path);
@@ -680,9 +708,13 @@ int tend_daemon_run(const char *config_path) {
 
   uv_loop_init(&d.loop);
   r = ctl_server_start(&d.ctl, &d.loop, cfg->socket, cfg->socket_mode, on_request, conn_gone);
+  if (r == 0 && cfg->socket_owner != NULL && chown_socket(cfg->socket, cfg->socket_owner) != 0)
+    r = -EPERM; /* reported by chown_socket */
   if (r != 0) {
     if (r == -EADDRINUSE)
       fprintf(stderr, "tend: another tend daemon is running on %s\n", cfg->socket);
+    else if (r == -EPERM)
+      ; /* already said */
     else if (r == -EEXIST)
       fprintf(stderr, "tend: %s exists and is not a socket: refusing to replace it\n",
               cfg->socket);

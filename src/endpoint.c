@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tend's own descriptors on the loop: see endpoint.h for the why. */
 #include "endpoint.h"
+#include "fdutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,18 @@ struct wreq {
   size_t len;
   char data[];
 };
+
+struct ep_chunk {
+  uv_write_t req;
+  ep_t *ep;
+  size_t len; /* bytes queued from it */
+  struct ep_chunk *next;
+  char data[];
+};
+
+/* Spare chunks kept: enough for the writes backpressure lets pile up
+ * (HIGH_WATER in communicate.c is 4 chunks) plus the one being read. */
+#define EP_FREE_MAX 6
 
 static int ep_setup(uv_loop_t *loop, ep_t *ep, int fd, bool writable);
 
@@ -53,6 +66,15 @@ static int ep_setup(uv_loop_t *loop, ep_t *ep, int fd, bool writable) {
     char path[64];
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     ours = open(path, (writable ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    /* Our output pipe (`tend run ... | consumer`) is the shell's, 64 KiB:
+     * each write we make and each read the consumer makes moves at most
+     * that much, and both sides wake up for every 64 KiB. A 1 MiB pipe
+     * means fewer, larger writes and reads on both ends. Only the capacity
+     * changes (not the description's flags, not what the reader sees);
+     * best effort: over pipe-max-size or the user's pipe quota it stays
+     * as it is. */
+    if (writable)
+      fd_pipe_grow(ours >= 0 ? ours : fd, TEND_PIPE_SIZE);
   }
   if (ours < 0) {
     /* A socket (or no /proc): share the description, put its flags back
@@ -74,15 +96,58 @@ static int ep_setup(uv_loop_t *loop, ep_t *ep, int fd, bool writable) {
   return r;
 }
 
-static void write_cb(uv_write_t *req, int status) {
-  struct wreq *w = (struct wreq *)req;
-  ep_t *ep = w->ep;
-  ep->queued -= w->len;
-  free(w);
+static void written(ep_t *ep, int status) {
   if (status != 0 && status != UV_ECANCELED && ep->error == 0)
     ep->error = status;
   if (ep->queued == 0 && ep->drain_cb != NULL)
     ep->drain_cb(ep);
+}
+
+static void write_cb(uv_write_t *req, int status) {
+  struct wreq *w = (struct wreq *)req;
+  ep_t *ep = w->ep;
+  ep->queued -= w->len;
+  ep->held -= w->len;
+  free(w);
+  written(ep, status);
+}
+
+static struct ep_chunk *chunk_of(char *data) {
+  return (struct ep_chunk *)(data - offsetof(struct ep_chunk, data));
+}
+
+char *ep_chunk_get(ep_t *ep) {
+  struct ep_chunk *k = ep->free_chunks;
+  if (k != NULL) {
+    ep->free_chunks = k->next;
+    ep->nfree--;
+    return k->data;
+  }
+  /* Kept and reused rather than freed after each write: glibc would hand
+   * a 1 MiB block back to the kernel (top of heap, or mmap) and the next
+   * one would fault in its pages all over again. */
+  k = malloc(sizeof(*k) + EP_CHUNK);
+  return k != NULL ? k->data : NULL;
+}
+
+void ep_chunk_put(ep_t *ep, char *chunk) {
+  struct ep_chunk *k = chunk_of(chunk);
+  if (ep->closing || ep->nfree >= EP_FREE_MAX) {
+    free(k);
+    return;
+  }
+  k->next = ep->free_chunks;
+  ep->free_chunks = k;
+  ep->nfree++;
+}
+
+static void chunk_write_cb(uv_write_t *req, int status) {
+  struct ep_chunk *k = (struct ep_chunk *)req;
+  ep_t *ep = k->ep;
+  ep->queued -= k->len;
+  ep->held -= EP_CHUNK;
+  ep_chunk_put(ep, k->data);
+  written(ep, status);
 }
 
 static int write_file(ep_t *ep, const char *data, size_t len) {
@@ -130,7 +195,57 @@ int ep_write(ep_t *ep, const char *data, size_t len) {
     return ep->error = r;
   }
   ep->queued += len;
+  ep->held += len;
   return 0;
+}
+
+int ep_write_chunk(ep_t *ep, char *chunk, size_t len) {
+  int r = ep->error;
+  if (r == 0 && !ep->stream)
+    r = write_file(ep, chunk, len);
+  if (r != 0 || !ep->stream) {
+    ep_chunk_put(ep, chunk);
+    return r;
+  }
+  size_t off = 0;
+  if (ep->queued == 0) {
+    /* Nothing queued ahead of it: as much as the pipe takes, right now. */
+    uv_buf_t b = uv_buf_init(chunk, (unsigned)len);
+    int n = uv_try_write(&ep->h.stream, &b, 1);
+    if (n >= 0) {
+      off = (size_t)n;
+    } else if (n != UV_EAGAIN) {
+      ep_chunk_put(ep, chunk);
+      return ep->error = n;
+    }
+  }
+  if (off == len) {
+    ep_chunk_put(ep, chunk);
+    return 0;
+  }
+  /* The rest is written from the chunk itself, which stays ours until
+   * chunk_write_cb. */
+  struct ep_chunk *k = chunk_of(chunk);
+  k->ep = ep;
+  k->len = len - off;
+  uv_buf_t b = uv_buf_init(chunk + off, (unsigned)(len - off));
+  r = uv_write(&k->req, &ep->h.stream, &b, 1, chunk_write_cb);
+  if (r != 0) {
+    ep_chunk_put(ep, chunk);
+    return ep->error = r;
+  }
+  ep->queued += k->len;
+  ep->held += EP_CHUNK;
+  return 0;
+}
+
+static void free_chunks(ep_t *ep) {
+  while (ep->free_chunks != NULL) {
+    struct ep_chunk *k = ep->free_chunks;
+    ep->free_chunks = k->next;
+    free(k);
+  }
+  ep->nfree = 0;
 }
 
 static void closed_cb(uv_handle_t *h) {
@@ -143,6 +258,10 @@ void ep_close(ep_t *ep, ep_cb cb) {
   if (ep->restore_fd >= 0 && ep->restore_flags >= 0)
     fcntl(ep->restore_fd, F_SETFL, ep->restore_flags);
   ep->close_cb = cb;
+  /* From now on a chunk given back (the cancelled writes' come back
+   * before closed_cb) is freed, not kept. */
+  ep->closing = true;
+  free_chunks(ep);
   if (!ep->stream) {
     if (cb != NULL)
       cb(ep);

@@ -10,6 +10,11 @@
  * its parent shell and siblings, so a pipe is reopened through /proc to get
  * a description of its own, a terminal is reopened by libuv, and a socket's
  * flags are restored on close.
+ *
+ * Writing from a chunk (ep_chunk_get, ep_write_chunk) is zero copy: what
+ * the descriptor does not take at once is queued from the chunk itself,
+ * and chunks are recycled through a small free list, so a stream of 1 MiB
+ * reads costs neither a copy nor fresh pages per read.
  */
 #ifndef TEND_ENDPOINT_H
 #define TEND_ENDPOINT_H
@@ -20,12 +25,18 @@
 
 typedef struct ep ep_t;
 typedef void (*ep_cb)(ep_t *ep);
+struct ep_chunk;
+
+/* The size of a chunk. */
+#define EP_CHUNK (1u << 20)
 
 struct ep {
   void *data;
   bool stream;   /* libuv stream in h; otherwise blocking I/O on fd */
   int fd;        /* file mode: the descriptor */
   size_t queued; /* stream mode: bytes accepted by ep_write, not yet written */
+  size_t held;   /* memory the queued writes hold: a whole EP_CHUNK for a
+                    chunk, len for a copy (>= queued; for backpressure) */
   int error;     /* first write error (negative errno), sticky */
   union {
     uv_handle_t handle;
@@ -37,6 +48,9 @@ struct ep {
   ep_cb close_cb;
   int restore_fd;
   int restore_flags;
+  struct ep_chunk *free_chunks; /* spare chunks */
+  unsigned nfree;
+  bool closing;
 };
 
 /* Wrap fd for reading or writing. 0 or a negative errno; either way the
@@ -47,6 +61,19 @@ int ep_open(uv_loop_t *loop, ep_t *ep, int fd, bool writable);
  * of the rest is queued (ep->queued grows; drain_cb when it is empty again).
  * Returns 0 or the sticky error, e.g. -EPIPE. */
 int ep_write(ep_t *ep, const char *data, size_t len);
+
+/* A buffer of EP_CHUNK bytes to read into, from the free list or new.
+ * NULL when out of memory. It goes back with ep_write_chunk or
+ * ep_chunk_put. */
+char *ep_chunk_get(ep_t *ep);
+void ep_chunk_put(ep_t *ep, char *chunk);
+
+/* Write the first len bytes of a chunk (from ep_chunk_get), which the
+ * endpoint takes over in every case: what the descriptor does not take at
+ * once is queued without a copy, and the chunk is recycled once written
+ * (ep->queued and ep->held grow meanwhile; drain_cb when all is written).
+ * Returns 0 or the sticky error, e.g. -EPIPE. */
+int ep_write_chunk(ep_t *ep, char *chunk, size_t len);
 
 /* Release: cb runs once the handle is closed (on a later loop turn for a
  * stream, at once in file mode). Queued writes still pending are cancelled:

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Descriptor hygiene. libuv closes only the descriptors it creates for a
- * child; anything tend (or a library inside it, or whoever started tend)
- * opened without O_CLOEXEC would leak into every child. Marking the whole
- * range close-on-exec right before each spawn is one syscall and catches
- * descriptors opened at any time, not only those present at start-up.
+ * Descriptor hygiene. posix_spawn (like uv_spawn before it) closes nothing
+ * it is not told to; anything tend (or a library inside it, or whoever
+ * started tend) opened without O_CLOEXEC would leak into every child.
+ * Marking the whole range close-on-exec right before each spawn is one
+ * syscall and catches descriptors opened at any time, not only those
+ * present at start-up.
  */
 #include "config.h"
 #include "fdutil.h"
@@ -47,6 +48,10 @@ int fd_cloexec_from(int lowfd) {
 }
 
 int fd_pipe_grow(int fd, int size) {
+  /* Never shrink a pipe someone else made larger. */
+  int cur = fcntl(fd, F_GETPIPE_SZ);
+  if (cur >= size)
+    return cur;
   int r = fcntl(fd, F_SETPIPE_SZ, size);
   if (r >= 0)
     return r;

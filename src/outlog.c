@@ -11,6 +11,7 @@
  * newlines.
  */
 #include "outlog.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,26 +51,6 @@ static void batch_error(batch_t *b, int err, bool drop) {
     b->fail = err;
 }
 
-/* mkdir -p of path's parent directories. */
-static int mkdir_parents(const char *path) {
-  char buf[PATH_MAX];
-  size_t n = strlen(path);
-  if (n == 0)
-    return -ENOENT;
-  if (n >= sizeof(buf))
-    return -ENAMETOOLONG;
-  memcpy(buf, path, n + 1);
-  for (char *s = strchr(buf + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-    if (s[-1] == '/')
-      continue;
-    *s = '\0';
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-      return -errno;
-    *s = '/';
-  }
-  return 0;
-}
-
 static int open_live(outlog_t *l) {
   if (l->path == NULL)
     return -ENOMEM;
@@ -78,7 +59,7 @@ static int open_live(outlog_t *l) {
   const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY;
   int fd = open(l->path, flags, 0644);
   if (fd < 0 && errno == ENOENT) {
-    int r = mkdir_parents(l->path);
+    int r = fs_mkdir_parents(l->path);
     if (r < 0)
       return r;
     fd = open(l->path, flags, 0644);

@@ -562,3 +562,100 @@ Test(daemon, json_log_format) {
   free(log);
   tu_daemon_stop(&d);
 }
+
+Test(daemon, other_uid_is_refused) {
+  if (geteuid() != 0)
+    cr_skip_test("needs root to become another user");
+  tu_daemon_start(&d, "socket_mode = 0666\n"
+                      "[program:p]\ncommand = sleep 300\nstartsecs = 0\n");
+  /* The socket is world-writable here on purpose: the uid check, not the
+   * file mode, must be what refuses nobody. */
+  chmod(d.dir, 0711); /* let nobody reach the socket file itself */
+  pid_t c = fork();
+  cr_assert(c >= 0);
+  if (c == 0) {
+    /* No Criterion asserts in here: this is not the test process. */
+    if (setgid(65534) != 0 || setuid(65534) != 0)
+      _exit(10);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d.sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+      _exit(12);
+    char *got = read_until_close(fd);
+    _exit(strstr(got + 8, "permission denied") != NULL ? 0 : 11);
+  }
+  int status;
+  cr_assert(tu_wait_gone(c, 10000));
+  waitpid(c, &status, 0);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+  cr_assert_str_eq(state_of("p"), "RUNNING");
+  tu_daemon_stop(&d);
+}
+
+Test(daemon, orphans_are_reaped) {
+  /* The subshell exits at once, its sleep is re-parented to the daemon
+   * (a child subreaper), which must reap it when it ends. */
+  tu_daemon_start(&d, "[program:parent]\n"
+                      "command = sh -c '(sleep 0.2; exit 3) & exit 0'\n"
+                      "startsecs = 0\n"
+                      "autorestart = false\n");
+  cr_assert(log_has("orphan_reaped pid=", 5000), "%s", tu_read_file(d.log, NULL));
+  cr_assert(tu_file_count(d.log, "exit_code=3") == 1, "the orphan's status is in the log");
+  /* and no zombie is left among the daemon's children */
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/task/%d/children", d.pid, d.pid);
+  char *kids = tu_read_file(path, NULL);
+  cr_assert(kids != NULL);
+  cr_assert_str_eq(kids, "", "the daemon still has children: %s", kids);
+  free(kids);
+  tu_daemon_stop(&d);
+}
+
+Test(daemon, shutdown_stops_everything_and_returns_when_done) {
+  tu_daemon_start(&d, "[program:a]\ncommand = sleep 300\nstartsecs = 0\npriority = 1\n"
+                      "[program:b]\ncommand = sleep 300\nstartsecs = 0\npriority = 2\n");
+  cr_assert(log_has("program=b from=STARTING to=RUNNING", 5000));
+  long a = pid_of("a"), b = pid_of("b");
+  tu_result_t r;
+  tu_ctl(&d, &r, "shutdown", NULL);
+  assert_ok(&r, 0);
+  tu_result_free(&r);
+  cr_assert(!tu_alive((pid_t)a) && !tu_alive((pid_t)b), "shutdown returned before the stops");
+  cr_assert(tu_wait_gone(d.pid, 5000));
+  int status;
+  waitpid(d.pid, &status, 0);
+  d.pid = 0;
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* reverse priority: b stops before a */
+  char *log = tu_read_file(d.log, NULL);
+  char *sb = strstr(log, "stop program=b"), *sa = strstr(log, "stop program=a");
+  cr_assert(sa && sb && sb < sa, "stop order:\n%s", log);
+  free(log);
+  struct stat st;
+  cr_assert(stat(d.sock, &st) != 0, "socket file left behind");
+  tu_daemon_stop(&d);
+}
+
+Test(daemon, groups_and_stderr_logs) {
+  tu_daemon_start(&d, "[group:web]\nprograms = front,back\n"
+                      "[program:front]\ncommand = sh -c 'echo oops >&2; exec sleep 300'\n"
+                      "startsecs = 0\n"
+                      "[program:back]\ncommand = sleep 300\nstartsecs = 0\n"
+                      "[program:other]\ncommand = sleep 300\nstartsecs = 0\n");
+  cr_assert(log_has("program=web:back from=STARTING to=RUNNING", 5000), "%s",
+            tu_read_file(d.log, NULL));
+  tu_result_t r;
+  tu_ctl(&d, &r, "stop", "web:*", NULL);
+  assert_ok(&r, 0);
+  cr_assert(strstr(r.out, "web:front: stopped") && strstr(r.out, "web:back: stopped"), "%s",
+            r.out);
+  tu_result_free(&r);
+  cr_assert_str_eq(state_of("other"), "RUNNING");
+  cr_assert_str_eq(state_of("web:front"), "STOPPED");
+  tu_ctl(&d, &r, "logs", "--stderr", "web:front", NULL);
+  assert_ok(&r, 0);
+  cr_assert_str_eq(r.out, "oops\n");
+  tu_result_free(&r);
+  tu_daemon_stop(&d);
+}

@@ -116,7 +116,9 @@ void tend_diag_free(tend_diag_t *d);
 /* The program of that name, or NULL. */
 const tend_program_t *tend_config_find(const tend_config_t *c, const char *name);
 
-/* True when a and b would run the same way (reload keeps it running). */
+/* True when a and b would run the same way (reload keeps it running):
+ * every field compared but name, file and line, and command, whose words
+ * (argv) are compared instead. */
 bool tend_program_same(const tend_program_t *a, const tend_program_t *b);
 
 #endif

@@ -32,15 +32,21 @@ typedef struct {
 } tend_stdio_t;
 
 typedef struct {
-  char **argv;     /* argv[0] is looked up in PATH (the child's env) */
+  char **argv;     /* argv[0] is searched as execvp does, in the PATH of env
+                      when env is given (default "/usr/local/bin:/usr/bin:
+                      /bin" if it has none), else in ours; a file that is not
+                      a binary and has no #! line runs with /bin/sh */
   char **env;      /* NULL: inherit ours */
   const char *cwd; /* NULL: inherit ours */
   tend_stdio_t stdio[3];
-  bool set_umask;  /* give the child this umask (set around the fork) */
+  bool set_umask;  /* give the child this umask (set in tend around the
+                      spawn: the loop is single-threaded) */
   unsigned umask;
-  bool set_ids;    /* run as uid/gid (tend must be root); supplementary
-                      groups are dropped (libuv) */
+  bool set_ids;    /* run as uid/gid (tend must be root, or already be
+                      uid/gid); the supplementary groups are those of user
+                      (as initgroups gives them) when user is set, else none */
   unsigned uid, gid;
+  const char *user; /* set_ids: the user name for the supplementary groups */
 } tend_proc_options_t;
 
 /* What failed when tend_proc_spawn returns an error. */
@@ -68,7 +74,9 @@ struct tend_proc_s {
   /* read-only for the owner */
   tend_proc_state_t state;
   int pid;
-  int64_t exit_status; /* valid when EXITED and term_signal == 0 */
+  int64_t exit_status; /* valid when EXITED and term_signal == 0; -1 if
+                          the status was lost (someone else reaped the
+                          child, e.g. SIGCHLD set to SIG_IGN) */
   int term_signal;     /* the signal that ended it, or 0 */
   uint64_t start_ns;   /* uv_hrtime() at spawn */
   uint64_t end_ns;     /* uv_hrtime() at exit */
@@ -81,7 +89,8 @@ struct tend_proc_s {
 
   /* private */
   uv_loop_t *loop;
-  uv_process_t process;
+  uv_poll_t exit_poll; /* on pidfd: readable once the child has exited */
+  int pidfd;           /* -1 when none */
   uv_timer_t kill_timer;
   tend_proc_exit_cb exit_cb;
   tend_proc_close_cb close_cb;
@@ -89,7 +98,12 @@ struct tend_proc_s {
 };
 
 /*
- * Start a child. Returns 0 or a negative errno (libuv style); on error
+ * Start a child (posix_spawn; fork only for set_ids) and watch its exit
+ * through a pidfd: exit_cb comes from the loop once the child has exited
+ * and has been reaped (waitid on that pidfd: exactly this child, never
+ * waitpid(-1), no SIGCHLD handler). Returns 0 or a negative errno (libuv
+ * style); exec errors (-ENOENT not found, -EACCES not executable) are
+ * returned here, synchronously. On error
  * p->err_what says which step failed and exit_cb is never called. In every
  * case, once tend_proc_spawn was called, the owner releases p with
  * tend_proc_close and frees it only in close_cb.
@@ -118,9 +132,13 @@ enum {
 int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms, unsigned flags);
 
 /*
- * Release every handle. If a stop is pending and the leader has exited, the
- * rest of the group is SIGKILLed now: nothing is left running unsupervised.
- * If the leader is still running it is left alone (the owner stops it first).
+ * Release every handle (and the pidfd). If a stop is pending and the leader
+ * has exited, the rest of the group is SIGKILLed now: nothing is left
+ * running unsupervised. If the leader is still running it is left alone
+ * (the owner stops it first): it keeps running, and when it exits nothing
+ * here reaps it; it stays a zombie until the owner's process reaps it (a
+ * subreaper's orphan reaper does, as the pid belongs to no proc any more)
+ * or exits itself.
  */
 void tend_proc_close(tend_proc_t *p, tend_proc_close_cb cb);
 
