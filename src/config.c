@@ -184,49 +184,43 @@ static bool get_int(struct ctx *x, cfg_section_t *s, const char *key, const cfg_
   return ok;
 }
 
-static bool get_seconds(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
-                        double def, double *out) {
+/* A value read by parse into out, or the default already in *out; a bad
+ * one is reported with what was expected. */
+static bool get_parsed(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                       bool (*parse)(const char *val, void *out), void *out,
+                       const char *expected) {
   char *val;
   cfg_entry_t *e;
   int r = value_of(x, s, key, v, &val, &e);
-  *out = def;
   if (r <= 0)
     return r == 0;
-  bool ok = cfg_parse_seconds(val, out);
+  bool ok = parse(val, out);
   if (!ok)
-    invalid(x, s, e, val, "a number of seconds >= 0");
+    invalid(x, s, e, val, expected);
   free(val);
   return ok;
+}
+
+static bool parse_seconds(const char *val, void *out) { return cfg_parse_seconds(val, out); }
+static bool parse_bytes(const char *val, void *out) { return cfg_parse_bytes(val, out); }
+static bool parse_octal(const char *val, void *out) { return cfg_parse_octal(val, out); }
+
+static bool get_seconds(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
+                        double def, double *out) {
+  *out = def;
+  return get_parsed(x, s, key, v, parse_seconds, out, "a number of seconds >= 0");
 }
 
 static bool get_bytes(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
                       uint64_t def, uint64_t *out) {
-  char *val;
-  cfg_entry_t *e;
-  int r = value_of(x, s, key, v, &val, &e);
   *out = def;
-  if (r <= 0)
-    return r == 0;
-  bool ok = cfg_parse_bytes(val, out);
-  if (!ok)
-    invalid(x, s, e, val, "a byte size such as 1024, 10KB, 50MB or 1GB");
-  free(val);
-  return ok;
+  return get_parsed(x, s, key, v, parse_bytes, out, "a byte size such as 1024, 10KB, 50MB or 1GB");
 }
 
 static bool get_octal(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,
                       int def, int *out) {
-  char *val;
-  cfg_entry_t *e;
-  int r = value_of(x, s, key, v, &val, &e);
   *out = def;
-  if (r <= 0)
-    return r == 0;
-  bool ok = cfg_parse_octal(val, out);
-  if (!ok)
-    invalid(x, s, e, val, "an octal mode such as 022");
-  free(val);
-  return ok;
+  return get_parsed(x, s, key, v, parse_octal, out, "an octal mode such as 022");
 }
 
 /* One of the words in choices (case-insensitive): its index in *out. */

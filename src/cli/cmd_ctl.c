@@ -125,6 +125,17 @@ static bool failed(const ctl_args_t *a, json_t *reply) {
   return true;
 }
 
+/* call() for a request whose reply must say ok: an error reply is printed
+ * and gives EXIT_FAILED. On 0, the caller owns *reply. */
+static int call_ok(int fd, const ctl_args_t *a, json_t *req, json_t **reply) {
+  int r = call(fd, a, req, NULL, 0, reply, NULL, NULL);
+  if (r == 0 && failed(a, *reply)) {
+    json_decref(*reply);
+    r = EXIT_FAILED;
+  }
+  return r;
+}
+
 static json_t *names_array(const ctl_args_t *a) {
   json_t *arr = json_array();
   for (int i = 0; i < a->nargs; i++)
@@ -152,14 +163,9 @@ static void format_uptime(char *out, size_t n, long long ms) {
 
 static int do_status(int fd, const ctl_args_t *a) {
   json_t *reply;
-  int r = call(fd, a, json_pack("{s:s,s:o}", "cmd", "status", "names", names_array(a)), NULL,
-               0, &reply, NULL, NULL);
+  int r = call_ok(fd, a, json_pack("{s:s,s:o}", "cmd", "status", "names", names_array(a)), &reply);
   if (r != 0)
     return r;
-  if (failed(a, reply)) {
-    json_decref(reply);
-    return EXIT_FAILED;
-  }
   json_t *procs = json_object_get(reply, "processes");
   int status = 0;
   size_t i;
@@ -333,14 +339,9 @@ static int do_wait(int fd, const ctl_args_t *a) {
     return EXIT_USAGE;
   }
   json_t *reply;
-  int r = call(fd, a, json_pack("{s:s,s:s}", "cmd", "wait", "name", a->args[0]), NULL, 0,
-               &reply, NULL, NULL);
+  int r = call_ok(fd, a, json_pack("{s:s,s:s}", "cmd", "wait", "name", a->args[0]), &reply);
   if (r != 0)
     return r;
-  if (failed(a, reply)) {
-    json_decref(reply);
-    return EXIT_FAILED;
-  }
   json_t *ec = json_object_get(reply, "exit_code");
   const char *sig = json_string_value(json_object_get(reply, "signal"));
   int status;
@@ -372,13 +373,9 @@ static void print_names(const char *label, json_t *arr) {
 
 static int do_reload(int fd, const ctl_args_t *a) {
   json_t *reply;
-  int r = call(fd, a, json_pack("{s:s}", "cmd", "reload"), NULL, 0, &reply, NULL, NULL);
+  int r = call_ok(fd, a, json_pack("{s:s}", "cmd", "reload"), &reply);
   if (r != 0)
     return r;
-  if (failed(a, reply)) {
-    json_decref(reply);
-    return EXIT_FAILED;
-  }
   if (a->json) {
     print_json(reply);
   } else {
@@ -392,13 +389,9 @@ static int do_reload(int fd, const ctl_args_t *a) {
 
 static int do_shutdown(int fd, const ctl_args_t *a) {
   json_t *reply;
-  int r = call(fd, a, json_pack("{s:s}", "cmd", "shutdown"), NULL, 0, &reply, NULL, NULL);
+  int r = call_ok(fd, a, json_pack("{s:s}", "cmd", "shutdown"), &reply);
   if (r != 0)
     return r;
-  if (failed(a, reply)) {
-    json_decref(reply);
-    return EXIT_FAILED;
-  }
   json_decref(reply);
   /* The daemon closes every connection when it has stopped everything:
    * return only then, so `tend shutdown && ...` sees it gone. */
