@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The two commands of the README, on a fresh Debian 12 machine (as root, or
 # a user with sudo):
-#   ./dev.sh run    install what is missing, build, run the main job
+#   ./dev.sh run    install what is missing, build, run the daemon on
+#                   conf/tend.conf in the foreground
 #   ./dev.sh test   install what is missing, build twice (normal, and
 #                   ASan+UBSan), run the whole suite on both builds
 # Builds are offline: Debian's packages, never a download (--wrap-mode).
@@ -51,8 +52,8 @@ case "${1:-}" in
   run)
     ensure_packages
     build build
-    echo "+ tend run --show-exit --input \$'hello\\nworld\\n' -- sort -r" >&2
-    exec build/src/cli/tend run --show-exit --input $'hello\nworld\n' -- sort -r
+    echo "+ build/src/cli/tend daemon -c conf/tend.conf   (Ctrl-C stops it)" >&2
+    exec build/src/cli/tend daemon -c conf/tend.conf
     ;;
   test)
     ensure_packages

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* communicate on the library level: capture, streaming to a descriptor,
- * input from a buffer and from a descriptor, the timeout, and a clean loop
- * afterwards. The CLI tests cover the same paths through the binary. */
+/* communicate on the library level: capture, streaming to a descriptor (a
+ * file; a pipe whose reader stalls, byte-exact; a pipe without a reader,
+ * EPIPE), input from a buffer and from a descriptor, the timeout, and a
+ * clean loop afterwards. The CLI tests cover the same paths through the
+ * binary. */
 #include "testutil.h"
 #include "tend/communicate.h"
 
@@ -151,4 +153,140 @@ Test(communicate, rejects_two_inputs) {
   o.input_fd = 0;
   tend_comm_result_t r;
   cr_assert_lt(tend_communicate(&po, &o, &r), 0);
+}
+
+/* ---- streaming through pipes: zero copy, backpressure, EPIPE ----------- */
+
+static struct {
+  uv_loop_t loop;
+  char *data; /* what goes in, and must come out the same */
+  size_t len;
+  uv_pipe_t feed; /* our end of the input pipe */
+  uv_write_t feed_req;
+  uv_pipe_t sink; /* our end of the output pipe */
+  uv_timer_t stall;
+  size_t got;
+  bool stalled, mismatch, sink_eof, done;
+  char buf[65536];
+} S;
+
+static void feed_written_cb(uv_write_t *req, int status) {
+  (void)status;
+  uv_close((uv_handle_t *)req->handle, NULL); /* the child sees EOF */
+}
+
+static void sink_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b) {
+  (void)h;
+  (void)hint;
+  *b = uv_buf_init(S.buf, sizeof(S.buf));
+}
+
+static void stall_cb(uv_timer_t *t);
+
+static void sink_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  if (n < 0) {
+    S.sink_eof = true;
+    uv_close((uv_handle_t *)s, NULL);
+    return;
+  }
+  if (S.got + (size_t)n > S.len || memcmp(S.data + S.got, b->base, (size_t)n) != 0)
+    S.mismatch = true;
+  S.got += (size_t)n;
+  /* Once, after 4 MiB: stop reading for a while, so tend's queue towards
+   * us fills up and its backpressure has to hold the child back. */
+  if (!S.stalled && S.got >= (4u << 20)) {
+    S.stalled = true;
+    uv_read_stop(s);
+    uv_timer_start(&S.stall, stall_cb, 300, 0);
+  }
+}
+
+static void stall_cb(uv_timer_t *t) {
+  uv_close((uv_handle_t *)t, NULL);
+  uv_read_start((uv_stream_t *)&S.sink, sink_alloc_cb, sink_read_cb);
+}
+
+static void stream_done_cb(void *data, tend_comm_result_t *res) {
+  (void)data;
+  (void)res;
+  S.done = true;
+}
+
+Test(communicate, streams_pipe_to_pipe_byte_exact) {
+  /* Input from a pipe (a stream endpoint), output to a pipe (zero-copy
+   * writes from chunks) whose reader stalls for a while: every byte must
+   * come out once and in order. */
+  memset(&S, 0, sizeof(S));
+  S.len = 24u << 20;
+  S.data = malloc(S.len);
+  cr_assert(S.data != NULL);
+  uint32_t x = 12345;
+  for (size_t i = 0; i < S.len; i++) {
+    x = x * 1103515245u + 12345u;
+    S.data[i] = (char)(x >> 24);
+  }
+  int in[2], out[2];
+  cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+  cr_assert(uv_loop_init(&S.loop) == 0);
+  uv_pipe_init(&S.loop, &S.feed, 0);
+  cr_assert(uv_pipe_open(&S.feed, in[1]) == 0);
+  uv_pipe_init(&S.loop, &S.sink, 0);
+  cr_assert(uv_pipe_open(&S.sink, out[0]) == 0);
+  uv_timer_init(&S.loop, &S.stall);
+
+  char *argv[] = {"cat", NULL};
+  tend_proc_options_t po = {.argv = argv};
+  tend_comm_opts_t o = capture();
+  o.input_fd = in[0];
+  o.out_fd[0] = out[1];
+  tend_comm_result_t r;
+  cr_assert(tend_comm_start(&S.loop, &po, &o, &r, stream_done_cb, NULL) == 0);
+  /* tend has its own descriptions now (reopened through /proc). */
+  close(in[0]);
+  /* Our output pipe was grown for fewer, larger writes and reads. */
+  cr_assert_geq(fcntl(out[1], F_GETPIPE_SZ), 1 << 20);
+  uv_buf_t b = uv_buf_init(S.data, (unsigned)S.len);
+  cr_assert(uv_write(&S.feed_req, (uv_stream_t *)&S.feed, &b, 1, feed_written_cb) == 0);
+  uv_read_start((uv_stream_t *)&S.sink, sink_alloc_cb, sink_read_cb);
+
+  int64_t deadline = tu_now_ms() + 30000;
+  while (!S.done && tu_now_ms() < deadline)
+    uv_run(&S.loop, UV_RUN_ONCE);
+  cr_assert(S.done, "the run never finished");
+  close(out[1]); /* the last writer: the sink sees EOF */
+  while (!S.sink_eof && tu_now_ms() < deadline)
+    uv_run(&S.loop, UV_RUN_ONCE);
+  cr_assert(S.sink_eof);
+  uv_run(&S.loop, UV_RUN_DEFAULT);
+  cr_assert_eq(uv_loop_close(&S.loop), 0, "handles left open");
+
+  cr_assert(S.stalled);
+  cr_assert_eq(r.exit_status, 0);
+  cr_assert_eq(r.input_error, 0);
+  cr_assert_eq(r.out_error[0], 0);
+  cr_assert_eq(S.got, S.len);
+  cr_assert(!S.mismatch, "the output differs from the input");
+  tend_comm_result_free(&r);
+  free(S.data);
+}
+
+Test(communicate, reader_gone_is_epipe_and_the_child_meets_it) {
+  /* Our output pipe has no reader: the write fails with EPIPE (tend does
+   * not die of SIGPIPE), reading stops, and the child, which writes
+   * forever, meets a closed pipe as in `yes | head`. */
+  int out[2];
+  cr_assert(pipe2(out, O_CLOEXEC) == 0);
+  close(out[0]);
+  char *argv[] = {"yes", NULL};
+  tend_proc_options_t po = {.argv = argv};
+  tend_comm_opts_t o = capture();
+  o.out_fd[0] = out[1];
+  o.timeout_ms = 20000; /* a safety net, not the expected end */
+  tend_comm_result_t r;
+  cr_assert(tend_communicate(&po, &o, &r) == 0);
+  cr_assert(!r.timed_out);
+  cr_assert_eq(r.out_error[0], UV_EPIPE);
+  cr_assert_eq(r.term_signal, SIGPIPE);
+  close(out[1]);
+  tend_comm_result_free(&r);
 }

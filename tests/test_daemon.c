@@ -659,3 +659,48 @@ Test(daemon, groups_and_stderr_logs) {
   tu_result_free(&r);
   tu_daemon_stop(&d);
 }
+
+Test(daemon, sighup_reloads) {
+  tu_daemon_start(&d, "[program:one]\ncommand = sleep 300\nstartsecs = 0\n");
+  cr_assert(log_has("program=one from=STARTING to=RUNNING", 5000));
+  char *conf;
+  cr_assert(asprintf(&conf,
+                     "[tend]\nsocket = %s\nlogdir = %s/log\n"
+                     "[program:one]\ncommand = sleep 300\nstartsecs = 0\n"
+                     "[program:two]\ncommand = sleep 300\nstartsecs = 0\n",
+                     d.sock, d.dir) > 0);
+  tu_write_file(d.conf, conf);
+  free(conf);
+  kill(d.pid, SIGHUP);
+  cr_assert(log_has("reload config=", 5000));
+  cr_assert(log_has("program=two from=STARTING to=RUNNING", 5000));
+  cr_assert(tu_file_count(d.log, "added=1 changed=0 removed=0") == 1);
+  tu_daemon_stop(&d);
+}
+
+Test(daemon, many_clients_at_once) {
+  tu_daemon_start(&d, "[program:p]\ncommand = sleep 300\nstartsecs = 0\n");
+  enum { N = 100 };
+  int fds[N];
+  const char *req = "{\"cmd\":\"status\"}";
+  unsigned char frame[64] = {0, 0, 0, (unsigned char)strlen(req), 0, 0, 0, 0};
+  memcpy(frame + 8, req, strlen(req));
+  /* All connect and send before any reads: the daemon must serve them
+   * side by side. */
+  for (int i = 0; i < N; i++) {
+    fds[i] = raw_connect(d.sock);
+    cr_assert(write(fds[i], frame, 8 + strlen(req)) == (ssize_t)(8 + strlen(req)));
+  }
+  for (int i = 0; i < N; i++) {
+    struct timeval tv = {10, 0};
+    setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[4096];
+    ssize_t n = read(fds[i], buf, sizeof(buf) - 1);
+    cr_assert(n > 8, "client %d got no reply", i);
+    buf[n] = '\0';
+    cr_assert(strstr(buf + 8, "\"state\":\"RUNNING\""), "client %d: %s", i, buf + 8);
+    close(fds[i]);
+  }
+  cr_assert_str_eq(state_of("p"), "RUNNING");
+  tu_daemon_stop(&d);
+}
