@@ -595,6 +595,9 @@ static void program_clear(tend_program_t *p) {
   cfg_strv_free(p->env);
   free(p->user);
   free(p->exitcodes);
+  cfg_strv_free(p->depends_on);
+  free(p->ready_host);
+  free(p->ready_path);
   free(p->out.path);
   free(p->err.path);
   free(p->file);
@@ -618,8 +621,51 @@ struct program_common {
   char *user;
   int umask;
   bool stdin_pipe;
+  double backoff_initial, backoff_max, backoff_factor;
+  char **depends_on;
+  int depends_on_line;
+  tend_ready_t ready;
+  int ready_fd;
+  char *ready_host, *ready_path;
+  int ready_port;
+  double ready_timeout;
   bool bad;
 };
+
+/* ready = fd:N | tcp:HOST:PORT | unix:PATH | startsecs */
+static bool parse_ready(const char *val, struct program_common *pc) {
+  char *end;
+  if (strcasecmp(val, "startsecs") == 0) {
+    pc->ready = TEND_READY_STARTSECS;
+    return true;
+  }
+  if (strncmp(val, "fd:", 3) == 0) {
+    long n = strtol(val + 3, &end, 10);
+    if (end == val + 3 || *end != '\0' || n < 3 || n > 1023)
+      return false;
+    pc->ready = TEND_READY_FD;
+    pc->ready_fd = (int)n;
+    return true;
+  }
+  if (strncmp(val, "tcp:", 4) == 0) {
+    const char *colon = strrchr(val + 4, ':');
+    if (colon == NULL || colon == val + 4)
+      return false;
+    long port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
+      return false;
+    pc->ready_host = strndup(val + 4, (size_t)(colon - (val + 4)));
+    pc->ready_port = (int)port;
+    pc->ready = TEND_READY_TCP;
+    return pc->ready_host != NULL;
+  }
+  if (strncmp(val, "unix:", 5) == 0 && val[5] != '\0') {
+    pc->ready_path = strdup(val + 5);
+    pc->ready = TEND_READY_UNIX;
+    return pc->ready_path != NULL;
+  }
+  return false;
+}
 
 static void read_exitcodes(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
                            struct program_common *pc) {
@@ -767,6 +813,45 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
   int in;
   ok &= get_choice(x, s, "stdin", v, stdins, 1, "pipe or null", &in);
   pc->stdin_pipe = in == 1;
+
+  ok &= get_seconds(x, s, "backoff_initial", v, 1, &pc->backoff_initial);
+  ok &= get_seconds(x, s, "backoff_max", v, 60, &pc->backoff_max);
+  r = value_of(x, s, "backoff_factor", v, &val, &e);
+  pc->backoff_factor = 2;
+  if (r > 0) {
+    char *end;
+    double f = strtod(val, &end);
+    if (end == val || *end != '\0' || !(f >= 1 && f <= 100)) {
+      invalid(x, s, e, val, "a number from 1 to 100");
+      ok = false;
+    } else {
+      pc->backoff_factor = f;
+    }
+    free(val);
+  }
+  ok &= r >= 0;
+
+  r = value_of(x, s, "depends_on", v, &val, &e);
+  if (r > 0) {
+    pc->depends_on_line = e->line;
+    /* comma- or space-separated program names; checked once all are read */
+    for (char *tok = strtok(val, ", \t\n"); tok != NULL; tok = strtok(NULL, ", \t\n")) {
+      if (cfg_strv_add(&pc->depends_on, tok) < 0)
+        x->oom = true;
+    }
+    free(val);
+  }
+  ok &= r >= 0;
+  r = value_of(x, s, "ready", v, &val, &e);
+  if (r > 0) {
+    if (!parse_ready(val, pc)) {
+      invalid(x, s, e, val, "fd:N (N >= 3), tcp:HOST:PORT, unix:PATH or startsecs");
+      ok = false;
+    }
+    free(val);
+  }
+  ok &= r >= 0;
+  ok &= get_seconds(x, s, "ready_timeout", v, 60, &pc->ready_timeout);
   if (!ok)
     pc->bad = true;
 }
@@ -809,6 +894,8 @@ static bool read_log(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v, const
   ok &= get_bytes(x, s, key, v, 50 * 1024 * 1024, &lc->maxbytes);
   snprintf(key, sizeof(key), "%s_logfile_backups", ch);
   ok &= get_int(x, s, key, v, 10, 0, &lc->backups);
+  snprintf(key, sizeof(key), "%s_timestamps", ch);
+  ok &= get_bool(x, s, key, v, false, &lc->timestamps);
   return ok;
 }
 
@@ -980,6 +1067,21 @@ static void read_process(struct ctx *x, cfg_section_t *s, struct program_common 
   p.priority = pc->priority;
   p.redirect_stderr = pc->redirect_stderr;
   p.stdin_pipe = pc->stdin_pipe;
+  p.backoff_initial = pc->backoff_initial;
+  p.backoff_max = pc->backoff_max;
+  p.backoff_factor = pc->backoff_factor;
+  p.ready = pc->ready;
+  p.ready_fd = pc->ready_fd;
+  p.ready_port = pc->ready_port;
+  p.ready_timeout = pc->ready_timeout;
+  p.depends_on = cfg_strv_dup(pc->depends_on);
+  p.depends_on_line = pc->depends_on_line;
+  p.ready_host = pc->ready_host != NULL ? strdup(pc->ready_host) : NULL;
+  p.ready_path = pc->ready_path != NULL ? strdup(pc->ready_path) : NULL;
+  if ((pc->depends_on != NULL && p.depends_on == NULL) ||
+      (pc->ready_host != NULL && p.ready_host == NULL) ||
+      (pc->ready_path != NULL && p.ready_path == NULL))
+    goto nomem;
   if (push_program(x, &p) < 0)
     goto nomem;
   return;
@@ -1036,11 +1138,81 @@ static void read_program(struct ctx *x, size_t si, const char *logdir) {
     x->c->programs[i].group_priority = g->name != NULL ? g->priority : pc.priority;
   free(pc.exitcodes);
   free(pc.user);
+  cfg_strv_free(pc.depends_on);
+  free(pc.ready_host);
+  free(pc.ready_path);
   leftover_keys(x, s, ignored, false);
   free(here);
 }
 
 /* ---- the whole file ---------------------------------------------------- */
+
+/* The first program of that [program:x] name, or NULL. */
+static const tend_program_t *program_named(const tend_config_t *c, const char *program) {
+  for (size_t i = 0; i < c->nprograms; i++)
+    if (strcmp(c->programs[i].program, program) == 0)
+      return &c->programs[i];
+  return NULL;
+}
+
+/* Depth-first walk from p along depends_on; path holds the programs on
+ * the way. True (and the error reported) when it comes back to one. */
+static bool dep_cycle(struct ctx *x, const tend_program_t *p, const char **path, size_t depth) {
+  for (size_t i = 0; i < depth; i++) {
+    if (strcmp(path[i], p->program) != 0)
+      continue;
+    tend_buf_t chain = {0};
+    for (size_t k = i; k < depth; k++) {
+      tend_buf_append(&chain, path[k], strlen(path[k]));
+      tend_buf_append(&chain, " -> ", 4);
+    }
+    tend_buf_append(&chain, p->program, strlen(p->program));
+    tend_buf_append(&chain, "", 1);
+    const tend_program_t *first = program_named(x->c, path[i]);
+    ERR(x, "%s:%d: [program:%s] depends_on: dependency cycle: %s", first->file,
+        first->depends_on_line, first->program, chain.data ? chain.data : "");
+    tend_buf_free(&chain);
+    return true;
+  }
+  if (depth >= x->c->nprograms)
+    return false;
+  path[depth] = p->program;
+  for (char **d = p->depends_on; d != NULL && *d != NULL; d++) {
+    const tend_program_t *q = program_named(x->c, *d);
+    if (q != NULL && dep_cycle(x, q, path, depth + 1))
+      return true;
+  }
+  return false;
+}
+
+/* depends_on names existing programs, none itself, and makes no cycle. */
+static void check_dependencies(struct ctx *x) {
+  tend_config_t *c = x->c;
+  for (size_t i = 0; i < c->nprograms; i++) {
+    const tend_program_t *p = &c->programs[i];
+    if (p->process_num != program_named(c, p->program)->process_num)
+      continue; /* once per [program:x] */
+    for (char **d = p->depends_on; d != NULL && *d != NULL; d++) {
+      if (program_named(c, *d) == NULL)
+        ERR(x, "%s:%d: [program:%s] depends_on: unknown program '%s'", p->file,
+            p->depends_on_line, p->program, *d);
+      else if (strcmp(*d, p->program) == 0)
+        ERR(x, "%s:%d: [program:%s] depends_on: a program cannot depend on itself", p->file,
+            p->depends_on_line, p->program);
+    }
+  }
+  if (x->diag->nerrors > 0)
+    return;
+  const char **path = calloc(c->nprograms + 1, sizeof(*path));
+  if (path == NULL) {
+    x->oom = true;
+    return;
+  }
+  for (size_t i = 0; i < c->nprograms; i++)
+    if (c->programs[i].depends_on != NULL && dep_cycle(x, &c->programs[i], path, 0))
+      break;
+  free(path);
+}
 
 static int program_cmp(const void *a, const void *b) {
   const tend_program_t *pa = a, *pb = b;
@@ -1161,6 +1333,7 @@ static void read_sections(struct ctx *x, const char *main_dir) {
     }
     free(order);
   }
+  check_dependencies(x);
   if (c->nprograms > 1)
     qsort(c->programs, c->nprograms, sizeof(*c->programs), program_cmp);
 }
@@ -1309,7 +1482,14 @@ static bool strv_same(char *const *a, char *const *b) {
 }
 
 static bool log_same(const tend_logconf_t *a, const tend_logconf_t *b) {
-  return str_same(a->path, b->path) && a->maxbytes == b->maxbytes && a->backups == b->backups;
+  return str_same(a->path, b->path) && a->maxbytes == b->maxbytes && a->backups == b->backups &&
+         a->timestamps == b->timestamps;
+}
+
+static bool strv_same_or_null(char *const *a, char *const *b) {
+  if (a == NULL || b == NULL)
+    return cfg_strv_len(a) == cfg_strv_len(b);
+  return strv_same(a, b);
 }
 
 bool tend_program_same(const tend_program_t *a, const tend_program_t *b) {
@@ -1325,5 +1505,10 @@ bool tend_program_same(const tend_program_t *a, const tend_program_t *b) {
          a->stopasgroup == b->stopasgroup && a->killasgroup == b->killasgroup &&
          a->priority == b->priority && a->group_priority == b->group_priority &&
          a->redirect_stderr == b->redirect_stderr && log_same(&a->out, &b->out) &&
-         log_same(&a->err, &b->err) && a->stdin_pipe == b->stdin_pipe;
+         log_same(&a->err, &b->err) && a->stdin_pipe == b->stdin_pipe &&
+         a->backoff_initial == b->backoff_initial && a->backoff_max == b->backoff_max &&
+         a->backoff_factor == b->backoff_factor && strv_same_or_null(a->depends_on, b->depends_on) &&
+         a->ready == b->ready && a->ready_fd == b->ready_fd && a->ready_port == b->ready_port &&
+         str_same(a->ready_host, b->ready_host) && str_same(a->ready_path, b->ready_path) &&
+         a->ready_timeout == b->ready_timeout;
 }

@@ -140,6 +140,24 @@ nomem:
   return -ENOMEM;
 }
 
+int cfg_strv_add(char ***v, const char *s) {
+  size_t n = cfg_strv_len(*v);
+  return strv_push(v, &n, s, strlen(s));
+}
+
+char **cfg_strv_dup(char *const *v) {
+  if (v == NULL)
+    return NULL;
+  char **copy = calloc(1, sizeof(*copy));
+  for (size_t i = 0; copy != NULL && v[i] != NULL; i++) {
+    if (cfg_strv_add(&copy, v[i]) < 0) {
+      cfg_strv_free(copy);
+      copy = NULL;
+    }
+  }
+  return copy;
+}
+
 int cfg_env_set(char ***env, const char *kv) {
   size_t klen = strcspn(kv, "=");
   size_t n = cfg_strv_len(*env);

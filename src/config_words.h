@@ -34,6 +34,11 @@ int cfg_parse_env(const char *value, char ***env, const char **why);
  * 0 or -ENOMEM. */
 int cfg_env_set(char ***env, const char *kv);
 
+/* Append a copy of s to the NULL-terminated list *v. 0 or -ENOMEM. */
+int cfg_strv_add(char ***v, const char *s);
+/* A deep copy (NULL for NULL or when out of memory). */
+char **cfg_strv_dup(char *const *v);
+
 void cfg_strv_free(char **v);
 size_t cfg_strv_len(char *const *v);
 

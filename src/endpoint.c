@@ -26,8 +26,9 @@ struct ep_chunk {
   char data[];
 };
 
-/* Spare chunks kept: enough for the writes backpressure lets pile up
- * (HIGH_WATER in communicate.c is 4 chunks) plus the one being read. */
+/* Spare chunks kept: as many as backpressure lets pile up (communicate.c
+ * pauses once the queue holds more than 4 chunks, so 5) plus the one being
+ * read into. */
 #define EP_FREE_MAX 6
 
 static int ep_setup(uv_loop_t *loop, ep_t *ep, int fd, bool writable);

@@ -33,6 +33,10 @@
 
 extern char **environ;
 
+/* A run shorter than this is a quick failure, like a failed start: the
+ * next restart backs off instead of spinning. */
+#define QUICK_RUN_S 1.0
+
 static const char *const state_names[] = {
     [PS_STOPPED] = "STOPPED", [PS_STARTING] = "STARTING", [PS_RUNNING] = "RUNNING",
     [PS_BACKOFF] = "BACKOFF", [PS_STOPPING] = "STOPPING", [PS_EXITED] = "EXITED",
@@ -106,7 +110,8 @@ static void close_run(sv_t *sv, tend_proc_t *run) {
 static void timer_cb(uv_timer_t *t) {
   sv_proc_t *p = t->data;
   if (p->state == PS_STARTING) {
-    p->fails = 0;
+    if (p->conf->startsecs >= QUICK_RUN_S)
+      p->fails = 0;
     set_state(p, PS_RUNNING, "startsecs");
   } else if (p->state == PS_BACKOFF) {
     spawn(p);
@@ -301,11 +306,31 @@ static void spawn(sv_proc_t *p) {
       F_STR("command", c->command));
   set_state(p, PS_STARTING, "start");
   if (c->startsecs <= 0) {
-    p->fails = 0;
+    /* fails is not reset: with no startsecs only the run's length tells a
+     * crash loop from a healthy restart */
     set_state(p, PS_RUNNING, "startsecs=0");
   } else {
     uv_timer_start(&p->timer, timer_cb, (uint64_t)(c->startsecs * 1000), 0);
   }
+}
+
+/* The wait before the next start after `fails` quick failures in a row:
+ * backoff_initial * backoff_factor^(fails-1), capped at backoff_max. */
+static uint64_t backoff_ms(const tend_program_t *c, int fails) {
+  if (fails <= 0)
+    return 0;
+  double d = c->backoff_initial;
+  for (int i = 1; i < fails && d < c->backoff_max; i++)
+    d *= c->backoff_factor;
+  if (d > c->backoff_max)
+    d = c->backoff_max;
+  return (uint64_t)(d * 1000 + 0.5);
+}
+
+/* Wait in BACKOFF, then start again. */
+static void back_off(sv_proc_t *p, const char *why) {
+  set_state(p, PS_BACKOFF, why);
+  uv_timer_start(&p->timer, timer_cb, backoff_ms(p->conf, p->fails), 0);
 }
 
 /* A start that did not last startsecs (or did not happen): back off, or
@@ -318,8 +343,7 @@ static void failed_start(sv_proc_t *p, const char *what) {
     set_state(p, PS_FATAL, "too many failed starts");
     return;
   }
-  set_state(p, PS_BACKOFF, what);
-  uv_timer_start(&p->timer, timer_cb, (uint64_t)p->fails * 1000, 0);
+  back_off(p, what);
 }
 
 static bool exit_expected(const tend_program_t *c, int64_t code, int sig) {
@@ -361,6 +385,8 @@ static void proc_exit_cb(tend_proc_t *run) {
   p->last_signal = sig;
 
   bool expected = exit_expected(c, code, sig);
+  bool restart = false;
+  uint64_t delay = 0;
   char action[64];
   char signame[32];
   pstate_t was = p->state;
@@ -374,14 +400,24 @@ static void proc_exit_cb(tend_proc_t *run) {
     if (retries >= 0 && p->fails + 1 > retries)
       snprintf(action, sizeof(action), "fatal");
     else
-      snprintf(action, sizeof(action), "backoff, restart in %ds", p->fails + 1);
+      snprintf(action, sizeof(action), "backoff, restart in %gs",
+               (double)backoff_ms(c, p->fails + 1) / 1000);
     break;
   }
   default: {
-    bool restart = p->want_up && !sv->shutting_down &&
-                   (c->autorestart == TEND_AUTORESTART_TRUE ||
-                    (c->autorestart == TEND_AUTORESTART_UNEXPECTED && !expected));
-    snprintf(action, sizeof(action), "%s", restart ? "restart" : "none");
+    restart = p->want_up && !sv->shutting_down &&
+              (c->autorestart == TEND_AUTORESTART_TRUE ||
+               (c->autorestart == TEND_AUTORESTART_UNEXPECTED && !expected));
+    if (restart) {
+      p->fails = runtime < QUICK_RUN_S ? p->fails + 1 : 0;
+      delay = backoff_ms(c, p->fails);
+    }
+    if (!restart)
+      snprintf(action, sizeof(action), "none");
+    else if (delay == 0)
+      snprintf(action, sizeof(action), "restart");
+    else
+      snprintf(action, sizeof(action), "backoff, restart in %gs", (double)delay / 1000);
     break;
   }
   }
@@ -412,9 +448,12 @@ static void proc_exit_cb(tend_proc_t *run) {
     break;
   default:
     set_state(p, PS_EXITED, expected ? "expected exit" : "unexpected exit");
-    if (strcmp(action, "restart") == 0) {
+    if (restart) {
       p->restarts++;
-      spawn(p);
+      if (delay == 0)
+        spawn(p);
+      else
+        back_off(p, "quick exit");
     }
     break;
   }

@@ -36,7 +36,16 @@ typedef struct {
   char *path;        /* NULL: not logged (supervisord's NONE) */
   uint64_t maxbytes; /* 0: never rotate; default 50 MB as supervisord */
   int backups;       /* default 10 */
+  bool timestamps;   /* stdout_timestamps: prefix lines with an RFC 3339 time */
 } tend_logconf_t;
+
+/* ready = ...: when a started program counts as ready (and RUNNING). */
+typedef enum {
+  TEND_READY_STARTSECS = 0, /* supervisord's rule: alive after startsecs */
+  TEND_READY_FD,            /* a line written to descriptor ready_fd */
+  TEND_READY_TCP,           /* accepts connections on ready_host:ready_port */
+  TEND_READY_UNIX,          /* accepts connections on ready_path */
+} tend_ready_t;
 
 /* One process to supervise: a [program:x] section expanded per numprocs. */
 typedef struct {
@@ -73,6 +82,24 @@ typedef struct {
   tend_logconf_t out;   /* stdout_logfile*; AUTO: LOGDIR/NAME.out */
   tend_logconf_t err;   /* stderr_logfile*; AUTO: LOGDIR/NAME.err */
   bool stdin_pipe;      /* tend's stdin = pipe|null; default pipe */
+
+  /* Crash-loop backoff (tend): after the k-th quick failure in a row the
+   * next start waits min(backoff_max, backoff_initial * factor^(k-1)). A
+   * quick failure is a failed start, or a run shorter than 1 s. */
+  double backoff_initial; /* default 1; 0: restart at once */
+  double backoff_max;     /* default 60 */
+  double backoff_factor;  /* default 2 */
+
+  /* Start dependencies (tend): program names that must be RUNNING (ready)
+   * before this one starts; stops go in reverse. NULL-terminated. */
+  char **depends_on;
+  int depends_on_line;
+  tend_ready_t ready;
+  int ready_fd;      /* TEND_READY_FD: 3 or more */
+  char *ready_host;  /* TEND_READY_TCP */
+  int ready_port;
+  char *ready_path;  /* TEND_READY_UNIX */
+  double ready_timeout; /* default 60: then it is a failed start */
 
   char *file; /* where the section is, for messages */
   int line;
