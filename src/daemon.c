@@ -7,13 +7,15 @@
  *
  * Signals: SIGTERM/SIGINT shut down gracefully (a second one while shutting
  * down is logged and ignored: the stop deadlines still bound the wait),
- * SIGHUP reloads, SIGCHLD reaps orphans (tend is a child subreaper).
+ * SIGHUP reloads, SIGUSR2 reopens every log file (logrotate's postrotate),
+ * SIGCHLD reaps orphans (tend is a child subreaper).
  */
 #include "config.h"
 #include "tend/daemon.h"
 #include "ctl_server.h"
 #include "fsutil.h"
 #include "log.h"
+#include "procstat.h"
 #include "supervisor.h"
 #include "tend/ctl.h"
 #include "tend/text.h"
@@ -64,7 +66,7 @@ typedef struct {
   uv_loop_t loop;
   sv_t sv;
   ctl_server_t ctl;
-  uv_signal_t sigs[5];
+  uv_signal_t sigs[6];
   int nsigs;
   sub_t *subs;
   pending_t *pending;
@@ -291,16 +293,60 @@ static sv_proc_t **select_names(daemon_t *d, ctl_conn_t *c, json_t *req, size_t 
   return list;
 }
 
+/* RSS and CPU% of each listed process's group, into its status object.
+ * CPU% is over the time since the previous status (or since the start). */
+static void add_resources(sv_proc_t **list, json_t **objs, size_t n) {
+  procstat_t *st = calloc(n + 1, sizeof(*st));
+  if (st == NULL)
+    return;
+  for (size_t i = 0; i < n; i++)
+    st[i].pgid = list[i]->run != NULL ? list[i]->pid : -1;
+  if (procstat_collect(st, n) == 0) {
+    uint64_t now = uv_hrtime();
+    for (size_t i = 0; i < n; i++) {
+      sv_proc_t *p = list[i];
+      if (p->run == NULL || st[i].nprocs == 0) {
+        json_object_set_new(objs[i], "rss", json_null());
+        json_object_set_new(objs[i], "cpu_percent", json_null());
+        continue;
+      }
+      bool fresh = p->cpu_sample_at > p->run->start_ns;
+      uint64_t since = fresh ? p->cpu_sample_at : p->run->start_ns;
+      uint64_t base = fresh ? p->cpu_sample_ns : 0;
+      double pct = now > since && st[i].cpu_ns >= base
+                       ? 100.0 * (double)(st[i].cpu_ns - base) / (double)(now - since)
+                       : 0;
+      p->cpu_sample_ns = st[i].cpu_ns;
+      p->cpu_sample_at = now;
+      json_object_set_new(objs[i], "rss", json_integer((json_int_t)st[i].rss));
+      json_object_set_new(objs[i], "cpu_percent", json_real((double)(long)(pct * 10) / 10));
+      json_object_set_new(objs[i], "group_processes", json_integer(st[i].nprocs));
+    }
+  }
+  free(st);
+}
+
 static void req_status(daemon_t *d, ctl_conn_t *c, json_t *req) {
   size_t n;
   sv_proc_t **list = select_names(d, c, req, &n);
   if (list == NULL)
     return;
-  json_t *arr = json_array();
-  for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next)
+  /* in priority order, whatever order the names came in */
+  sv_proc_t **sorted = calloc(n + 1, sizeof(*sorted));
+  json_t **objs = calloc(n + 1, sizeof(*objs));
+  size_t k = 0;
+  for (sv_proc_t *p = d->sv.procs; p != NULL && sorted != NULL && objs != NULL; p = p->next)
     for (size_t i = 0; i < n; i++)
-      if (list[i] == p)
-        json_array_append_new(arr, proc_json(p));
+      if (list[i] == p) {
+        sorted[k] = p;
+        objs[k++] = proc_json(p);
+      }
+  add_resources(sorted, objs, k);
+  json_t *arr = json_array();
+  for (size_t i = 0; i < k; i++)
+    json_array_append_new(arr, objs[i]);
+  free(objs);
+  free(sorted);
   free(list);
   ctl_reply(c, json_pack("{s:b,s:o}", "ok", 1, "processes", arr), NULL, 0);
 }
@@ -556,6 +602,44 @@ static int reload(daemon_t *d, ctl_conn_t *c) {
   return 0;
 }
 
+static void reopen_one(sv_proc_t *p, void *arg) {
+  int r = sv_reopen_logs(p);
+  if (r != 0) {
+    LOG("error", "logrotate", F_STR("program", p->name), F_STR("error", strerror(-r)));
+    if (arg != NULL)
+      (*(int *)arg)++;
+  }
+}
+
+/* Reopen the logs of what pattern names (all: the daemon's log too). */
+static int logrotate(daemon_t *d, const char *pattern) {
+  int failed = 0;
+  if (strcmp(pattern, "all") == 0 && log_reopen() != 0)
+    failed++;
+  int n = sv_select(&d->sv, pattern, reopen_one, &failed);
+  LOG("info", "logrotate", F_STR("names", pattern), F_INT("processes", n),
+      F_INT("failed", failed));
+  return n == 0 && strcmp(pattern, "all") != 0 ? -ENOENT : failed > 0 ? -EIO : 0;
+}
+
+static void req_logrotate(daemon_t *d, ctl_conn_t *c, json_t *req) {
+  json_t *names = json_object_get(req, "names");
+  if (json_array_size(names) == 0) {
+    logrotate(d, "all");
+  } else {
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v) {
+      const char *n = json_string_value(v);
+      if (n == NULL || logrotate(d, n) == -ENOENT) {
+        ctl_reply_error(c, "no such process: %s", n ? n : "(not a string)");
+        return;
+      }
+    }
+  }
+  ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0);
+}
+
 static void shutdown_daemon(daemon_t *d);
 
 static void on_request(ctl_conn_t *c, json_t *req, const char *data, size_t len) {
@@ -579,6 +663,8 @@ static void on_request(ctl_conn_t *c, json_t *req, const char *data, size_t len)
     req_wait(d, c, req);
   else if (strcmp(cmd, "reload") == 0)
     reload(d, c);
+  else if (strcmp(cmd, "logrotate") == 0)
+    req_logrotate(d, c, req);
   else if (strcmp(cmd, "shutdown") == 0) {
     ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0);
     LOG("info", "shutdown", F_STR("reason", "tend shutdown"));
@@ -623,6 +709,10 @@ static void signal_cb(uv_signal_t *s, int signum) {
   case SIGHUP:
     LOG("info", "signal", F_STR("signal", "SIGHUP"), F_STR("action", "reload"));
     reload(d, NULL);
+    break;
+  case SIGUSR2:
+    LOG("info", "signal", F_STR("signal", "SIGUSR2"), F_STR("action", "logrotate"));
+    logrotate(d, "all");
     break;
   default:
     if (d->stopping) {
@@ -739,8 +829,8 @@ int tend_daemon_run(const char *config_path) {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     LOG("warn", "subreaper", F_STR("error", strerror(errno)));
   signal(SIGPIPE, SIG_IGN);
-  static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
-  for (int i = 0; i < 4; i++) {
+  static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR2};
+  for (int i = 0; i < 5; i++) {
     uv_signal_init(&d.loop, &d.sigs[i]);
     d.sigs[i].data = &d;
     uv_signal_start(&d.sigs[i], signal_cb, sigs[i]);

@@ -22,6 +22,7 @@
 
 static int log_fd = STDERR_FILENO;
 static tend_logfmt_t log_fmt = TEND_LOGFMT_TEXT;
+static char *log_path; /* NULL: stderr */
 
 int log_open(const char *path, tend_logfmt_t fmt) {
   int fd = STDERR_FILENO;
@@ -30,9 +31,22 @@ int log_open(const char *path, tend_logfmt_t fmt) {
     if (fd < 0)
       return -errno;
   }
+  char *copy = path != NULL ? strdup(path) : NULL;
   log_close();
   log_fd = fd;
   log_fmt = fmt;
+  log_path = copy;
+  return 0;
+}
+
+int log_reopen(void) {
+  if (log_path == NULL)
+    return 0;
+  int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -errno; /* keep writing to the old file rather than nowhere */
+  close(log_fd);
+  log_fd = fd;
   return 0;
 }
 
@@ -40,6 +54,8 @@ void log_close(void) {
   if (log_fd > STDERR_FILENO)
     close(log_fd);
   log_fd = STDERR_FILENO;
+  free(log_path);
+  log_path = NULL;
 }
 
 void log_time(char *out, size_t outlen) {

@@ -39,6 +39,9 @@ typedef struct {
  * (then the previous target stays). */
 int log_open(const char *path, tend_logfmt_t fmt);
 void log_close(void);
+/* Open the log file again (after logrotate moved it). 0 or a negative
+ * errno (then the old descriptor stays in use). */
+int log_reopen(void);
 
 void log_fields(const char *level, const char *event, const log_field_t *fields);
 

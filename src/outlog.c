@@ -12,6 +12,7 @@
  */
 #include "outlog.h"
 #include "fsutil.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +24,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* A line takes at most 3 entries (kept partial, bytes of the chunk, added
- * newline); consecutive lines of the chunk share one entry, so the array
+/* A line takes at most 4 entries (time stamp, kept partial, bytes of the
+ * chunk, added newline); consecutive lines of the chunk share one entry, so the array
  * only fills up with cut long lines, and flushing early is then harmless. */
 #define BATCH_IOV 64
 #define TAIL_BLOCK (64 * 1024)
@@ -42,6 +43,8 @@ typedef struct {
   bool norotate;   /* rotating failed in this call: keep appending */
   int fail;        /* lines are being dropped for this error */
   int report;      /* first error of the call, for the streak */
+  char ts[48];     /* "TIME " prefix of every line, when l->timestamps */
+  size_t tslen;
 } batch_t;
 
 static void batch_error(batch_t *b, int err, bool drop) {
@@ -254,7 +257,13 @@ static void emit(batch_t *b, const char *a, size_t alen, const char *c, size_t c
     l->dropped++;
     return;
   }
-  size_t len = alen + clen + (add_nl ? 1 : 0);
+  if (l->timestamps && b->tslen == 0) {
+    /* One time for the whole call: the lines arrived together. */
+    log_time(b->ts, sizeof(b->ts) - 1);
+    b->tslen = strlen(b->ts);
+    b->ts[b->tslen++] = ' ';
+  }
+  size_t len = b->tslen + alen + clen + (add_nl ? 1 : 0);
   uint64_t cur = l->size + b->bytes;
   if (l->maxbytes > 0 && cur > 0 && cur + len > l->maxbytes && !b->norotate) {
     /* Rotate before the line, unless the file is empty: a line longer
@@ -266,13 +275,13 @@ static void emit(batch_t *b, const char *a, size_t alen, const char *c, size_t c
       return;
     }
   }
-  if (b->niov + 3 > BATCH_IOV && batch_flush(b) < 0) {
+  if (b->niov + 4 > BATCH_IOV && batch_flush(b) < 0) {
     l->dropped++;
     return;
   }
-  const char *part[3] = {a, c, newline};
-  size_t plen[3] = {alen, clen, add_nl ? 1 : 0};
-  for (int i = 0; i < 3; i++) {
+  const char *part[4] = {b->ts, a, c, newline};
+  size_t plen[4] = {b->tslen, alen, clen, add_nl ? 1 : 0};
+  for (int i = 0; i < 4; i++) {
     if (plen[i] == 0)
       continue;
     struct iovec *last = b->niov > 0 ? &b->iov[b->niov - 1] : NULL;
@@ -340,6 +349,7 @@ int outlog_open(outlog_t *l, const char *path, uint64_t maxbytes, int backups) {
   l->last_error = 0;
   l->lines = 0;
   l->dropped = 0;
+  l->timestamps = false;
   l->path = strdup(path);
   int r = l->path == NULL ? -ENOMEM : open_live(l);
   l->last_error = r;

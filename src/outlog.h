@@ -37,6 +37,8 @@ typedef struct {
   int last_error;    /* negative errno of the current failure streak, or 0 */
   uint64_t lines;    /* lines written */
   uint64_t dropped;  /* lines that could not be written */
+  bool timestamps;   /* prefix each line with an RFC 3339 time and a space
+                        (set after outlog_open) */
 } outlog_t;
 
 /* Open (create, append) path, creating missing parent directories. 0 or a

@@ -18,6 +18,7 @@
  */
 #include "supervisor.h"
 #include "log.h"
+#include "procstat.h"
 #include "tend/text.h"
 
 #include <errno.h>
@@ -173,11 +174,25 @@ static void open_logs(sv_proc_t *p) {
     if (p->log_open[i] || lc[i]->path == NULL)
       continue;
     int r = outlog_open(&p->log[i], lc[i]->path, lc[i]->maxbytes, lc[i]->backups);
+    p->log[i].timestamps = lc[i]->timestamps;
     p->log_open[i] = true; /* it retries by itself after a failure */
     if (r != 0)
       LOG("error", "log_error", F_STR("program", p->name), F_STR("file", lc[i]->path),
           F_STR("error", strerror(-r)), F_STR("action", "dropping lines until it works"));
   }
+}
+
+int sv_reopen_logs(sv_proc_t *p) {
+  int ret = 0;
+  for (int i = 0; i < 2; i++) {
+    if (!p->log_open[i])
+      continue;
+    /* outlog keeps a partial line across the reopen: nothing is split */
+    int r = outlog_reopen(&p->log[i]);
+    if (r != 0 && ret == 0)
+      ret = r;
+  }
+  return ret;
 }
 
 static void close_logs(sv_proc_t *p) {
@@ -367,6 +382,24 @@ static void adopt_next(sv_proc_t *p) {
   close_logs(p); /* the paths may have changed */
 }
 
+/* After a stop, kill what the program's group or session left behind
+ * (daemonised helpers, a grandchild that ignored the stop signal), and
+ * say what it was: nothing a program started outlives its stop. */
+static void kill_leftovers(sv_proc_t *p, int pid) {
+  int pids[64];
+  int n = procstat_members(pid, pids, 64);
+  if (n <= 0)
+    return;
+  char list[64 * 12] = "";
+  size_t len = 0;
+  for (int i = 0; i < n; i++) {
+    kill(pids[i], SIGKILL);
+    len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", i ? "," : "", pids[i]);
+  }
+  LOG("warn", "leftovers_killed", F_STR("program", p->name), F_INT("count", n),
+      F_STR("pids", list));
+}
+
 static void proc_exit_cb(tend_proc_t *run) {
   sv_proc_t *p = run->data;
   sv_t *sv = p->sv;
@@ -431,6 +464,7 @@ static void proc_exit_cb(tend_proc_t *run) {
 
   switch (was) {
   case PS_STOPPING:
+    kill_leftovers(p, p->pid);
     set_state(p, PS_STOPPED, killed ? "killed" : "stopped");
     if (p->removed) {
       forget(p);

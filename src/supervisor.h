@@ -65,6 +65,9 @@ struct sv_proc {
   int last_signal;
   bool stop_requested; /* this stop came from the user (or reload/shutdown) */
 
+  uint64_t cpu_sample_ns;  /* group CPU time at the last status ... */
+  uint64_t cpu_sample_at;  /* ... and when (uv_hrtime) */
+
   outlog_t log[2]; /* stdout, stderr */
   bool log_open[2];
 
@@ -128,6 +131,10 @@ int sv_restart(sv_proc_t *p, const char **why);
 /* Write to the child's stdin (eof: close it after). -ENOTCONN when not
  * running, -EPIPE when it has no stdin pipe. */
 int sv_send(sv_proc_t *p, const char *data, size_t len, bool eof, const char **why);
+
+/* Open p's log files again (logrotate moved them). 0 or the first
+ * negative errno. */
+int sv_reopen_logs(sv_proc_t *p);
 
 /* Stop everything (reverse priority) and close all handles; cb at the end. */
 void sv_shutdown(sv_t *sv, void (*cb)(sv_t *sv));

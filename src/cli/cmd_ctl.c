@@ -179,10 +179,27 @@ static int do_status(int fd, const ctl_args_t *a) {
     json_decref(reply);
     return status;
   }
-  printf("%-24s %-9s %8s %12s %-12s %s\n", "NAME", "STATE", "PID", "UPTIME", "LAST EXIT",
-         "RESTARTS");
+  printf("%-24s %-9s %8s %12s %9s %6s %-12s %s\n", "NAME", "STATE", "PID", "UPTIME", "RSS",
+         "CPU%", "LAST EXIT", "RESTARTS");
   json_array_foreach(procs, i, p) {
-    char pid[16] = "-", up[32] = "-", last[32] = "-";
+    char pid[16] = "-", up[32] = "-", last[32] = "-", rss[16] = "-", cpu[16] = "-";
+    json_t *jr = json_object_get(p, "rss"), *jc = json_object_get(p, "cpu_percent");
+    if (json_is_integer(jr)) {
+      double v = (double)json_integer_value(jr);
+      const char *unit = "K";
+      v /= 1024;
+      if (v >= 1024) {
+        v /= 1024;
+        unit = "M";
+      }
+      if (v >= 1024) {
+        v /= 1024;
+        unit = "G";
+      }
+      snprintf(rss, sizeof(rss), "%.1f%s", v, unit);
+    }
+    if (json_is_number(jc))
+      snprintf(cpu, sizeof(cpu), "%.1f", json_number_value(jc));
     json_t *jp = json_object_get(p, "pid");
     if (json_is_integer(jp))
       snprintf(pid, sizeof(pid), "%lld", (long long)json_integer_value(jp));
@@ -194,9 +211,12 @@ static int do_status(int fd, const ctl_args_t *a) {
       snprintf(last, sizeof(last), "%lld", (long long)json_integer_value(ec));
     else if (json_is_string(sg))
       snprintf(last, sizeof(last), "%s", json_string_value(sg));
-    printf("%-24s %-9s %8s %12s %-12s %lld\n", json_string_value(json_object_get(p, "name")),
-           json_string_value(json_object_get(p, "state")), pid, up, last,
-           (long long)json_integer_value(json_object_get(p, "restarts")));
+    const char *reason = json_string_value(json_object_get(p, "reason"));
+    printf("%-24s %-9s %8s %12s %9s %6s %-12s %lld%s%s\n",
+           json_string_value(json_object_get(p, "name")),
+           json_string_value(json_object_get(p, "state")), pid, up, rss, cpu, last,
+           (long long)json_integer_value(json_object_get(p, "restarts")), reason ? "  " : "",
+           reason ? reason : "");
   }
   json_decref(reply);
   return status;
@@ -387,6 +407,16 @@ static int do_reload(int fd, const ctl_args_t *a) {
   return 0;
 }
 
+static int do_logrotate(int fd, const ctl_args_t *a) {
+  json_t *reply;
+  int r = call_ok(fd, a, json_pack("{s:s,s:o}", "cmd", "logrotate", "names", names_array(a)),
+                  &reply);
+  if (r != 0)
+    return r;
+  json_decref(reply);
+  return 0;
+}
+
 static int do_shutdown(int fd, const ctl_args_t *a) {
   json_t *reply;
   int r = call_ok(fd, a, json_pack("{s:s}", "cmd", "shutdown"), &reply);
@@ -415,6 +445,7 @@ static const struct {
     {"status", do_status, "j"},   {"start", do_action, "j"},  {"stop", do_action, "j"},
     {"restart", do_action, "j"},  {"send", do_send, ""},      {"logs", do_logs, "fnE"},
     {"wait", do_wait, "j"},       {"reload", do_reload, "j"}, {"shutdown", do_shutdown, ""},
+    {"logrotate", do_logrotate, ""},
 };
 
 int cmd_ctl(int argc, char **argv) {
@@ -493,5 +524,8 @@ const struct ctl_cmd ctl_cmds[] = {
     {"reload", "re-read the config: start new, stop removed, restart changed",
      "usage: tend reload [--json]\n"},
     {"shutdown", "stop every process and the daemon", "usage: tend shutdown\n"},
+    {"logrotate", "reopen log files (after logrotate moved them); also SIGUSR2",
+     "usage: tend logrotate [NAME|GROUP:*...]\n"
+     "With no name: every process's logs and the daemon's own log file.\n"},
 };
 const int n_ctl_cmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);
