@@ -53,7 +53,8 @@ typedef struct {
 typedef enum {
   TEND_PROC_ERR_NONE = 0,
   TEND_PROC_ERR_CWD,   /* the working directory is missing or not usable */
-  TEND_PROC_ERR_STDIO, /* a stdio file could not be opened, or a pipe made */
+  TEND_PROC_ERR_STDIO, /* a stdio file could not be opened, a pipe made, or
+                          a descriptor given (INHERIT, FD) is not open */
   TEND_PROC_ERR_EXEC,  /* the command was not found or cannot be executed */
 } tend_proc_err_t;
 
@@ -137,7 +138,7 @@ int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms, unsigned flags
  * running unsupervised. If the leader is still running it is left alone
  * (the owner stops it first): it keeps running, and when it exits nothing
  * here reaps it; it stays a zombie until the owner's process reaps it (a
- * subreaper's orphan reaper does, as the pid belongs to no proc any more)
+ * subreaper's orphan reaper can, as the pid belongs to no proc any more)
  * or exits itself.
  */
 void tend_proc_close(tend_proc_t *p, tend_proc_close_cb cb);

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What supervisord and PM2 users have asked for, end to end on the real
+ * daemon: crash-loop backoff that spares the CPU, time stamps on child
+ * output, rotation on demand (SIGUSR2, tend logrotate, copytruncate),
+ * memory and CPU in status, and nothing left behind after a stop.
+ */
+#include "testutil.h"
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+TestSuite(features, .timeout = 120);
+
+static tu_daemon_t d;
+
+static json_t *status_of(const char *name) {
+  tu_result_t r;
+  tu_ctl(&d, &r, "status", "--json", name, NULL);
+  json_t *arr = json_loads(r.out, 0, NULL);
+  cr_assert(json_is_array(arr), "status --json: %s %s", r.out, r.err);
+  tu_result_free(&r);
+  json_t *e = json_incref(json_array_get(arr, 0));
+  json_decref(arr);
+  return e;
+}
+
+/* CPU time (user + system) of pid, in clock ticks, from /proc. */
+static long cpu_ticks(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  char *s = tu_read_file(path, NULL);
+  cr_assert(s != NULL);
+  unsigned long ut, st;
+  char *p = strrchr(s, ')');
+  cr_assert(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2);
+  free(s);
+  return (long)(ut + st);
+}
+
+Test(features, crash_loop_backs_off_and_spares_the_cpu) {
+  tu_daemon_start(&d, "[program:crash]\n"
+                      "command = /bin/false\n"
+                      "startsecs = 0\n"
+                      "autorestart = true\n"
+                      "backoff_initial = 0.05\n"
+                      "backoff_factor = 2\n"
+                      "backoff_max = 0.4\n");
+  /* 0.05, 0.1, 0.2, 0.4, 0.4, ...: the log shows the delays grow, then cap */
+  cr_assert(tu_wait_file_contains(d.log, "action=\"backoff, restart in 0.05s\"", 5000));
+  cr_assert(tu_wait_file_contains(d.log, "action=\"backoff, restart in 0.1s\"", 5000));
+  cr_assert(tu_wait_file_contains(d.log, "action=\"backoff, restart in 0.2s\"", 5000));
+  cr_assert(tu_wait_file_contains(d.log, "action=\"backoff, restart in 0.4s\"", 5000));
+  long t0 = cpu_ticks(d.pid);
+  int64_t start = tu_now_ms();
+  /* Let it crash for 5 s: at most ~13 restarts, whatever the machine. */
+  int before = tu_file_count(d.log, "exit program=crash");
+  tu_wait_file_contains(d.log, "this line never appears", 5000); /* the window measured */
+  int after = tu_file_count(d.log, "exit program=crash");
+  long used = cpu_ticks(d.pid) - t0;
+  double secs = (double)(tu_now_ms() - start) / 1000;
+  cr_assert_leq(after - before, 15, "%d restarts in %.1f s: the backoff is not capping",
+                after - before, secs);
+  cr_assert_geq(after - before, 8, "only %d restarts in %.1f s", after - before, secs);
+  /* CPU of the daemon: far below 5% of one core over the crash loop. */
+  long hz = sysconf(_SC_CLK_TCK);
+  cr_assert_lt((double)used / (double)hz, 0.05 * secs, "daemon used %ld ticks in %.1f s",
+               used, secs);
+  json_t *e = status_of("crash");
+  const char *state = json_string_value(json_object_get(e, "state"));
+  cr_assert(strcmp(state, "BACKOFF") == 0 || strcmp(state, "RUNNING") == 0 ||
+                strcmp(state, "EXITED") == 0,
+            "never FATAL after RUNNING: %s", state);
+  json_decref(e);
+  tu_daemon_stop(&d);
+}
+
+Test(features, long_run_restarts_at_once) {
+  tu_daemon_start(&d, "[program:slow]\n"
+                      "command = sh -c 'sleep 1.2; exit 1'\n"
+                      "startsecs = 0\n"
+                      "autorestart = true\n"
+                      "backoff_initial = 5\n");
+  cr_assert(tu_wait_file_contains(d.log, "exit program=slow", 5000));
+  cr_assert(tu_file_count(d.log, "state=RUNNING action=restart") == 1,
+            "a run over 1 s is restarted at once: %s", tu_read_file(d.log, NULL));
+  tu_daemon_stop(&d);
+}
+
+Test(features, timestamps_on_child_output) {
+  tu_daemon_start(&d, "[program:ts]\n"
+                      "command = sh -c 'echo first; echo second; exec sleep 300'\n"
+                      "startsecs = 0\n"
+                      "stdout_timestamps = true\n");
+  char *out;
+  cr_assert(asprintf(&out, "%s/log/ts.out", d.dir) > 0);
+  cr_assert(tu_wait_file_contains(out, "second\n", 5000));
+  char *s = tu_read_file(out, NULL);
+  int n = 0;
+  for (char *line = strtok(s, "\n"); line != NULL; line = strtok(NULL, "\n"), n++) {
+    /* 2026-11-25T21:10:08.856+00:00 first */
+    cr_assert(strlen(line) > 30 && line[4] == '-' && line[10] == 'T' && line[19] == '.' &&
+                  line[29] == ' ',
+              "no RFC 3339 time on: %s", line);
+    cr_assert_str_eq(line + 30, n == 0 ? "first" : "second");
+  }
+  cr_assert_eq(n, 2);
+  free(s);
+  free(out);
+  tu_daemon_stop(&d);
+}
+
+Test(features, logrotate_reopens_without_losing_or_splitting_lines) {
+  /* A steady writer; its log is moved away (as logrotate does), then the
+   * daemon is told, by SIGUSR2 once and `tend logrotate` once. */
+  tu_daemon_start(&d, "[program:w]\n"
+                      "command = sh -c 'i=0; while :; do echo \"line $i\"; i=$((i+1)); "
+                      "done'\n"
+                      "startsecs = 0\n");
+  char *out, *moved1, *moved2;
+  cr_assert(asprintf(&out, "%s/log/w.out", d.dir) > 0);
+  cr_assert(asprintf(&moved1, "%s/log/w.out.moved1", d.dir) > 0);
+  cr_assert(asprintf(&moved2, "%s/log/w.out.moved2", d.dir) > 0);
+  cr_assert(tu_wait_file_contains(out, "line 1000\n", 10000));
+  cr_assert(rename(out, moved1) == 0);
+  kill(d.pid, SIGUSR2);
+  cr_assert(tu_wait_file_contains(d.log, "logrotate names=all", 5000));
+  cr_assert(tu_wait_file_contains(out, "\n", 5000), "nothing written to the new file");
+  cr_assert(rename(out, moved2) == 0);
+  tu_result_t r;
+  tu_ctl(&d, &r, "logrotate", "w", NULL);
+  cr_assert_eq(r.exit_code, 0, "%s", r.err);
+  tu_result_free(&r);
+  cr_assert(tu_wait_file_contains(out, "\n", 5000));
+  tu_ctl(&d, &r, "stop", "w", NULL);
+  tu_result_free(&r);
+  /* Every line whole, in order, none lost, across the three files. */
+  const char *files[] = {moved1, moved2, out};
+  long next = 0;
+  for (int f = 0; f < 3; f++) {
+    size_t len;
+    char *s = tu_read_file(files[f], &len);
+    cr_assert(s != NULL && len > 0 && s[len - 1] == '\n', "%s ends inside a line", files[f]);
+    for (char *line = strtok(s, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+      long n;
+      char extra;
+      cr_assert(sscanf(line, "line %ld%c", &n, &extra) == 1, "split line: '%s'", line);
+      cr_assert_eq(n, next, "line %ld where %ld was due (file %d)", n, next, f);
+      next++;
+    }
+    free(s);
+  }
+  free(out);
+  free(moved1);
+  free(moved2);
+  tu_daemon_stop(&d);
+}
+
+Test(features, copytruncate_is_followed) {
+  tu_daemon_start(&d, "[program:c]\n"
+                      "command = cat\n"
+                      "startsecs = 0\n");
+  char *out;
+  cr_assert(asprintf(&out, "%s/log/c.out", d.dir) > 0);
+  tu_result_t r;
+  tu_ctl(&d, &r, "send", "c", "before the truncation, a long line of text", NULL);
+  tu_result_free(&r);
+  cr_assert(tu_wait_file_contains(out, "before", 5000));
+  cr_assert(truncate(out, 0) == 0); /* logrotate copytruncate */
+  tu_ctl(&d, &r, "send", "c", "after", NULL);
+  tu_result_free(&r);
+  cr_assert(tu_wait_file_contains(out, "after\n", 5000));
+  size_t len;
+  char *s = tu_read_file(out, &len);
+  cr_assert_str_eq(s, "after\n", "written from the new end, no hole: %zu bytes", len);
+  free(s);
+  free(out);
+  tu_daemon_stop(&d);
+}
+
+Test(features, status_shows_memory_and_cpu_of_the_group) {
+  tu_daemon_start(&d, "[program:busy]\n"
+                      "command = sh -c 'sleep 300 & while :; do :; done'\n"
+                      "startsecs = 0\n");
+  cr_assert(tu_wait_file_contains(d.log, "program=busy from=STARTING to=RUNNING", 5000));
+  /* the first sample covers the time since start: let some CPU pass */
+  json_t *e = status_of("busy");
+  tu_wait_file_contains(d.log, "never", 500); /* a CPU sampling window */
+  json_decref(e);
+  e = status_of("busy");
+  cr_assert(json_is_integer(json_object_get(e, "rss")));
+  cr_assert_gt(json_integer_value(json_object_get(e, "rss")), 100 * 1024);
+  cr_assert_geq(json_integer_value(json_object_get(e, "group_processes")), 2,
+                "the group's sleep counts too");
+  double cpu = json_number_value(json_object_get(e, "cpu_percent"));
+  cr_assert(cpu > 30 && cpu < 250, "a busy loop shows ~100%% CPU, got %.1f", cpu);
+  json_decref(e);
+  tu_result_t r;
+  tu_ctl(&d, &r, "status", NULL);
+  cr_assert(strstr(r.out, "RSS") && strstr(r.out, "CPU%"), "%s", r.out);
+  tu_result_free(&r);
+  tu_daemon_stop(&d);
+}
+
+Test(features, stop_kills_what_left_the_group_and_says_so) {
+  /* The background helper moves to a process group of its own, in the
+   * program's session: a group kill would miss it. */
+  tu_daemon_start(&d, "");
+  char *pidfile, *conf;
+  cr_assert(asprintf(&pidfile, "%s/bg.pid", d.dir) > 0);
+  cr_assert(asprintf(&conf,
+                     "[tend]\nsocket = %s\nlogdir = %s/log\n"
+                     "[program:jobs]\n"
+                     "command = sh -c 'python3 -c \"import os, time; os.setpgid(0, 0); "
+                     "open(\\\"%s\\\", \\\"w\\\").write(str(os.getpid()) + chr(10)); "
+                     "time.sleep(300)\" & wait'\n"
+                     "startsecs = 0\n",
+                     d.sock, d.dir, pidfile) > 0);
+  tu_write_file(d.conf, conf);
+  tu_result_t r;
+  tu_ctl(&d, &r, "reload", NULL);
+  tu_result_free(&r);
+  long bg = tu_wait_number_file(pidfile, 5000);
+  cr_assert(bg > 0);
+  tu_ctl(&d, &r, "stop", "jobs", NULL);
+  cr_assert_eq(r.exit_code, 0, "%s", r.err);
+  tu_result_free(&r);
+  bool gone = tu_wait_gone((pid_t)bg, 5000);
+  if (!gone)
+    kill((pid_t)bg, SIGKILL);
+  cr_assert(gone, "the background job outlived the stop");
+  char want[64];
+  snprintf(want, sizeof(want), "pids=%ld", bg);
+  cr_assert(tu_file_count(d.log, "leftovers_killed program=jobs") == 1 &&
+                tu_file_count(d.log, want) == 1,
+            "%s", tu_read_file(d.log, NULL));
+  free(pidfile);
+  free(conf);
+  tu_daemon_stop(&d);
+}
