@@ -240,6 +240,11 @@ static json_t *proc_json(sv_proc_t *p) {
   json_object_set_new(o, "signal", p->has_exit && p->last_signal
                                        ? json_string(tend_signame(p->last_signal, sig, sizeof(sig)))
                                        : json_null());
+  if (p->waiting_for != NULL) {
+    char reason[160];
+    snprintf(reason, sizeof(reason), "waiting for %s", p->waiting_for);
+    json_object_set_new(o, "reason", json_string(reason));
+  }
   json_object_set_new(o, "stdout_logfile",
                       p->conf->out.path ? json_string(p->conf->out.path) : json_null());
   json_object_set_new(o, "stderr_logfile",
@@ -388,6 +393,8 @@ static void pending_finish(daemon_t *d, pending_t *pd) {
 
 /* Re-check one pending action's processes; finish it when all are done. */
 static void pending_check(daemon_t *d, pending_t *pd, sv_proc_t *gone) {
+  if (pd->building && gone == NULL)
+    return; /* req_action checks every process once they are all asked */
   for (size_t i = 0; i < pd->n; i++) {
     json_t *o = json_array_get(pd->results, i);
     sv_proc_t *p = pd->procs[i];

@@ -68,6 +68,8 @@ static void gen_unref(sv_gen_t *g) {
 
 /* ---- transitions ------------------------------------------------------- */
 
+static void deps_changed(sv_t *sv);
+
 static void set_state(sv_proc_t *p, pstate_t to, const char *why) {
   if (p->state == to)
     return;
@@ -77,6 +79,8 @@ static void set_state(sv_proc_t *p, pstate_t to, const char *why) {
   p->state = to;
   if (p->sv->hooks.state != NULL)
     p->sv->hooks.state(p, from, to);
+  if (to == PS_RUNNING || to == PS_FATAL || to == PS_STOPPED)
+    deps_changed(p->sv);
 }
 
 static void spawn(sv_proc_t *p);
@@ -108,14 +112,161 @@ static void close_run(sv_t *sv, tend_proc_t *run) {
   tend_proc_close(run, run_closed_cb);
 }
 
+static void probe_start(sv_proc_t *p);
+
 static void timer_cb(uv_timer_t *t) {
   sv_proc_t *p = t->data;
-  if (p->state == PS_STARTING) {
+  if (p->state == PS_STARTING && p->run != NULL) {
+    if (p->conf->ready == TEND_READY_TCP || p->conf->ready == TEND_READY_UNIX) {
+      probe_start(p);
+      return;
+    }
     if (p->conf->startsecs >= QUICK_RUN_S)
       p->fails = 0;
     set_state(p, PS_RUNNING, "startsecs");
   } else if (p->state == PS_BACKOFF) {
     spawn(p);
+  }
+}
+
+/* ---- readiness: ready = tcp:HOST:PORT | unix:PATH ---------------------- */
+
+/* One connection attempt. It outlives its process if that is forgotten
+ * meanwhile (p is then NULL), and is freed in its close callback. */
+struct sv_probe {
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } h;
+  uv_connect_t req;
+  sv_proc_t *p;
+  sv_t *sv;
+};
+
+#define PROBE_INTERVAL_MS 100
+
+static void probe_closed_cb(uv_handle_t *h) {
+  struct sv_probe *pr = h->data;
+  sv_t *sv = pr->sv;
+  free(pr);
+  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
+    sv->shutdown_cb(sv);
+}
+
+static void ready_timeout(sv_proc_t *p) {
+  const tend_program_t *c = p->conf;
+  char sig[32];
+  LOG("warn", "not_ready", F_STR("program", p->name), F_INT("pid", p->pid),
+      F_NUM("ready_timeout", c->ready_timeout),
+      F_STR("action", tend_signame(c->stopsignal, sig, sizeof(sig))));
+  /* Still STARTING: its exit will count as a failed start. */
+  tend_proc_stop(p->run, c->stopsignal, (uint64_t)(c->stopwaitsecs * 1000), 0);
+}
+
+static void probe_cb(uv_connect_t *req, int status) {
+  struct sv_probe *pr = req->data;
+  sv_proc_t *p = pr->p;
+  uv_close(&pr->h.handle, probe_closed_cb);
+  if (p == NULL)
+    return;
+  p->probe = NULL;
+  if (p->state != PS_STARTING || p->run == NULL)
+    return;
+  if (status == 0) {
+    p->fails = 0;
+    set_state(p, PS_RUNNING, "ready");
+  } else if (uv_now(p->sv->loop) >= p->ready_deadline) {
+    ready_timeout(p);
+  } else {
+    uv_timer_start(&p->timer, timer_cb, PROBE_INTERVAL_MS, 0);
+  }
+}
+
+static void probe_start(sv_proc_t *p) {
+  const tend_program_t *c = p->conf;
+  struct sv_probe *pr = calloc(1, sizeof(*pr));
+  if (pr == NULL) {
+    uv_timer_start(&p->timer, timer_cb, PROBE_INTERVAL_MS, 0);
+    return;
+  }
+  pr->p = p;
+  pr->sv = p->sv;
+  pr->req.data = pr;
+  int r;
+  if (c->ready == TEND_READY_TCP) {
+    struct sockaddr_storage sa;
+    r = uv_ip4_addr(c->ready_host, c->ready_port, (struct sockaddr_in *)&sa);
+    if (r != 0)
+      r = uv_ip6_addr(c->ready_host, c->ready_port, (struct sockaddr_in6 *)&sa);
+    if (r != 0 && strcmp(c->ready_host, "localhost") == 0)
+      r = uv_ip4_addr("127.0.0.1", c->ready_port, (struct sockaddr_in *)&sa);
+    uv_tcp_init(p->sv->loop, &pr->h.tcp);
+    if (r == 0)
+      r = uv_tcp_connect(&pr->req, &pr->h.tcp, (struct sockaddr *)&sa, probe_cb);
+  } else {
+    uv_pipe_init(p->sv->loop, &pr->h.pipe, 0);
+    uv_pipe_connect(&pr->req, &pr->h.pipe, c->ready_path, probe_cb);
+    r = 0;
+  }
+  pr->h.handle.data = pr;
+  p->sv->open_handles++;
+  if (r != 0) {
+    /* An address the loop cannot use (a host name): say so once a try. */
+    LOG("error", "not_ready", F_STR("program", p->name), F_STR("host", c->ready_host),
+        F_STR("error", uv_strerror(r)));
+    pr->p = NULL;
+    uv_close(&pr->h.handle, probe_closed_cb);
+    uv_timer_start(&p->timer, timer_cb, PROBE_INTERVAL_MS, 0);
+    return;
+  }
+  p->probe = pr;
+}
+
+/* ---- dependencies ------------------------------------------------------ */
+
+/* 1 when every program p depends on is RUNNING; 0 while one is still on
+ * its way (p->waiting_for names it); -1 when one is not wanted up at all
+ * (*why says which). */
+static int deps_ready(sv_proc_t *p, const char **why) {
+  p->waiting_for = NULL;
+  for (char **d = p->conf->depends_on; d != NULL && *d != NULL; d++) {
+    for (sv_proc_t *q = p->sv->procs; q != NULL; q = q->next) {
+      if (q->removed || strcmp(q->conf->program, *d) != 0 || q->state == PS_RUNNING)
+        continue;
+      if (!q->want_up || q->state == PS_FATAL) {
+        *why = q->state == PS_FATAL ? "a dependency is FATAL" : "a dependency is not started";
+        p->waiting_for = *d;
+        return -1;
+      }
+      p->waiting_for = *d;
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Something changed state: start what was waiting for it, or give up on
+ * it when its dependency will not come. */
+static void deps_changed(sv_t *sv) {
+  if (sv->shutting_down)
+    return;
+  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next) {
+    if (p->state != PS_STARTING || p->run != NULL || p->waiting_for == NULL)
+      continue;
+    const char *why = NULL;
+    int r = deps_ready(p, &why);
+    /* Neither spawn nor set_state unlinks a process: the walk goes on. */
+    if (r > 0) {
+      spawn(p);
+    } else if (r < 0) {
+      char reason[160];
+      snprintf(reason, sizeof(reason), "%s: %s", why, p->waiting_for);
+      p->want_up = false;
+      p->waiting_for = NULL;
+      set_state(p, PS_STOPPED, reason);
+    }
   }
 }
 
@@ -319,8 +470,12 @@ static void spawn(sv_proc_t *p) {
   }
   LOG("info", "spawn", F_STR("program", p->name), F_INT("pid", run->pid),
       F_STR("command", c->command));
+  p->waiting_for = NULL;
   set_state(p, PS_STARTING, "start");
-  if (c->startsecs <= 0) {
+  if (c->ready == TEND_READY_TCP || c->ready == TEND_READY_UNIX) {
+    p->ready_deadline = uv_now(sv->loop) + (uint64_t)(c->ready_timeout * 1000);
+    probe_start(p);
+  } else if (c->startsecs <= 0) {
     /* fails is not reset: with no startsecs only the run's length tells a
      * crash loop from a healthy restart */
     set_state(p, PS_RUNNING, "startsecs=0");
@@ -512,15 +667,39 @@ int sv_start(sv_proc_t *p, const char **why) {
       *why = "the daemon is shutting down";
       return -ESHUTDOWN;
     }
-    p->want_up = true;
     p->fails = 0;
-    spawn(p);
-    return 0;
+    uv_timer_stop(&p->timer);
+    switch (deps_ready(p, why)) {
+    case -1: {
+      static char msg[160];
+      snprintf(msg, sizeof(msg), "depends on %s: %s", p->waiting_for, *why);
+      *why = msg;
+      p->waiting_for = NULL;
+      p->want_up = false;
+      return -EAGAIN;
+    }
+    case 0: {
+      char reason[160];
+      p->want_up = true;
+      snprintf(reason, sizeof(reason), "waiting for %s", p->waiting_for);
+      set_state(p, PS_STARTING, reason);
+      return 0;
+    }
+    default:
+      p->want_up = true;
+      spawn(p);
+      return 0;
+    }
   }
 }
 
 int sv_stop(sv_proc_t *p, const char **why) {
   p->want_up = false;
+  if (p->state == PS_STARTING && p->run == NULL) {
+    p->waiting_for = NULL; /* waiting for a dependency: nothing runs yet */
+    set_state(p, PS_STOPPED, "stop");
+    return 0;
+  }
   switch (p->state) {
   case PS_STARTING:
   case PS_RUNNING: {
@@ -683,6 +862,7 @@ static sv_proc_t *proc_new(sv_t *sv, sv_gen_t *gen, const tend_program_t *conf) 
   p->conf = conf;
   p->name = strdup(conf->name);
   p->state = PS_STOPPED;
+  p->fresh = true;
   uv_timer_init(sv->loop, &p->timer);
   p->timer.data = p;
   sv->open_handles++;
@@ -693,6 +873,8 @@ static sv_proc_t *proc_new(sv_t *sv, sv_gen_t *gen, const tend_program_t *conf) 
 /* Drop a stopped process for good; its memory goes with its timer. */
 static void forget(sv_proc_t *p) {
   sv_t *sv = p->sv;
+  if (p->probe != NULL)
+    p->probe->p = NULL;
   if (sv->hooks.forget != NULL)
     sv->hooks.forget(p);
   unlink_proc(sv, p);
@@ -757,10 +939,7 @@ void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff) {
         continue;
       if (sv->gen != NULL)
         diff_add(&d->added, &d->nadded, p->name);
-      if (c->autostart) {
-        const char *why;
-        sv_start(p, &why);
-      }
+      p->want_up = c->autostart; /* started below, once all exist */
       continue;
     }
     if (tend_program_same(p->conf, c)) {
@@ -795,6 +974,16 @@ void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff) {
   }
   gen_unref(sv->gen);
   sv->gen = gen;
+  /* New programs start only now, in priority order, so that a dependency
+   * defined further down the file is known to what depends on it. */
+  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next) {
+    if (!p->fresh)
+      continue;
+    p->fresh = false;
+    const char *why;
+    if (p->want_up && sv_start(p, &why) != 0)
+      LOG("warn", "start", F_STR("program", p->name), F_STR("error", why));
+  }
   if (diff == NULL)
     sv_diff_free(&local);
 }
@@ -807,9 +996,12 @@ uint64_t sv_uptime_ms(const sv_proc_t *p) {
 
 /* ---- shutdown ---------------------------------------------------------- */
 
+static void shutdown_step(sv_t *sv);
+
 static void check_shutdown(sv_t *sv) {
   if (!sv->shutting_down)
     return;
+  shutdown_step(sv);
   for (sv_proc_t *p = sv->procs; p != NULL; p = p->next)
     if (p->run != NULL)
       return;
@@ -822,20 +1014,39 @@ static void check_shutdown(sv_t *sv) {
     sv->shutdown_cb(sv);
 }
 
-void sv_shutdown(sv_t *sv, void (*cb)(sv_t *sv)) {
-  if (sv->shutting_down)
-    return;
-  sv->shutting_down = true;
-  sv->shutdown_cb = cb;
-  /* Reverse priority: the last started stops first. */
+/* Does a process that still runs depend on p's program? */
+static bool has_running_dependent(sv_t *sv, const sv_proc_t *p) {
+  for (sv_proc_t *q = sv->procs; q != NULL; q = q->next) {
+    if (q->run == NULL)
+      continue;
+    for (char **d = q->conf->depends_on; d != NULL && *d != NULL; d++)
+      if (strcmp(*d, p->conf->program) == 0)
+        return true;
+  }
+  return false;
+}
+
+/* Stop, in reverse priority, everything no running process depends on;
+ * called again after each exit, so dependencies stop after dependents. */
+static void shutdown_step(sv_t *sv) {
   sv_proc_t *last = sv->procs;
   while (last != NULL && last->next != NULL)
     last = last->next;
   for (sv_proc_t *p = last; p != NULL; p = p->prev) {
     const char *why;
-    if (p->run != NULL || p->state == PS_BACKOFF)
+    bool idle_wait = p->state == PS_BACKOFF || (p->state == PS_STARTING && p->run == NULL);
+    if ((idle_wait || (p->run != NULL && p->state != PS_STOPPING)) &&
+        !has_running_dependent(sv, p))
       sv_stop(p, &why);
   }
+}
+
+void sv_shutdown(sv_t *sv, void (*cb)(sv_t *sv)) {
+  if (sv->shutting_down)
+    return;
+  sv->shutting_down = true;
+  sv->shutdown_cb = cb;
+  shutdown_step(sv);
   check_shutdown(sv);
 }
 

@@ -51,6 +51,7 @@ struct sv_proc {
   pstate_t state;
   bool want_up;  /* the user's wish: started or stopped */
   bool removed;  /* dropped by a reload: forget once stopped */
+  bool fresh;    /* added by the sv_apply under way, not started yet */
   sv_gen_t *next_gen;               /* changed by a reload: restart with it */
   const tend_program_t *next_conf;
 
@@ -64,6 +65,10 @@ struct sv_proc {
   int64_t last_exit;
   int last_signal;
   bool stop_requested; /* this stop came from the user (or reload/shutdown) */
+  const char *waiting_for; /* STARTING without a child: the dependency
+                              (program name, in conf) not RUNNING yet */
+  struct sv_probe *probe;  /* a readiness connect in flight */
+  uint64_t ready_deadline; /* uv_now() limit for ready = tcp:/unix: */
 
   uint64_t cpu_sample_ns;  /* group CPU time at the last status ... */
   uint64_t cpu_sample_at;  /* ... and when (uv_hrtime) */

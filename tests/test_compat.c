@@ -15,6 +15,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -51,19 +52,32 @@ static const char *fmt(const char *f, ...) {
   return s;
 }
 
-/* The daemon's children (each leads its own process group). */
+/* The children of pid (by their parent in /proc/N/stat: a per-thread
+ * children list would miss those reparented to another thread). */
 static int children_of(pid_t pid, pid_t *out, int max) {
-  char path[96];
-  snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-  char *s = tu_read_file(path, NULL);
+  DIR *dir = opendir("/proc");
+  cr_assert(dir != NULL);
   int n = 0;
-  for (char *p = s, *end; p != NULL && n < max; p = end) {
-    long v = strtol(p, &end, 10);
-    if (end == p)
-      break;
-    out[n++] = (pid_t)v;
+  for (struct dirent *e; n < max && (e = readdir(dir)) != NULL;) {
+    char *end;
+    long v = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || v <= 0)
+      continue;
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", v);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue;
+    size_t k = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[k] = '\0';
+    const char *rp = strrchr(buf, ')');
+    char state;
+    int ppid;
+    if (rp != NULL && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == (int)pid)
+      out[n++] = (pid_t)v;
   }
-  free(s);
+  closedir(dir);
   return n;
 }
 
@@ -83,15 +97,26 @@ static void stop_daemon(tu_daemon_t *x) {
   }
 }
 
+/* Each test process is a child subreaper: if a daemon dies without
+ * stopping its programs, they come to us and are killed here by pid. */
+static void init(void) { prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
 static void cleanup(void) {
   stop_daemon(&d);
   stop_daemon(&d2);
+  pid_t orphans[64];
+  int n = children_of(getpid(), orphans, 64);
+  for (int i = 0; i < n; i++) {
+    kill(-orphans[i], SIGKILL);
+    kill(orphans[i], SIGKILL);
+    waitpid(orphans[i], NULL, 0);
+  }
   for (int i = 0; i < nstrs; i++)
     free(strs[i]);
   nstrs = 0;
 }
 
-TestSuite(compat, .timeout = 60, .fini = cleanup);
+TestSuite(compat, .timeout = 60, .init = init, .fini = cleanup);
 
 /* A temporary directory for a daemon: its config, socket and log paths. */
 static void setup_dir(tu_daemon_t *x) {
@@ -257,9 +282,10 @@ static const char *daemon_log(tu_daemon_t *x) {
 /* ---- string expansions --------------------------------------------------- */
 
 Test(compat, expansions_in_command_directory_environment_logfiles_process_name) {
-  setenv("TEND_COMPAT_SITE", "site-from-env", 1);
-  /* supervisord expands the config, never the inherited environment */
-  setenv("TEND_COMPAT_PCT", "50%(here)s %% %d", 1);
+  setenv("COMPAT_SITE", "site-from-env", 1);
+  /* supervisord expands the config, never the inherited environment
+   * (not named TEND_*: tend keeps its own TEND_ variables from children) */
+  setenv("COMPAT_PCT", "50%(here)s %% %d", 1);
   setup_dir(&d);
   mkdir_in(d.dir, "wd_exp_7");
   mkdir_in(d.dir, "logs");
@@ -270,14 +296,14 @@ Test(compat, expansions_in_command_directory_environment_logfiles_process_name) 
              "[program:exp]\n"
              "command = sh -c 'echo \"cmd: here=%(here)s program=%(program_name)s "
              "num=%(process_num)02d group=%(group_name)s host=%(host_node_name)s "
-             "site=%(ENV_TEND_COMPAT_SITE)s pct=100%%\"; echo \"env: $EXP_VAR\"; "
-             "echo \"inherited: $TEND_COMPAT_PCT\"; echo \"cwd: $(pwd)\"; "
+             "site=%(ENV_COMPAT_SITE)s pct=100%%\"; echo \"env: $EXP_VAR\"; "
+             "echo \"inherited: $COMPAT_PCT\"; echo \"cwd: $(pwd)\"; "
              "echo \"to stderr\" >&2; exec sleep 300'\n"
              "process_name = %(program_name)s_%(process_num)02d\n"
              "numprocs_start = 7\n"
              "directory = %(here)s/wd_%(program_name)s_%(process_num)d\n"
              "environment = EXP_VAR=\"%(program_name)s/%(process_num)03d/%(group_name)s/"
-             "%(ENV_TEND_COMPAT_SITE)s/%%\"\n"
+             "%(ENV_COMPAT_SITE)s/%%\"\n"
              "stdout_logfile = %(here)s/logs/%(group_name)s-%(program_name)s-%(process_num)d.out\n"
              "stderr_logfile = %(here)s/logs/%(program_name)s_%(process_num)d.err\n"
              "startsecs = 0\n");
@@ -315,7 +341,7 @@ Test(compat, expansions_in_command_directory_environment_logfiles_process_name) 
 }
 
 Test(compat, unknown_expansion_name_is_an_error_at_file_line) {
-  unsetenv("TEND_COMPAT_NOT_SET");
+  unsetenv("COMPAT_NOT_SET");
   setup_dir(&d);
   write_conf(&d, true,
              "[program:a]\n"                                  /* line 5 */
@@ -323,13 +349,13 @@ Test(compat, unknown_expansion_name_is_an_error_at_file_line) {
              "\n"                                             /* line 7 */
              "[program:b]\n"                                  /* line 8 */
              "command = /bin/echo b\n"                        /* line 9 */
-             "directory = %(ENV_TEND_COMPAT_NOT_SET)s/x\n"    /* line 10 */
+             "directory = %(ENV_COMPAT_NOT_SET)s/x\n"    /* line 10 */
              "[program:c]\n"                                  /* line 11 */
              "command = /bin/echo c\n"                        /* line 12 */
              "stdout_logfile = %(here)s/%(program)s.log\n");  /* line 13 */
   cr_assert_eq(start_refused(&d), 2);
   cr_assert(line_with(d.log, "tend.conf:6:", "command", "nosuch", NULL), "%s", daemon_log(&d));
-  cr_assert(line_with(d.log, "tend.conf:10:", "directory", "ENV_TEND_COMPAT_NOT_SET", NULL),
+  cr_assert(line_with(d.log, "tend.conf:10:", "directory", "ENV_COMPAT_NOT_SET", NULL),
             "%s", daemon_log(&d));
   cr_assert(line_with(d.log, "tend.conf:13:", "stdout_logfile", "program", NULL), "%s",
             daemon_log(&d));
@@ -773,15 +799,6 @@ Test(compat, groups_address_members_as_supervisorctl) {
   wait_running(&d, "web:back");
   wait_running(&d, "solo");
   wait_running(&d, "last");
-  /* supervisord starts groups by group priority (a program in no group is
-   * a group of its own priority), then members by their priority:
-   * last (3), solo (50), web (100): back (1), front (2). */
-  long p_last = log_pos(&d, "spawn program=last "), p_solo = log_pos(&d, "spawn program=solo "),
-       p_back = log_pos(&d, "spawn program=web:back "),
-       p_front = log_pos(&d, "spawn program=web:front ");
-  cr_assert(p_last >= 0 && p_solo >= 0 && p_back >= 0 && p_front >= 0, "%s", daemon_log(&d));
-  cr_assert(p_last < p_solo && p_solo < p_back && p_back < p_front,
-            "start order is not last, solo, web:back, web:front:\n%s", daemon_log(&d));
 
   tu_result_t r;
   tu_ctl(&d, &r, "status", NULL);
@@ -802,27 +819,14 @@ Test(compat, groups_address_members_as_supervisorctl) {
   cr_assert_str_eq(state_of(&d, "web:front"), "STOPPED");
   cr_assert_str_eq(state_of(&d, "web:back"), "RUNNING");
 
-  /* start GROUP:* starts the members that are not running, as
-   * supervisorctl: "web:front: started", exit 0 */
-  tu_ctl(&d, &r, "start", "web:*", NULL);
+  tu_ctl(&d, &r, "start", "web:front", NULL);
   assert_exit(&r, 0);
   cr_assert_str_eq(r.out, "web:front: started\n");
-  cr_assert_str_eq(r.err, "");
   tu_result_free(&r);
-  cr_assert_eq(pid_of(&d, "web:back"), back, "start web:* restarted a running member");
-
-  front = pid_of(&d, "web:front");
-  tu_ctl(&d, &r, "restart", "web:*", NULL);
-  assert_exit(&r, 0);
-  cr_assert(strstr(r.out, "web:front: started") && strstr(r.out, "web:back: started"), "%s",
-            r.out);
-  tu_result_free(&r);
-  cr_assert(pid_of(&d, "web:front") != front && pid_of(&d, "web:back") != back);
-  cr_assert_eq(pid_of(&d, "solo"), solo, "restart web:* touched a program outside the group");
-  cr_assert(tu_wait_gone((pid_t)front, 5000) && tu_wait_gone((pid_t)back, 5000));
+  cr_assert_eq(pid_of(&d, "web:back"), back, "start web:front touched web:back");
 
   cr_assert(tu_wait_file_contains(fmt("%s/log/web:front.out", d.dir), "front up\n", 5000));
-  cr_assert(strstr(logs_of(&d, "web:front", false), "front up\n") != NULL);
+  cr_assert_str_eq(logs_of(&d, "web:front", false), "front up\nfront up\n");
 
   tu_ctl(&d, &r, "stop", "web:*", NULL);
   assert_exit(&r, 0);
@@ -831,12 +835,132 @@ Test(compat, groups_address_members_as_supervisorctl) {
   tu_result_free(&r);
   tu_ctl(&d, &r, "status", "web:*", NULL);
   assert_exit(&r, 3);
+  cr_assert(strstr(r.out, "web:front") && strstr(r.out, "web:back") && !strstr(r.out, "solo"),
+            "%s", r.out);
   tu_result_free(&r);
   cr_assert_str_eq(state_of(&d, "solo"), "RUNNING");
-  /* stopping a stopped group is not an error for supervisorctl */
+
+  tu_ctl(&d, &r, "start", "web:*", NULL);
+  assert_exit(&r, 0);
+  cr_assert(strstr(r.out, "web:front: started") && strstr(r.out, "web:back: started"), "%s",
+            r.out);
+  tu_result_free(&r);
+
+  /* restart GROUP:*: every member gets a new process, nothing else does */
+  front = pid_of(&d, "web:front");
+  back = pid_of(&d, "web:back");
+  tu_ctl(&d, &r, "restart", "web:*", NULL);
+  assert_exit(&r, 0);
+  cr_assert(strstr(r.out, "web:front: ") && strstr(r.out, "web:back: "), "%s", r.out);
+  tu_result_free(&r);
+  cr_assert(tu_wait_gone((pid_t)front, 5000) && tu_wait_gone((pid_t)back, 5000));
+  cr_assert_str_eq(state_of(&d, "web:front"), "RUNNING");
+  cr_assert_str_eq(state_of(&d, "web:back"), "RUNNING");
+  cr_assert(pid_of(&d, "web:front") != front && pid_of(&d, "web:back") != back);
+  cr_assert_eq(pid_of(&d, "solo"), solo, "restart web:* touched a program outside the group");
+  stop_daemon(&d);
+}
+
+/* supervisorctl's GROUP:* acts on the members not already in the state:
+ * `start web:*` with web:back running prints "web:front: started" and
+ * exits 0; `stop web:*` with both stopped prints nothing and exits 0
+ * (supervisorctl 4.2.5 on this file, checked by hand). */
+Test(compat, group_star_skips_members_already_in_the_state) {
+  setup_dir(&d);
+  write_conf(&d, true,
+             "[group:web]\n"
+             "programs = front,back\n"
+             "\n"
+             "[program:front]\n"
+             "command = sleep 300\n"
+             "startsecs = 0\n"
+             "\n"
+             "[program:back]\n"
+             "command = sleep 300\n"
+             "startsecs = 0\n");
+  start_ok(&d);
+  wait_running(&d, "web:front");
+  wait_running(&d, "web:back");
+  long back = pid_of(&d, "web:back");
+  tu_result_t r;
+  tu_ctl(&d, &r, "stop", "web:front", NULL);
+  assert_exit(&r, 0);
+  tu_result_free(&r);
+  tu_ctl(&d, &r, "start", "web:*", NULL);
+  assert_exit(&r, 0);
+  cr_assert_str_eq(r.out, "web:front: started\n");
+  cr_assert_str_eq(r.err, "");
+  tu_result_free(&r);
+  cr_assert_eq(pid_of(&d, "web:back"), back, "start web:* restarted a running member");
+  cr_assert_str_eq(state_of(&d, "web:front"), "RUNNING");
+
   tu_ctl(&d, &r, "stop", "web:*", NULL);
   assert_exit(&r, 0);
   tu_result_free(&r);
+  tu_ctl(&d, &r, "stop", "web:*", NULL);
+  assert_exit(&r, 0);
+  cr_assert_str_eq(r.out, "");
+  cr_assert_str_eq(r.err, "");
+  tu_result_free(&r);
+  stop_daemon(&d);
+}
+
+Test(compat, group_priority_orders_the_start) {
+  setup_dir(&d);
+  write_conf(&d, true,
+             "[group:web]\n"
+             "programs = front,back\n"
+             "priority = 100\n"
+             "\n"
+             "[program:front]\n"
+             "command = sleep 300\n"
+             "priority = 2\n"
+             "startsecs = 0\n"
+             "\n"
+             "[program:back]\n"
+             "command = sleep 300\n"
+             "priority = 1\n"
+             "startsecs = 0\n"
+             "\n"
+             "[program:solo]\n"
+             "command = sleep 300\n"
+             "priority = 50\n"
+             "startsecs = 0\n"
+             "\n"
+             "[program:last]\n"
+             "command = sleep 300\n"
+             "priority = 3\n"
+             "startsecs = 0\n");
+  start_ok(&d);
+  wait_running(&d, "web:front");
+  wait_running(&d, "web:back");
+  wait_running(&d, "solo");
+  wait_running(&d, "last");
+  /* supervisord starts the groups in the order of their priority (a
+   * program in no group is a group of its own, with its priority): last
+   * (3), solo (50), then web (100): both its members after solo, although
+   * their own priorities (1, 2) are lower. supervisord 4.2.5 on this file:
+   * spawned last, solo, front, back. */
+  long p_last = log_pos(&d, "spawn program=last "), p_solo = log_pos(&d, "spawn program=solo "),
+       p_back = log_pos(&d, "spawn program=web:back "),
+       p_front = log_pos(&d, "spawn program=web:front ");
+  cr_assert(p_last >= 0 && p_solo >= 0 && p_back >= 0 && p_front >= 0, "%s", daemon_log(&d));
+  cr_assert(p_last < p_solo && p_solo < p_back && p_solo < p_front,
+            "start order is not last, solo, then web's members:\n%s", daemon_log(&d));
+  /* and stops in reverse: web's members first, solo, last */
+  tu_result_t r;
+  tu_ctl(&d, &r, "shutdown", NULL);
+  assert_exit(&r, 0);
+  tu_result_free(&r);
+  cr_assert(tu_wait_gone(d.pid, 15000));
+  waitpid(d.pid, NULL, 0);
+  d.pid = 0;
+  long s_last = log_pos(&d, "stop program=last "), s_solo = log_pos(&d, "stop program=solo "),
+       s_back = log_pos(&d, "stop program=web:back "),
+       s_front = log_pos(&d, "stop program=web:front ");
+  cr_assert(s_last >= 0 && s_solo >= 0 && s_back >= 0 && s_front >= 0, "%s", daemon_log(&d));
+  cr_assert(s_back < s_solo && s_front < s_solo && s_solo < s_last,
+            "stop order is not web's members, solo, last:\n%s", daemon_log(&d));
   stop_daemon(&d);
 }
 
@@ -846,8 +970,7 @@ Test(compat, numprocs_give_distinct_process_names) {
   setup_dir(&d);
   write_conf(&d, true,
              "[program:worker]\n"
-             "command = sh -c 'echo \"I am %(process_num)d: $SUPERVISOR_PROCESS_NAME in "
-             "$SUPERVISOR_GROUP_NAME\"; exec sleep 300'\n"
+             "command = sh -c 'echo \"I am %(process_num)d\"; exec sleep 300'\n"
              "process_name = %(program_name)s_%(process_num)02d\n"
              "numprocs = 3\n"
              "numprocs_start = 5\n"
@@ -863,7 +986,7 @@ Test(compat, numprocs_give_distinct_process_names) {
       cr_assert_neq(pids[i], pids[k]);
     cr_assert(tu_wait_file_contains(fmt("%s/log/%s.out", d.dir, name), "\n", 5000));
     cr_assert_str_eq(logs_of(&d, name, false),
-                     fmt("I am %d: worker_%02d in worker\n", 5 + i, 5 + i));
+                     fmt("I am %d\n", 5 + i));
   }
   json_t *all = status_list(&d, "worker:*");
   cr_assert_eq(json_array_size(all), 3, "%s", json_dumps(all, 0));
@@ -875,6 +998,44 @@ Test(compat, numprocs_give_distinct_process_names) {
   tu_result_free(&r);
   cr_assert_str_eq(state_of(&d, "worker:worker_05"), "RUNNING");
   cr_assert_str_eq(state_of(&d, "worker:worker_07"), "RUNNING");
+  stop_daemon(&d);
+}
+
+/* supervisord gives each child SUPERVISOR_PROCESS_NAME = its process name
+ * (process_name expanded, without the group) and SUPERVISOR_GROUP_NAME;
+ * programs test for them. supervisord 4.2.5 on this file: "worker_01
+ * worker" and "front web". */
+Test(compat, supervisor_env_names_are_supervisords) {
+  setup_dir(&d);
+  write_conf(&d, true,
+             "[group:web]\n"
+             "programs = front\n"
+             "\n"
+             "[program:front]\n"
+             "command = sh -c 'echo \"$SUPERVISOR_ENABLED $SUPERVISOR_PROCESS_NAME "
+             "$SUPERVISOR_GROUP_NAME\"; exec sleep 300'\n"
+             "startsecs = 0\n"
+             "\n"
+             "[program:worker]\n"
+             "command = sh -c 'echo \"$SUPERVISOR_ENABLED $SUPERVISOR_PROCESS_NAME "
+             "$SUPERVISOR_GROUP_NAME\"; exec sleep 300'\n"
+             "process_name = %(program_name)s_%(process_num)02d\n"
+             "numprocs = 2\n"
+             "startsecs = 0\n");
+  start_ok(&d);
+  const char *names[] = {"web:front", "worker:worker_00", "worker:worker_01"};
+  const char *want[] = {"1 front web\n", "1 worker_00 worker\n", "1 worker_01 worker\n"};
+  for (int i = 0; i < 3; i++) {
+    wait_running(&d, names[i]);
+    cr_assert(tu_wait_file_contains(fmt("%s/log/%s.out", d.dir, names[i]), "\n", 5000));
+  }
+  for (int i = 0; i < 3; i++)
+  {
+    const char *got = logs_of(&d, names[i], false);
+    cr_assert_str_eq(got, want[i],
+                     "%s: SUPERVISOR_ENABLED, SUPERVISOR_PROCESS_NAME, SUPERVISOR_GROUP_NAME "
+                     "are '%s', supervisord's would be '%s'", names[i], got, want[i]);
+  }
   stop_daemon(&d);
 }
 

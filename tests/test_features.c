@@ -244,3 +244,83 @@ Test(features, stop_kills_what_left_the_group_and_says_so) {
   free(conf);
   tu_daemon_stop(&d);
 }
+
+/* A server that listens on a Unix socket after a delay, for readiness. */
+#define LATE_LISTENER(path, delay)                                                          \
+  "command = python3 -c \"import socket, time; time.sleep(" delay "); "                     \
+  "s = socket.socket(socket.AF_UNIX); s.bind('" path "'); s.listen(); time.sleep(300)\"\n"
+
+Test(features, dependencies_wait_for_readiness_and_stop_in_reverse) {
+  tu_daemon_start(&d, "");
+  char *conf;
+  cr_assert(asprintf(&conf,
+                     "[tend]\nsocket = %s\nlogdir = %s/log\n"
+                     "[program:web]\n"
+                     "command = sleep 300\n"
+                     "startsecs = 0\n"
+                     "depends_on = db\n"
+                     "priority = 1\n"
+                     "[program:db]\n"
+                     "command = python3 -c \"import socket, time; time.sleep(0.5); "
+                     "s = socket.socket(socket.AF_UNIX); s.bind('%s/db.sock'); s.listen(); "
+                     "time.sleep(300)\"\n"
+                     "ready = unix:%s/db.sock\n"
+                     "priority = 2\n",
+                     d.sock, d.dir, d.dir, d.dir) > 0);
+  tu_write_file(d.conf, conf);
+  free(conf);
+  tu_result_t r;
+  tu_ctl(&d, &r, "reload", NULL);
+  cr_assert_eq(r.exit_code, 0, "%s", r.err);
+  tu_result_free(&r);
+  /* web (priority 1) comes first but waits for db to be ready */
+  json_t *e = status_of("web");
+  cr_assert_str_eq(json_string_value(json_object_get(e, "state")), "STARTING");
+  cr_assert_str_eq(json_string_value(json_object_get(e, "reason")), "waiting for db");
+  cr_assert(json_is_null(json_object_get(e, "pid")));
+  json_decref(e);
+  cr_assert(tu_wait_file_contains(d.log, "program=web from=STARTING to=RUNNING", 10000));
+  char *log = tu_read_file(d.log, NULL);
+  char *ready = strstr(log, "program=db from=STARTING to=RUNNING reason=ready");
+  char *spawn = strstr(log, "spawn program=web");
+  cr_assert(ready != NULL && spawn != NULL && ready < spawn, "web started before db was ready:\n%s",
+            log);
+  free(log);
+  /* shutdown: web (the dependent) stops before db */
+  tu_ctl(&d, &r, "shutdown", NULL);
+  cr_assert_eq(r.exit_code, 0);
+  tu_result_free(&r);
+  log = tu_read_file(d.log, NULL);
+  char *web_exit = strstr(log, "exit program=web");
+  char *db_stop = strstr(log, "stop program=db");
+  cr_assert(web_exit != NULL && db_stop != NULL && web_exit < db_stop, "stop order:\n%s", log);
+  free(log);
+  tu_daemon_stop(&d);
+}
+
+Test(features, dependency_not_started_is_an_error) {
+  tu_daemon_start(&d, "[program:app]\ncommand = sleep 300\nstartsecs = 0\nautostart = false\n"
+                      "depends_on = cache\n"
+                      "[program:cache]\ncommand = sleep 300\nstartsecs = 0\nautostart = false\n");
+  tu_result_t r;
+  tu_ctl(&d, &r, "start", "app", NULL);
+  cr_assert_eq(r.exit_code, 1);
+  cr_assert(strstr(r.err, "app: ERROR (depends on cache: a dependency is not started)"), "%s",
+            r.err);
+  tu_result_free(&r);
+  tu_ctl(&d, &r, "start", "cache", "app", NULL);
+  cr_assert_eq(r.exit_code, 0, "%s", r.err);
+  tu_result_free(&r);
+  tu_daemon_stop(&d);
+}
+
+Test(features, ready_tcp_and_timeout) {
+  tu_daemon_start(&d, "[program:never]\n"
+                      "command = sleep 300\n"
+                      "ready = tcp:127.0.0.1:9\n"
+                      "ready_timeout = 0.5\n"
+                      "startretries = 0\n");
+  cr_assert(tu_wait_file_contains(d.log, "not_ready program=never", 5000));
+  cr_assert(tu_wait_file_contains(d.log, "program=never from=BACKOFF to=FATAL", 5000));
+  tu_daemon_stop(&d);
+}

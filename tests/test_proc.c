@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The process core: spawn, stdio kinds, exit reporting, signals, process
- * groups, kill-with-grace, descriptor hygiene, spawn errors. Real children
- * on a real loop; every wait is bounded by a loop deadline. */
+/* The process core: spawn, stdio kinds (also from descriptors 0-2 of ours),
+ * exit reporting and reaping, signals, process groups, kill-with-grace,
+ * descriptor hygiene, spawn errors, the execvp-style search in the child's
+ * PATH, umask, running as another user (the fork path), many spawns in a
+ * row. Real children on a real loop; every wait is bounded by a loop
+ * deadline. */
 #include "testutil.h"
 #include "tend/proc.h"
 
@@ -419,11 +422,9 @@ static void cap_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   }
 }
 
-static bool exited_and_eof(tend_proc_t *p, struct capture *c, int deadline_ms) {
-  if (!run_until(&exited, deadline_ms))
-    return false;
-  (void)p;
-  return run_until(&c->eof, deadline_ms);
+/* The exit, then the EOF on the output (which may trail it). */
+static bool exited_and_eof(struct capture *c, int deadline_ms) {
+  return run_until(&exited, deadline_ms) && run_until(&c->eof, deadline_ms);
 }
 
 Test(proc, command_found_through_the_child_env_path) {
@@ -611,7 +612,7 @@ Test(proc, pipe_end_landing_on_another_slots_descriptor) {
   cr_assert_eq(r, 0);
   cr_assert_eq(ours, 0, "the scenario needs our pipe end on fd 0");
   uv_read_start((uv_stream_t *)&p.pipes[2], cap_alloc_cb, cap_read_cb);
-  bool ok = exited_and_eof(&p, &cap, 5000);
+  bool ok = exited_and_eof(&cap, 5000);
   finish(&p);
   restore_fd(0, saved0);
   cr_assert(ok);
@@ -714,7 +715,7 @@ Test(proc, umask_is_the_childs) {
   cr_assert_eq(tend_proc_spawn(&loop, &p, &o, exit_cb), 0);
   cr_assert_eq(umask(ours), 022, "our umask was changed");
   uv_read_start((uv_stream_t *)&p.pipes[1], cap_alloc_cb, cap_read_cb);
-  cr_assert(exited_and_eof(&p, &cap, 5000));
+  cr_assert(exited_and_eof(&cap, 5000));
   cr_assert_str_eq(cap.buf, "0077\n");
   finish(&p);
 }
@@ -742,7 +743,7 @@ Test(proc, run_as_another_user) {
   exited = false;
   cr_assert_eq(tend_proc_spawn(&loop, &p, &o, exit_cb), 0);
   uv_read_start((uv_stream_t *)&p.pipes[1], cap_alloc_cb, cap_read_cb);
-  cr_assert(exited_and_eof(&p, &cap, 5000));
+  cr_assert(exited_and_eof(&cap, 5000));
   char want[128];
   snprintf(want, sizeof(want), "%u\n%u\n/\n0027\n", uid, gid);
   cr_assert_str_eq(cap.buf, want);
@@ -791,7 +792,7 @@ Test(proc, run_as_another_user_groups) {
     closed = false;
     cr_assert_eq(tend_proc_spawn(&loop, &p, &o, exit_cb), 0);
     uv_read_start((uv_stream_t *)&p.pipes[1], cap_alloc_cb, cap_read_cb);
-    cr_assert(exited_and_eof(&p, &cap, 5000));
+    cr_assert(exited_and_eof(&cap, 5000));
     char expect[512] = "";
     if (with_user)
       for (int i = 0; i < n; i++)

@@ -18,8 +18,10 @@ struct option;
 int cmd_run(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 extern const char cmd_run_usage[];
 extern const char cmd_daemon_usage[];
+extern const char cmd_demo_usage[];
 
 /* The control subcommands (status, start, ...) share cmd_ctl. */
 struct ctl_cmd {

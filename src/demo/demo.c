@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,8 +122,8 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o, unsigned *give
     switch (ch) {
     case 1:
       o->scale = strtod(optarg, &end);
-      if (end == optarg || *end != '\0' || !isfinite(o->scale) || o->scale < 0)
-        return usage_error("--scale: invalid value '%s': expected a number >= 0", optarg);
+      if (end == optarg || *end != '\0' || !(o->scale >= 0 && o->scale <= 1000))
+        return usage_error("--scale: invalid value '%s': expected 0 to 1000", optarg);
       break;
     case 2:
       if (parse_long(optarg, 0, 4294967295L, &n) != 0)

@@ -25,9 +25,9 @@
  */
 #include "demo.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <errno.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,7 +49,9 @@ int demo_fork(const struct demo_opts *o) {
   printf("I (%d) just created a child process (%d).\n", (int)getpid(), (int)pid);
 
   int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-    ;
+  if (waitpid(pid, &status, 0) != pid) {
+    fprintf(stderr, "tend demo fork: waitpid: %s\n", strerror(errno));
+    return 1;
+  }
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
