@@ -15,6 +15,7 @@
 #include "ctl_server.h"
 #include "fsutil.h"
 #include "log.h"
+#include "notify.h"
 #include "procstat.h"
 #include "supervisor.h"
 #include "tend/ctl.h"
@@ -74,6 +75,8 @@ typedef struct {
   char *pidfile;
   int exit_status;
   bool stopping;
+  bool ready_sent; /* READY=1 told to systemd */
+  char last_status[160];
 } daemon_t;
 
 static daemon_t *the_daemon; /* for callbacks that carry no pointer */
@@ -414,10 +417,37 @@ static void pending_check(daemon_t *d, pending_t *pd, sv_proc_t *gone) {
     pending_finish(d, pd);
 }
 
+/* systemd: READY=1 once every autostart program has settled (RUNNING,
+ * FATAL, or stopped again), and a STATUS= line when the counts change. */
+static void notify_states(daemon_t *d) {
+  int running = 0, starting = 0, fatal = 0, other = 0;
+  for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next) {
+    switch (p->state) {
+    case PS_RUNNING: running++; break;
+    case PS_STARTING:
+    case PS_BACKOFF: starting += p->want_up; other += !p->want_up; break;
+    case PS_FATAL: fatal++; break;
+    default: other++;
+    }
+  }
+  char msg[160];
+  int n = snprintf(msg, sizeof(msg), "STATUS=%d running, %d starting, %d fatal, %d stopped",
+                   running, starting, fatal, other);
+  if (!d->ready_sent && starting == 0 && !d->stopping) {
+    d->ready_sent = true;
+    snprintf(msg + n, sizeof(msg) - (size_t)n, "\nREADY=1");
+  }
+  if (strcmp(msg, d->last_status) != 0) {
+    snprintf(d->last_status, sizeof(d->last_status), "%s", msg);
+    notify_send(msg);
+  }
+}
+
 static void hook_state(sv_proc_t *p, pstate_t from, pstate_t to) {
   daemon_t *d = the_daemon;
   (void)from;
   (void)to;
+  notify_states(d);
   for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
     next = pd->next;
     for (size_t i = 0; i < pd->n; i++) {
@@ -703,6 +733,7 @@ static void shutdown_daemon(daemon_t *d) {
   if (d->stopping)
     return;
   d->stopping = true;
+  notify_send("STOPPING=1\nSTATUS=stopping every program");
   sv_shutdown(&d->sv, sv_done_cb);
 }
 
@@ -853,6 +884,7 @@ int tend_daemon_run(const char *config_path) {
                       .forget = hook_forget};
   sv_init(&d.sv, &d.loop, &hooks);
   sv_apply(&d.sv, cfg, NULL);
+  notify_states(&d); /* nothing to start at all: ready at once */
 
   uv_run(&d.loop, UV_RUN_DEFAULT);
   r = uv_loop_close(&d.loop);

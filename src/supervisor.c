@@ -432,6 +432,7 @@ static void spawn(sv_proc_t *p) {
     o.set_ids = true;
     o.uid = pw->pw_uid;
     o.gid = pw->pw_gid;
+    o.user = c->user; /* for its supplementary groups */
   }
   o.env = child_env(p);
 

@@ -324,3 +324,69 @@ Test(features, ready_tcp_and_timeout) {
   cr_assert(tu_wait_file_contains(d.log, "program=never from=BACKOFF to=FATAL", 5000));
   tu_daemon_stop(&d);
 }
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+/* Datagrams on our NOTIFY_SOCKET until one contains needle (deadline). */
+static bool notify_wait(int fd, const char *needle, int ms, char *last, size_t lastlen) {
+  int64_t end = tu_now_ms() + ms;
+  for (;;) {
+    int64_t left = end - tu_now_ms();
+    struct pollfd p = {fd, POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, (int)left) != 1)
+      return false;
+    ssize_t n = recv(fd, last, lastlen - 1, 0);
+    if (n < 0)
+      return false;
+    last[n] = '\0';
+    if (strstr(last, needle) != NULL)
+      return true;
+  }
+}
+
+Test(features, systemd_notify_ready_and_stopping) {
+  char *dir = tu_tmpdir();
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+  setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+  tu_daemon_start(&d, "[program:slow]\ncommand = sleep 300\nstartsecs = 0.5\n");
+  unsetenv("NOTIFY_SOCKET");
+  char msg[256];
+  /* READY=1 only once the autostart program is RUNNING */
+  cr_assert(notify_wait(fd, "READY=1", 5000, msg, sizeof(msg)), "no READY=1");
+  cr_assert(strstr(msg, "STATUS=1 running, 0 starting"), "%s", msg);
+  cr_assert(tu_file_count(d.log, "program=slow from=STARTING to=RUNNING") == 1,
+            "READY=1 came before the program was RUNNING");
+  kill(d.pid, SIGTERM);
+  cr_assert(notify_wait(fd, "STOPPING=1", 5000, msg, sizeof(msg)), "no STOPPING=1");
+  close(fd);
+  tu_daemon_stop(&d);
+  tu_rmdir(dir);
+}
+
+Test(features, check_validates_without_starting) {
+  char *dir = tu_tmpdir();
+  char path[512];
+  snprintf(path, sizeof(path), "%s/c.conf", dir);
+  tu_write_file(path, "[program:ok]\ncommand = true\n[program:bad]\ncommand = true\n"
+                      "startretries = lots\n[unix_http_server]\nfile = /tmp/x.sock\n");
+  char *argv[] = {(char *)tu_tend(), "check", "-c", path, NULL};
+  tu_result_t r;
+  tu_run(argv, NULL, 0, 10000, &r);
+  cr_assert_eq(r.exit_code, 2);
+  cr_assert(strstr(r.err, "c.conf:5: [program:bad] startretries: invalid value 'lots'"), "%s",
+            r.err);
+  cr_assert(strstr(r.out, "notice:") && strstr(r.out, "unix_http_server"), "%s", r.out);
+  tu_result_free(&r);
+  tu_write_file(path, "[program:ok]\ncommand = true\nnumprocs = 3\n"
+                      "process_name = %(program_name)s_%(process_num)d\n");
+  tu_run(argv, NULL, 0, 10000, &r);
+  cr_assert_eq(r.exit_code, 0, "%s", r.err);
+  cr_assert(strstr(r.out, "valid, 3 processes"), "%s", r.out);
+  tu_result_free(&r);
+  tu_rmdir(dir);
+}

@@ -17,6 +17,8 @@ struct option;
 
 int cmd_run(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+extern const char cmd_check_usage[];
 int cmd_ctl(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 extern const char cmd_run_usage[];

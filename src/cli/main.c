@@ -15,6 +15,8 @@ static const struct cmd cmds[] = {
      cmd_run_usage},
     {"daemon", cmd_daemon, "supervise the programs of a config file, in the foreground",
      cmd_daemon_usage},
+    {"check", cmd_check, "validate a config file (every error with FILE:LINE), start nothing",
+     cmd_check_usage},
     {"demo", cmd_demo, "the processes-and-threads tutorial, lesson by lesson, in C",
      cmd_demo_usage},
     {"help", cmd_help, "show help for a subcommand", "usage: tend help [SUBCOMMAND]\n"},
