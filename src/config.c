@@ -1214,12 +1214,17 @@ static void check_dependencies(struct ctx *x) {
   free(path);
 }
 
-static int program_cmp(const void *a, const void *b) {
-  const tend_program_t *pa = a, *pb = b;
-  if (pa->priority != pb->priority)
-    return pa->priority < pb->priority ? -1 : 1;
-  return strcmp(pa->name, pb->name);
+int tend_program_cmp(const tend_program_t *a, const tend_program_t *b) {
+  /* supervisord starts groups by group priority, then each group's
+   * programs by their own */
+  if (a->group_priority != b->group_priority)
+    return a->group_priority < b->group_priority ? -1 : 1;
+  if (a->priority != b->priority)
+    return a->priority < b->priority ? -1 : 1;
+  return strcmp(a->name, b->name);
 }
+
+static int program_cmp(const void *a, const void *b) { return tend_program_cmp(a, b); }
 
 /* Indexes into programs (the qsort_r argument) by (name, index). */
 static int name_order_cmp(const void *a, const void *b, void *programs) {

@@ -21,18 +21,18 @@ static void put_be32(unsigned char *p, uint32_t v) {
   p[3] = (unsigned char)v;
 }
 
-int tend_ctl_header(const unsigned char hdr[TEND_CTL_HDR], uint32_t *json_len,
-                    uint32_t *data_len) {
+int tend_ctl_header(const unsigned char hdr[TEND_CTL_HDR], uint32_t max_json,
+                    uint32_t *json_len, uint32_t *data_len) {
   *json_len = get_be32(hdr);
   *data_len = get_be32(hdr + 4);
-  if (*json_len == 0 || *json_len > TEND_CTL_MAX_JSON || *data_len > TEND_CTL_MAX_DATA)
+  if (*json_len == 0 || *json_len > max_json || *data_len > TEND_CTL_MAX_DATA)
     return -EMSGSIZE;
   return 0;
 }
 
-int tend_ctl_frame(tend_buf_t *out, const char *json, size_t json_len, const void *data,
-                   size_t data_len) {
-  if (json_len == 0 || json_len > TEND_CTL_MAX_JSON || data_len > TEND_CTL_MAX_DATA)
+int tend_ctl_frame(tend_buf_t *out, uint32_t max_json, const char *json, size_t json_len,
+                   const void *data, size_t data_len) {
+  if (json_len == 0 || json_len > max_json || data_len > TEND_CTL_MAX_DATA)
     return -EMSGSIZE;
   unsigned char hdr[TEND_CTL_HDR];
   put_be32(hdr, (uint32_t)json_len);
@@ -95,7 +95,7 @@ static int read_all(int fd, char *p, size_t n) {
 
 int tend_ctl_send(int fd, const char *json, const void *data, size_t data_len) {
   tend_buf_t b = {0};
-  int r = tend_ctl_frame(&b, json, strlen(json), data, data_len);
+  int r = tend_ctl_frame(&b, TEND_CTL_MAX_JSON, json, strlen(json), data, data_len);
   if (r == 0)
     r = write_all(fd, b.data, b.len);
   tend_buf_free(&b);
@@ -111,7 +111,7 @@ int tend_ctl_recv(int fd, char **json, char **data, size_t *data_len) {
   if (r != 0)
     return r;
   uint32_t jl, dl;
-  if ((r = tend_ctl_header(hdr, &jl, &dl)) != 0)
+  if ((r = tend_ctl_header(hdr, TEND_CTL_MAX_REPLY_JSON, &jl, &dl)) != 0)
     return r;
   char *j = malloc((size_t)jl + 1);
   char *d = dl ? malloc(dl) : NULL;

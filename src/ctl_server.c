@@ -9,6 +9,7 @@
  */
 #include "ctl_server.h"
 #include "fsutil.h"
+#include "log.h"
 #include "tend/ctl.h"
 
 #include <errno.h>
@@ -77,13 +78,16 @@ int ctl_reply(ctl_conn_t *c, json_t *reply, const void *data, size_t len) {
     free(json);
     return -EPIPE;
   }
-  if (json == NULL) {
-    ctl_conn_end(c);
-    return -ENOMEM;
-  }
   tend_buf_t b = {0};
-  int r = tend_ctl_frame(&b, json, strlen(json), data, len);
+  int r = json == NULL ? -ENOMEM
+                       : tend_ctl_frame(&b, TEND_CTL_MAX_REPLY_JSON, json, strlen(json), data, len);
   free(json);
+  if (r == -EMSGSIZE) {
+    /* Say so rather than hang up without a word. */
+    LOG("error", "control", F_STR("error", "reply over the protocol's size limit"));
+    return ctl_reply_error(c, "the reply is over the protocol's limit (%u MiB)",
+                           TEND_CTL_MAX_REPLY_JSON >> 20);
+  }
   struct wreq *w = r == 0 ? malloc(sizeof(*w) + b.len) : NULL;
   if (w == NULL) {
     tend_buf_free(&b);
@@ -126,7 +130,7 @@ static void dispatch(ctl_conn_t *c) {
   size_t off = 0;
   while (!c->ending && !c->closing && c->in.len - off >= TEND_CTL_HDR) {
     uint32_t jl, dl;
-    if (tend_ctl_header((unsigned char *)c->in.data + off, &jl, &dl) != 0) {
+    if (tend_ctl_header((unsigned char *)c->in.data + off, TEND_CTL_MAX_JSON, &jl, &dl) != 0) {
       ctl_reply_error(c, "bad request: frame over the limits (json %u bytes max, data %u)",
                       TEND_CTL_MAX_JSON, TEND_CTL_MAX_DATA);
       ctl_conn_end(c);

@@ -255,49 +255,78 @@ static json_t *proc_json(sv_proc_t *p) {
   return o;
 }
 
-static void add_to_array(sv_proc_t *p, void *arg) {
-  json_t *arr = arg;
-  for (size_t i = 0; i < json_array_size(arr); i++)
-    if (json_array_get(arr, i) == (json_t *)p)
-      return;
-  json_array_append_new(arr, json_integer((json_int_t)(intptr_t)p));
+/* Marks on the processes a request names; a mark above `base` means
+ * selected, and base + 2 means selected by its own name (not only by a
+ * wildcard such as all, GROUP:* or a group name). */
+struct selection {
+  unsigned base;
+  bool wildcard; /* the pattern being applied */
+};
+
+static void select_cb(sv_proc_t *p, void *arg) {
+  struct selection *s = arg;
+  unsigned want = s->wildcard ? s->base + 1 : s->base + 2;
+  if (p->mark <= s->base || p->mark < want)
+    p->mark = want;
 }
 
-/* The processes the request's "names" select, in priority order, or NULL
- * after replying with the error. An empty list means all. */
-static sv_proc_t **select_names(daemon_t *d, ctl_conn_t *c, json_t *req, size_t *n) {
+/* The processes the request's "names" select, in start order, or NULL
+ * after replying with the error. An empty list means all. *named[i] tells
+ * whether list[i] was named on its own (callers skip wildcard matches that
+ * are already where the action would take them, as supervisorctl does). */
+static sv_proc_t **select_names(daemon_t *d, ctl_conn_t *c, json_t *req, size_t *n,
+                                bool **named) {
+  static unsigned generation;
   json_t *names = json_object_get(req, "names");
-  json_t *found = json_array();
   if (names != NULL && !json_is_array(names)) {
     ctl_reply_error(c, "bad request: \"names\" must be an array of strings");
-    json_decref(found);
     return NULL;
   }
+  /* Each request gets marks no earlier one used: nothing to reset. */
+  generation += 3;
+  struct selection sel = {.base = generation};
   if (json_array_size(names) == 0) {
-    sv_select(&d->sv, "all", add_to_array, found);
-  } else {
-    size_t i;
-    json_t *v;
-    json_array_foreach(names, i, v) {
-      if (!json_is_string(v)) {
-        ctl_reply_error(c, "bad request: \"names\" must be an array of strings");
-        json_decref(found);
-        return NULL;
-      }
-      if (sv_select(&d->sv, json_string_value(v), add_to_array, found) == 0) {
-        ctl_reply_error(c, "no such process: %s", json_string_value(v));
-        json_decref(found);
-        return NULL;
-      }
+    sel.wildcard = true;
+    sv_select(&d->sv, "all", select_cb, &sel);
+  }
+  size_t i;
+  json_t *v;
+  json_array_foreach(names, i, v) {
+    const char *pat = json_string_value(v);
+    if (pat == NULL) {
+      ctl_reply_error(c, "bad request: \"names\" must be an array of strings");
+      return NULL;
+    }
+    size_t len = strlen(pat);
+    sel.wildcard = strcmp(pat, "all") == 0 || (len > 2 && strcmp(pat + len - 2, ":*") == 0) ||
+                   (strchr(pat, ':') == NULL && sv_find(&d->sv, pat) == NULL);
+    if (sv_select(&d->sv, pat, select_cb, &sel) == 0) {
+      ctl_reply_error(c, "no such process: %s", pat);
+      return NULL;
     }
   }
-  *n = json_array_size(found);
+  *n = 0;
+  for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next)
+    *n += p->mark > sel.base;
   sv_proc_t **list = calloc(*n + 1, sizeof(*list));
-  for (size_t i = 0; list != NULL && i < *n; i++)
-    list[i] = (sv_proc_t *)(intptr_t)json_integer_value(json_array_get(found, i));
-  json_decref(found);
-  if (list == NULL)
+  bool *explicit = calloc(*n + 1, sizeof(*explicit));
+  if (list == NULL || explicit == NULL) {
+    free(list);
+    free(explicit);
     ctl_reply_error(c, "out of memory");
+    return NULL;
+  }
+  size_t k = 0;
+  for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next) {
+    if (p->mark > sel.base) {
+      explicit[k] = p->mark == sel.base + 2;
+      list[k++] = p;
+    }
+  }
+  if (named != NULL)
+    *named = explicit;
+  else
+    free(explicit);
   return list;
 }
 
@@ -336,25 +365,19 @@ static void add_resources(sv_proc_t **list, json_t **objs, size_t n) {
 
 static void req_status(daemon_t *d, ctl_conn_t *c, json_t *req) {
   size_t n;
-  sv_proc_t **list = select_names(d, c, req, &n);
+  sv_proc_t **list = select_names(d, c, req, &n, NULL);
   if (list == NULL)
     return;
-  /* in priority order, whatever order the names came in */
-  sv_proc_t **sorted = calloc(n + 1, sizeof(*sorted));
   json_t **objs = calloc(n + 1, sizeof(*objs));
-  size_t k = 0;
-  for (sv_proc_t *p = d->sv.procs; p != NULL && sorted != NULL && objs != NULL; p = p->next)
-    for (size_t i = 0; i < n; i++)
-      if (list[i] == p) {
-        sorted[k] = p;
-        objs[k++] = proc_json(p);
-      }
-  add_resources(sorted, objs, k);
   json_t *arr = json_array();
-  for (size_t i = 0; i < k; i++)
-    json_array_append_new(arr, objs[i]);
+  if (objs != NULL) {
+    for (size_t i = 0; i < n; i++)
+      objs[i] = proc_json(list[i]);
+    add_resources(list, objs, n);
+    for (size_t i = 0; i < n; i++)
+      json_array_append_new(arr, objs[i]);
+  }
   free(objs);
-  free(sorted);
   free(list);
   ctl_reply(c, json_pack("{s:b,s:o}", "ok", 1, "processes", arr), NULL, 0);
 }
@@ -459,11 +482,29 @@ static void hook_state(sv_proc_t *p, pstate_t from, pstate_t to) {
   }
 }
 
+/* What a wildcard picked and is already where the action goes is left out
+ * quietly: `tend start all` starts what is not running, as supervisorctl. */
+static void pd_skip_settled(const char *cmd, sv_proc_t **list, const bool *named, size_t *n) {
+  size_t k = 0;
+  for (size_t i = 0; i < *n; i++) {
+    pstate_t st = list[i]->state;
+    bool up = st == PS_STARTING || st == PS_RUNNING;
+    bool down = !up && st != PS_BACKOFF && st != PS_STOPPING;
+    bool settled = (strcmp(cmd, "start") == 0 && up) || (strcmp(cmd, "stop") == 0 && down);
+    if (named[i] || !settled)
+      list[k++] = list[i];
+  }
+  *n = k;
+}
+
 static void req_action(daemon_t *d, ctl_conn_t *c, json_t *req, const char *cmd) {
   size_t n;
-  sv_proc_t **list = select_names(d, c, req, &n);
+  bool *named;
+  sv_proc_t **list = select_names(d, c, req, &n, &named);
   if (list == NULL)
     return;
+  pd_skip_settled(cmd, list, named, &n);
+  free(named);
   pending_t *pd = calloc(1, sizeof(*pd));
   int *orig = calloc(n + 1, sizeof(int));
   if (pd == NULL || orig == NULL) {
@@ -483,6 +524,12 @@ static void req_action(daemon_t *d, ctl_conn_t *c, json_t *req, const char *cmd)
   d->pending = pd;
   pd->building = true; /* sv_start/sv_stop below change states at once */
   bool wait = json_is_true(json_object_get(req, "wait"));
+  /* Everything this request starts is wanted before the first start: a
+   * program that depends on another one of the same request waits for it
+   * instead of being refused. */
+  for (size_t i = 0; i < n && pd->kind != 1 && !d->sv.shutting_down; i++)
+    if (list[i]->state != PS_STARTING && list[i]->state != PS_RUNNING)
+      list[i]->want_up = true;
   for (size_t i = 0; i < n; i++) {
     sv_proc_t *p = list[i];
     const char *why = NULL;

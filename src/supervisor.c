@@ -17,6 +17,7 @@
  * Nothing here polls: timers run only while a start or a backoff is timed.
  */
 #include "supervisor.h"
+#include "config_words.h"
 #include "log.h"
 #include "procstat.h"
 #include "tend/text.h"
@@ -357,41 +358,29 @@ static void close_logs(sv_proc_t *p) {
 /* ---- spawning ---------------------------------------------------------- */
 
 /* The daemon's environment, then the program's (it wins per key), then
- * the names supervisord gives its children, which programs test for. */
+ * the names supervisord gives its children, which programs test for
+ * (SUPERVISOR_PROCESS_NAME is the bare process name, as supervisord's). */
 static char **child_env(const sv_proc_t *p) {
-  size_t n = 0, m = 0;
-  while (environ[n] != NULL)
-    n++;
-  while (p->conf->env != NULL && p->conf->env[m] != NULL)
-    m++;
-  char **env = calloc(n + m + 6, sizeof(char *));
-  if (env == NULL)
+  const char *bare = strchr(p->name, ':') ? strchr(p->name, ':') + 1 : p->name;
+  char *ours[4] = {NULL, NULL, NULL, NULL};
+  char **env = calloc(1, sizeof(char *));
+  bool ok = env != NULL && asprintf(&ours[0], "SUPERVISOR_ENABLED=1") > 0 &&
+            asprintf(&ours[1], "SUPERVISOR_PROCESS_NAME=%s", bare) > 0 &&
+            asprintf(&ours[2], "SUPERVISOR_GROUP_NAME=%s", p->conf->group) > 0 &&
+            asprintf(&ours[3], "TEND_PROCESS_NAME=%s", p->name) > 0;
+  for (size_t i = 0; ok && environ[i] != NULL; i++)
+    ok = cfg_env_set(&env, environ[i]) == 0;
+  for (size_t i = 0; ok && p->conf->env != NULL && p->conf->env[i] != NULL; i++)
+    ok = cfg_env_set(&env, p->conf->env[i]) == 0;
+  for (int i = 0; ok && i < 4; i++)
+    ok = cfg_env_set(&env, ours[i]) == 0;
+  for (int i = 0; i < 4; i++)
+    free(ours[i]);
+  if (!ok) {
+    cfg_strv_free(env);
     return NULL;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *eq = strchr(environ[i], '=');
-    size_t klen = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
-    bool overridden = false;
-    for (size_t j = 0; j < m && !overridden; j++)
-      overridden = strncmp(p->conf->env[j], environ[i], klen) == 0;
-    overridden = overridden || strncmp(environ[i], "SUPERVISOR_", 11) == 0 ||
-                 strncmp(environ[i], "TEND_", 5) == 0;
-    if (!overridden)
-      env[k++] = strdup(environ[i]);
   }
-  for (size_t j = 0; j < m; j++)
-    env[k++] = strdup(p->conf->env[j]);
-  asprintf(&env[k++], "SUPERVISOR_ENABLED=1");
-  asprintf(&env[k++], "SUPERVISOR_PROCESS_NAME=%s", p->name);
-  asprintf(&env[k++], "SUPERVISOR_GROUP_NAME=%s", p->conf->group);
-  asprintf(&env[k++], "TEND_PROCESS_NAME=%s", p->name);
   return env;
-}
-
-static void free_env(char **env) {
-  for (size_t i = 0; env != NULL && env[i] != NULL; i++)
-    free(env[i]);
-  free(env);
 }
 
 static void proc_exit_cb(tend_proc_t *run);
@@ -439,7 +428,7 @@ static void spawn(sv_proc_t *p) {
   tend_proc_t *run = calloc(1, sizeof(*run));
   if (run == NULL || o.env == NULL) {
     free(run);
-    free_env(o.env);
+    cfg_strv_free(o.env);
     LOG("error", "spawn_error", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)));
     failed_start(p, "out of memory");
     return;
@@ -448,7 +437,7 @@ static void spawn(sv_proc_t *p) {
   run->data = p;
   sv->open_handles++;
   int r = tend_proc_spawn(sv->loop, run, &o, proc_exit_cb);
-  free_env(o.env);
+  cfg_strv_free(o.env);
   if (r != 0) {
     const char *what = run->err_what == TEND_PROC_ERR_CWD     ? "directory"
                        : run->err_what == TEND_PROC_ERR_STDIO ? "stdio"
@@ -462,6 +451,9 @@ static void spawn(sv_proc_t *p) {
   }
   p->run = run;
   p->pid = run->pid;
+  if (p->restart_due)
+    p->restarts++;
+  p->restart_due = false;
   p->started_at_ms = now_ms();
   for (int i = 1; i <= 2; i++) {
     if (run->has_pipe[i]) {
@@ -629,7 +621,7 @@ static void proc_exit_cb(tend_proc_t *run) {
     }
     adopt_next(p);
     if (p->want_up && !sv->shutting_down) {
-      p->restarts++;
+      p->restart_due = true;
       spawn(p);
     }
     break;
@@ -639,7 +631,7 @@ static void proc_exit_cb(tend_proc_t *run) {
   default:
     set_state(p, PS_EXITED, expected ? "expected exit" : "unexpected exit");
     if (restart) {
-      p->restarts++;
+      p->restart_due = true; /* counted when it happens, not when planned */
       if (delay == 0)
         spawn(p);
       else
@@ -696,6 +688,7 @@ int sv_start(sv_proc_t *p, const char **why) {
 
 int sv_stop(sv_proc_t *p, const char **why) {
   p->want_up = false;
+  p->restart_due = false;
   if (p->state == PS_STARTING && p->run == NULL) {
     p->waiting_for = NULL; /* waiting for a dependency: nothing runs yet */
     set_state(p, PS_STOPPED, "stop");
@@ -829,8 +822,7 @@ int sv_select(sv_t *sv, const char *pattern, void (*fn)(sv_proc_t *p, void *arg)
 static void link_sorted(sv_t *sv, sv_proc_t *p) {
   sv_proc_t **at = &sv->procs, *prev = NULL;
   while (*at != NULL) {
-    const tend_program_t *a = (*at)->conf, *b = p->conf;
-    if (a->priority > b->priority || (a->priority == b->priority && strcmp(a->name, b->name) > 0))
+    if (tend_program_cmp((*at)->conf, p->conf) > 0)
       break;
     prev = *at;
     at = &(*at)->next;

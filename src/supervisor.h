@@ -59,7 +59,8 @@ struct sv_proc {
   int pid;          /* of the current or last child */
   uv_timer_t timer; /* startsecs, or the backoff delay */
   int fails;        /* failed starts in a row */
-  uint64_t restarts;
+  uint64_t restarts; /* automatic restarts and `restart`s that happened */
+  bool restart_due;  /* the next spawn is one of those */
   uint64_t started_at_ms;  /* wall clock, ms since the epoch */
   bool has_exit;
   int64_t last_exit;
@@ -76,7 +77,9 @@ struct sv_proc {
   outlog_t log[2]; /* stdout, stderr */
   bool log_open[2];
 
-  sv_proc_t *next, *prev; /* sv->procs, sorted by priority then name */
+  unsigned mark;     /* for callers that pick a set of processes (the
+                        daemon's name selection): scratch, not state */
+  sv_proc_t *next, *prev; /* sv->procs, in tend_program_cmp order */
 };
 
 typedef struct {

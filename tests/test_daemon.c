@@ -189,6 +189,7 @@ Test(daemon, expected_and_unexpected_exits) {
   /* a 0.3 s run is a quick failure: the restart backs off */
   cr_assert(tu_wait_file_contains(d.log, "state=RUNNING action=\"backoff, restart in 1s\"", 5000));
   cr_assert_str_eq(state_of("clean"), "EXITED");
+  cr_assert(tu_wait_file_contains(d.log, "program=crashy from=BACKOFF to=STARTING", 5000));
   json_t *e = status_of("crashy");
   cr_assert_geq(json_integer_value(json_object_get(e, "restarts")), 1);
   json_decref(e);
@@ -703,5 +704,23 @@ Test(daemon, many_clients_at_once) {
     close(fds[i]);
   }
   cr_assert_str_eq(state_of("p"), "RUNNING");
+  tu_daemon_stop(&d);
+}
+
+Test(daemon, status_of_many_processes) {
+  /* 400 entries make a reply far over the 64 KiB a request may have. */
+  tu_daemon_start(&d, "[program:many]\ncommand = sleep 300\nstartsecs = 0\nnumprocs = 400\n"
+                      "process_name = %(program_name)s_%(process_num)03d\n");
+  cr_assert(log_has("program=many:many_399 from=STARTING to=RUNNING", 20000));
+  tu_result_t r;
+  tu_ctl(&d, &r, "status", "--json", NULL);
+  assert_ok(&r, 0);
+  json_t *arr = json_loads(r.out, 0, NULL);
+  cr_assert(json_is_array(arr), "%.200s", r.out);
+  cr_assert_eq(json_array_size(arr), 400);
+  cr_assert_str_eq(json_string_value(json_object_get(json_array_get(arr, 399), "name")),
+                   "many:many_399");
+  json_decref(arr);
+  tu_result_free(&r);
   tu_daemon_stop(&d);
 }

@@ -118,7 +118,7 @@ typedef struct {
   int umask;        /* -1: unchanged; [supervisord] umask */
   long minfds, minprocs; /* [supervisord]; 0: not set */
 
-  tend_program_t *programs; /* sorted by (priority, name) */
+  tend_program_t *programs; /* sorted by tend_program_cmp */
   size_t nprograms;
 } tend_config_t;
 
@@ -142,6 +142,9 @@ void tend_diag_free(tend_diag_t *d);
 
 /* The program of that name, or NULL. */
 const tend_program_t *tend_config_find(const tend_config_t *c, const char *name);
+
+/* Start order: group priority, then priority, then name (<0, 0, >0). */
+int tend_program_cmp(const tend_program_t *a, const tend_program_t *b);
 
 /* True when a and b would run the same way (reload keeps it running):
  * every field compared but name, file and line, and command, whose words

@@ -7,11 +7,12 @@
  *
  *   u32 json_len (big endian) | u32 data_len (big endian) | json | data
  *
- * json is one UTF-8 JSON object, at most TEND_CTL_MAX_JSON bytes; data is
- * an optional binary payload (what `send` writes to a child, what `logs`
- * returns), at most TEND_CTL_MAX_DATA bytes. A frame over either limit, or
- * whose json is not an object with a string "cmd", gets an error reply and
- * the connection is closed.
+ * json is one UTF-8 JSON object: at most TEND_CTL_MAX_JSON bytes in a
+ * request, TEND_CTL_MAX_REPLY_JSON in a reply (the status of thousands of
+ * processes); data is an optional binary payload (what `send` writes to a
+ * child, what `logs` returns), at most TEND_CTL_MAX_DATA bytes. A request
+ * over a limit, or whose json is not an object with a string "cmd", gets an
+ * error reply and the connection is closed.
  *
  * Requests ({"cmd": ...}):
  *   status   {"names": [..]}              → {"ok":true,"processes":[{...}]}
@@ -38,21 +39,25 @@
 
 #define TEND_CTL_HDR 8
 #define TEND_CTL_MAX_JSON (64u * 1024)
+#define TEND_CTL_MAX_REPLY_JSON (64u * 1024 * 1024)
 #define TEND_CTL_MAX_DATA (1024u * 1024)
 
-/* Lengths from a frame header. 0, or -EMSGSIZE when over the limits. */
-int tend_ctl_header(const unsigned char hdr[TEND_CTL_HDR], uint32_t *json_len,
-                    uint32_t *data_len);
+/* Lengths from a frame header. 0, or -EMSGSIZE when json is over max_json
+ * (TEND_CTL_MAX_JSON for requests, TEND_CTL_MAX_REPLY_JSON for replies) or
+ * data over TEND_CTL_MAX_DATA. */
+int tend_ctl_header(const unsigned char hdr[TEND_CTL_HDR], uint32_t max_json,
+                    uint32_t *json_len, uint32_t *data_len);
 
-/* Append a frame to out. 0, -EMSGSIZE or -ENOMEM. */
-int tend_ctl_frame(tend_buf_t *out, const char *json, size_t json_len, const void *data,
-                   size_t data_len);
+/* Append a frame to out. 0, -EMSGSIZE (over max_json or TEND_CTL_MAX_DATA)
+ * or -ENOMEM. */
+int tend_ctl_frame(tend_buf_t *out, uint32_t max_json, const char *json, size_t json_len,
+                   const void *data, size_t data_len);
 
 /* Client side, blocking (a CLI command does one thing at a time). */
 int tend_ctl_connect(const char *path);
-/* Send one frame. 0 or a negative errno. */
+/* Send one request frame. 0 or a negative errno. */
 int tend_ctl_send(int fd, const char *json, const void *data, size_t data_len);
-/* Read one frame: *json (NUL-terminated) and *data (may be NULL), both
+/* Read one reply frame: *json (NUL-terminated) and *data (may be NULL), both
  * malloc'd. 0, -EPIPE at a clean end of stream, or a negative errno. */
 int tend_ctl_recv(int fd, char **json, char **data, size_t *data_len);
 
