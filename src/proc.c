@@ -58,6 +58,8 @@ extern char **environ;
 /* Everything a spawn needs, prepared in the parent. */
 struct plan {
   int src[3];        /* what the child's fd i is dup2'ed from; -1: /dev/null */
+  int extra_src;     /* -1, or dup2'ed onto extra_target after stdio */
+  int extra_target;
   char **argv;
   char **envp;
   const char *cwd;
@@ -312,6 +314,8 @@ static int spawn_posix(struct plan *pl, pid_t *pid, int *step) {
     e = pl->src[i] < 0
             ? posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_RDWR, 0)
             : posix_spawn_file_actions_adddup2(&fa, pl->src[i], i);
+  if (e == 0 && pl->extra_src >= 0)
+    e = posix_spawn_file_actions_adddup2(&fa, pl->extra_src, pl->extra_target);
   if (e == 0 && pl->cwd != NULL)
     e = posix_spawn_file_actions_addchdir_np(&fa, pl->cwd);
   if (e != 0) {
@@ -387,6 +391,15 @@ static _Noreturn void child_exec(struct plan *pl, uid_t uid, gid_t gid, int errf
           child_fail(errfd, STEP_STDIO, errno);
         close(fd);
       }
+    }
+  }
+  if (pl->extra_src >= 0) {
+    if (pl->extra_src == pl->extra_target) {
+      int fl = fcntl(pl->extra_src, F_GETFD);
+      if (fl < 0 || fcntl(pl->extra_src, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+        child_fail(errfd, STEP_STDIO, errno);
+    } else if (dup2(pl->extra_src, pl->extra_target) < 0) {
+      child_fail(errfd, STEP_STDIO, errno);
     }
   }
   if (pl->cwd != NULL && chdir(pl->cwd) < 0)
@@ -531,7 +544,7 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
 
   int child_fds[3] = {-1, -1, -1};
   bool owned[3] = {false, false, false};
-  int moved[3] = {-1, -1, -1};
+  int moved[4] = {-1, -1, -1, -1}; /* copies above 2: stdio, extra */
   struct plan pl;
   memset(&pl, 0, sizeof(pl));
   int r;
@@ -583,6 +596,26 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
     }
   }
 
+  pl.extra_src = -1;
+  if (opts->has_extra) {
+    if (opts->extra_target < 3 || fcntl(opts->extra_src, F_GETFD) < 0) {
+      r = opts->extra_target < 3 ? -EINVAL : -errno;
+      p->err_what = TEND_PROC_ERR_STDIO;
+      goto fail;
+    }
+    pl.extra_src = opts->extra_src;
+    pl.extra_target = opts->extra_target;
+    /* Below 3 it would have been replaced by the stdio dup2s. */
+    if (pl.extra_src < 3) {
+      if ((moved[3] = fcntl(pl.extra_src, F_DUPFD_CLOEXEC, 3)) < 0) {
+        r = -errno;
+        p->err_what = TEND_PROC_ERR_STDIO;
+        goto fail;
+      }
+      pl.extra_src = moved[3];
+    }
+  }
+
   pl.argv = opts->argv;
   pl.envp = opts->env != NULL ? opts->env : environ;
   pl.cwd = opts->cwd;
@@ -628,12 +661,12 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   p->state = TEND_PROC_RUNNING;
 
 fail:
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 3; i++)
     if (owned[i])
       close(child_fds[i]);
+  for (int i = 0; i < 4; i++)
     if (moved[i] >= 0)
       close(moved[i]);
-  }
   free(pl.cands);
   free(pl.sh_argv);
   free(pl.groups);

@@ -23,6 +23,7 @@
 #include "tend/text.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <pwd.h>
 #include <signal.h>
@@ -114,12 +115,17 @@ static void close_run(sv_t *sv, tend_proc_t *run) {
 }
 
 static void probe_start(sv_proc_t *p);
+static void ready_timeout(sv_proc_t *p);
 
 static void timer_cb(uv_timer_t *t) {
   sv_proc_t *p = t->data;
   if (p->state == PS_STARTING && p->run != NULL) {
     if (p->conf->ready == TEND_READY_TCP || p->conf->ready == TEND_READY_UNIX) {
       probe_start(p);
+      return;
+    }
+    if (p->conf->ready == TEND_READY_FD) {
+      ready_timeout(p);
       return;
     }
     if (p->conf->startsecs >= QUICK_RUN_S)
@@ -223,6 +229,69 @@ static void probe_start(sv_proc_t *p) {
     return;
   }
   p->probe = pr;
+}
+
+/* ---- readiness: ready = fd:N ------------------------------------------- */
+
+static void ready_pipe_closed_cb(uv_handle_t *h) {
+  sv_t *sv = h->data;
+  free(h);
+  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
+    sv->shutdown_cb(sv);
+}
+
+static void ready_pipe_close(sv_proc_t *p) {
+  if (p->ready_pipe == NULL)
+    return;
+  p->ready_pipe->data = p->sv;
+  uv_close((uv_handle_t *)p->ready_pipe, ready_pipe_closed_cb);
+  p->ready_pipe = NULL;
+}
+
+static void ready_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  static char small[256]; /* a newline is all we look for */
+  (void)h;
+  (void)hint;
+  *buf = uv_buf_init(small, sizeof(small));
+}
+
+static void ready_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  sv_proc_t *p = s->data;
+  if (n > 0 && memchr(buf->base, '\n', (size_t)n) != NULL && p->state == PS_STARTING) {
+    uv_timer_stop(&p->timer);
+    p->fails = 0;
+    set_state(p, PS_RUNNING, "ready");
+    ready_pipe_close(p);
+  } else if (n < 0) {
+    /* Closed without a newline: never ready; ready_timeout decides. */
+    ready_pipe_close(p);
+  }
+}
+
+/* The pipe whose write end the child gets as fd N; -1 on failure. */
+static int ready_pipe_open(sv_proc_t *p, int *child_end) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return -errno;
+  uv_pipe_t *h = malloc(sizeof(*h));
+  if (h == NULL) {
+    close(fds[0]);
+    close(fds[1]);
+    return -ENOMEM;
+  }
+  uv_pipe_init(p->sv->loop, h, 0);
+  h->data = p;
+  p->sv->open_handles++;
+  p->ready_pipe = h;
+  int r = uv_pipe_open(h, fds[0]);
+  if (r != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    ready_pipe_close(p);
+    return r;
+  }
+  *child_end = fds[1];
+  return 0;
 }
 
 /* ---- dependencies ------------------------------------------------------ */
@@ -436,7 +505,18 @@ static void spawn(sv_proc_t *p) {
   open_logs(p);
   run->data = p;
   sv->open_handles++;
-  int r = tend_proc_spawn(sv->loop, run, &o, proc_exit_cb);
+  int ready_fd = -1, r = 0;
+  if (c->ready == TEND_READY_FD) {
+    ready_pipe_close(p); /* one left from a run that never wrote */
+    r = ready_pipe_open(p, &ready_fd);
+    o.has_extra = r == 0;
+    o.extra_src = ready_fd;
+    o.extra_target = c->ready_fd;
+  }
+  if (r == 0)
+    r = tend_proc_spawn(sv->loop, run, &o, proc_exit_cb);
+  if (ready_fd >= 0)
+    close(ready_fd); /* the child has its copy: EOF when it closes it */
   cfg_strv_free(o.env);
   if (r != 0) {
     const char *what = run->err_what == TEND_PROC_ERR_CWD     ? "directory"
@@ -446,6 +526,7 @@ static void spawn(sv_proc_t *p) {
         F_STR(what, run->err_what == TEND_PROC_ERR_CWD ? c->directory : c->argv[0]),
         F_STR("error", strerror(-r)));
     close_run(sv, run);
+    ready_pipe_close(p);
     failed_start(p, "spawn error");
     return;
   }
@@ -468,6 +549,9 @@ static void spawn(sv_proc_t *p) {
   if (c->ready == TEND_READY_TCP || c->ready == TEND_READY_UNIX) {
     p->ready_deadline = uv_now(sv->loop) + (uint64_t)(c->ready_timeout * 1000);
     probe_start(p);
+  } else if (c->ready == TEND_READY_FD) {
+    uv_read_start((uv_stream_t *)p->ready_pipe, ready_alloc_cb, ready_read_cb);
+    uv_timer_start(&p->timer, timer_cb, (uint64_t)(c->ready_timeout * 1000), 0);
   } else if (c->startsecs <= 0) {
     /* fails is not reset: with no startsecs only the run's length tells a
      * crash loop from a healthy restart */
@@ -558,6 +642,7 @@ static void proc_exit_cb(tend_proc_t *run) {
   bool killed = run->killed;
 
   drain_pipes(p, run);
+  ready_pipe_close(p);
   p->run = NULL;
   close_run(sv, run);
   uv_timer_stop(&p->timer);
@@ -868,6 +953,7 @@ static void forget(sv_proc_t *p) {
   sv_t *sv = p->sv;
   if (p->probe != NULL)
     p->probe->p = NULL;
+  ready_pipe_close(p);
   if (sv->hooks.forget != NULL)
     sv->hooks.forget(p);
   unlink_proc(sv, p);

@@ -69,6 +69,7 @@ struct sv_proc {
   const char *waiting_for; /* STARTING without a child: the dependency
                               (program name, in conf) not RUNNING yet */
   struct sv_probe *probe;  /* a readiness connect in flight */
+  uv_pipe_t *ready_pipe;   /* ready = fd:N: our end of the child's fd N */
   uint64_t ready_deadline; /* uv_now() limit for ready = tcp:/unix: */
 
   uint64_t cpu_sample_ns;  /* group CPU time at the last status ... */

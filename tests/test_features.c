@@ -121,7 +121,7 @@ Test(features, logrotate_reopens_without_losing_or_splitting_lines) {
    * daemon is told, by SIGUSR2 once and `tend logrotate` once. */
   tu_daemon_start(&d, "[program:w]\n"
                       "command = sh -c 'i=0; while :; do echo \"line $i\"; i=$((i+1)); "
-                      "done'\n"
+                      "[ $((i %% 200)) -eq 0 ] && sleep 0.01; done'\n"
                       "startsecs = 0\n");
   char *out, *moved1, *moved2;
   cr_assert(asprintf(&out, "%s/log/w.out", d.dir) > 0);
@@ -389,4 +389,30 @@ Test(features, check_validates_without_starting) {
   cr_assert(strstr(r.out, "valid, 3 processes"), "%s", r.out);
   tu_result_free(&r);
   tu_rmdir(dir);
+}
+
+Test(features, ready_fd_notification) {
+  /* s6's notification-fd: RUNNING when the program writes a newline to
+   * fd 3, not after a guessed startsecs. */
+  tu_daemon_start(&d, "[program:svc]\n"
+                      "command = sh -c 'read go; echo ready >&3; exec sleep 300'\n"
+                      "ready = fd:3\n"
+                      "startsecs = 0\n"
+                      "[program:after]\n"
+                      "command = sleep 300\n"
+                      "startsecs = 0\n"
+                      "depends_on = svc\n");
+  cr_assert(tu_wait_file_contains(d.log, "spawn program=svc", 5000));
+  json_t *e = status_of("svc");
+  cr_assert_str_eq(json_string_value(json_object_get(e, "state")), "STARTING");
+  json_decref(e);
+  e = status_of("after");
+  cr_assert_str_eq(json_string_value(json_object_get(e, "reason")), "waiting for svc");
+  json_decref(e);
+  tu_result_t r;
+  tu_ctl(&d, &r, "send", "svc", "go", NULL);
+  tu_result_free(&r);
+  cr_assert(tu_wait_file_contains(d.log, "program=svc from=STARTING to=RUNNING reason=ready", 5000));
+  cr_assert(tu_wait_file_contains(d.log, "program=after from=STARTING to=RUNNING", 5000));
+  tu_daemon_stop(&d);
 }

@@ -47,6 +47,10 @@ typedef struct {
                       (as initgroups gives them) when user is set, else none */
   unsigned uid, gid;
   const char *user; /* set_ids: the user name for the supplementary groups */
+  bool has_extra;   /* also give the child descriptor extra_src of ours as
+                       its descriptor extra_target (>= 3): s6-style
+                       readiness notification, ready = fd:N */
+  int extra_src, extra_target;
 } tend_proc_options_t;
 
 /* What failed when tend_proc_spawn returns an error. */

@@ -133,7 +133,8 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o, unsigned *give
     case 3:
     case 6:
       if (args_seconds(optarg, ch == 3 ? &o->interval_ms : &o->seconds_ms) != 0)
-        return usage_error("invalid number of seconds '%s' (e.g. 0.5, 2s)", optarg);
+        return usage_error("--%s: invalid value '%s': expected seconds (e.g. 0.5, 2s)",
+                           longopts[ch - 1].name, optarg);
       break;
     case 4:
       if (parse_long(optarg, 1, 1000000000000L, &o->iterations) != 0)

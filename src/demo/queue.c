@@ -23,11 +23,13 @@
  * SIGTERM.
  *
  * What C changes: Python's terminate() can land while the reader is
- * between get() and print(), and that item is lost. Here the reader blocks
- * SIGTERM (inherited from the fork, so there is no moment it is exposed)
- * and lets it in only while it waits in ppoll() for an empty queue. Since
- * ppoll() returns data before it delivers the signal, the reader prints
- * every item the writer put, then dies: terminate() becomes deterministic.
+ * between get() and print(), and that item is lost. Here the reader is
+ * born with SIGTERM blocked (the parent blocks it around the fork, so there
+ * is no moment it is exposed): a blocked SIGTERM waits, readable on a
+ * signalfd. The reader polls the queue and the signalfd together, always
+ * takes an item first, and lets SIGTERM in only when the queue is empty.
+ * The parent sends it after the writer has exited, so every item put is
+ * printed before the reader dies: terminate() becomes deterministic.
  */
 #include "demo.h"
 
@@ -38,6 +40,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,16 +56,24 @@ static void queue_write(int q, unsigned seed, double scale) {
 
 static void queue_read(int q) {
   printf("Process to read: %d\n", (int)getpid());
-  sigset_t waiting; /* our mask while we wait: SIGTERM let in */
-  sigemptyset(&waiting);
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  int sig = signalfd(-1, &term, SFD_CLOEXEC); /* readable once SIGTERM is pending */
+  if (sig < 0)
+    sigprocmask(SIG_UNBLOCK, &term, NULL); /* then SIGTERM lands anywhere, as in Python */
   for (;;) {
-    struct pollfd p = {.fd = q, .events = POLLIN};
-    if (ppoll(&p, 1, NULL, &waiting) < 0)
+    struct pollfd p[2] = {{.fd = q, .events = POLLIN}, {.fd = sig, .events = POLLIN}};
+    if (poll(p, 2, -1) < 0)
       continue;
-    char value;
-    if (read(q, &value, 1) != 1)
-      return; /* every writer is gone (the parent holds one, so not here) */
-    printf("Get %c from queue\n", value);
+    if (p[0].revents != 0) { /* q.get(True): an item first, always */
+      char value;
+      if (read(q, &value, 1) != 1)
+        return; /* every writer is gone (the parent holds one, so not here) */
+      printf("Get %c from queue\n", value);
+    } else if (p[1].revents != 0) { /* the queue is empty: let SIGTERM in */
+      sigprocmask(SIG_UNBLOCK, &term, NULL);
+    }
   }
 }
 

@@ -15,19 +15,23 @@
  *
  * `balance = balance + n` is three steps: read the balance, add, write it
  * back. When both threads read the same old balance, the second write
- * replaces the first, and that change is lost. Python's GIL switches
- * threads between bytecodes, in the middle of those steps too, so the
- * tutorial's balance goes wrong; C threads run on two cores at once and it
- * goes wrong far more often.
+ * replaces the first and that change is lost; the balance drifts from 0.
+ * Python's GIL can switch threads between those steps; C threads run on
+ * two cores at once and collide far more often.
  *
- * What C changes: a plain `long balance` written by two threads would be a
- * data race, which C11 makes undefined behaviour: the compiler may assume
- * it cannot happen (keep the balance in a register, fold +n-n away). So
- * each single access is atomic (relaxed: no ordering, no fence, a plain
- * mov on x86), and the read-modify-write is made of two separate atomic
- * steps, exactly as Python's is. That race is well defined and still loses
- * updates. One atomic_fetch_add would not lose any; a lock (lock.c) makes
- * the whole change_it one step, and also the bank_run below serves both.
+ * What C changes: a plain `long balance` written by two threads is a data
+ * race, which C11 makes undefined behaviour: the compiler may assume it
+ * never happens (keep the balance in a register, fold +n-n away). So each
+ * single access here is atomic, relaxed (no ordering: a plain mov on x86),
+ * and the read-modify-write is two separate atomic steps, exactly as
+ * Python's is: well defined, and still losing updates. One
+ * atomic_fetch_add(&balance, n) would lose none; a lock (lock.c) makes
+ * the whole change_it one step. The fence after each write pushes it out
+ * of the core's store buffer before the next read: without it each thread
+ * mostly reads back its own last write and the race hides (it is still
+ * there, only rarer). For the same reason the tellers start at a spinning
+ * start line, not on a kernel wake-up, which can take longer than a million
+ * changes do.
  */
 #include "demo.h"
 
@@ -39,20 +43,24 @@ static atomic_long balance;
 static void change_it(long n) {
   long b = atomic_load_explicit(&balance, memory_order_relaxed);
   atomic_store_explicit(&balance, b + n, memory_order_relaxed);
+  atomic_thread_fence(memory_order_seq_cst);
   b = atomic_load_explicit(&balance, memory_order_relaxed);
   atomic_store_explicit(&balance, b - n, memory_order_relaxed);
+  atomic_thread_fence(memory_order_seq_cst);
 }
 
 struct teller {
   uv_thread_t tid;
   long n, iterations;
-  uv_mutex_t *lock; /* NULL: no lock, the race */
-  uv_barrier_t *start;
+  uv_mutex_t *lock;   /* NULL: no lock, the race */
+  atomic_int *ready;  /* the start line: both tellers go when it is 2 */
 };
 
 static void run_thread(void *arg) {
   struct teller *t = arg;
-  uv_barrier_wait(t->start); /* both threads start together */
+  atomic_fetch_add(t->ready, 1);
+  while (atomic_load(t->ready) < 2)
+    ;
   for (long i = 0; i < t->iterations; i++) {
     if (t->lock != NULL)
       uv_mutex_lock(t->lock); /* lock.acquire() */
@@ -63,27 +71,24 @@ static void run_thread(void *arg) {
 }
 
 int bank_run(long iterations, uv_mutex_t *lock, long *result, uint64_t *elapsed_ns) {
-  uv_barrier_t start;
+  atomic_int ready = 0;
   struct teller t[2] = {
-      {.n = 5, .iterations = iterations, .lock = lock, .start = &start},
-      {.n = 8, .iterations = iterations, .lock = lock, .start = &start},
+      {.n = 5, .iterations = iterations, .lock = lock, .ready = &ready},
+      {.n = 8, .iterations = iterations, .lock = lock, .ready = &ready},
   };
   atomic_store(&balance, 0);
-  uv_barrier_init(&start, 2);
   uint64_t t0 = uv_hrtime();
   int r = uv_thread_create(&t[0].tid, run_thread, &t[0]);
-  if (r != 0)
-    goto out;
-  r = uv_thread_create(&t[1].tid, run_thread, &t[1]);
-  if (r != 0)
-    uv_barrier_wait(&start); /* stand in for the second teller: let the first go */
-  uv_thread_join(&t[0].tid);
-  if (r == 0)
-    uv_thread_join(&t[1].tid);
-out:
+  if (r == 0) {
+    r = uv_thread_create(&t[1].tid, run_thread, &t[1]);
+    if (r != 0)
+      atomic_fetch_add(&ready, 1); /* stand in for the second teller: let the first go */
+    uv_thread_join(&t[0].tid);
+    if (r == 0)
+      uv_thread_join(&t[1].tid);
+  }
   *elapsed_ns = uv_hrtime() - t0;
   *result = atomic_load(&balance);
-  uv_barrier_destroy(&start);
   return r;
 }
 
