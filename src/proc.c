@@ -45,6 +45,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -67,6 +68,8 @@ struct plan {
   bool search;       /* cands come from a PATH search */
   char **sh_argv;    /* "/bin/sh", cand, argv[1]...: for a file without #! */
   gid_t *groups;     /* set_ids */
+  bool set_ids;
+  pid_t die_with;    /* > 0: SIGKILL the child when this parent dies */
   int ngroups;
 };
 
@@ -351,7 +354,7 @@ out:
   return e;
 }
 
-/* ---- fork, for set_ids ------------------------------------------------ */
+/* ---- fork, for set_ids and die_with_parent ---------------------------- */
 
 struct child_err {
   int step;
@@ -404,11 +407,19 @@ static _Noreturn void child_exec(struct plan *pl, uid_t uid, gid_t gid, int errf
   }
   if (pl->cwd != NULL && chdir(pl->cwd) < 0)
     child_fail(errfd, STEP_CWD, errno);
-  /* As libuv: a failure to set the groups is not fatal (a non-root tend
-   * may "switch" to its own uid and gid). */
-  (void)setgroups((size_t)pl->ngroups, pl->groups);
-  if (setgid(gid) < 0 || setuid(uid) < 0)
-    child_fail(errfd, STEP_EXEC, errno);
+  if (pl->set_ids) {
+    /* As libuv: a failure to set the groups is not fatal (a non-root tend
+     * may "switch" to its own uid and gid). */
+    (void)setgroups((size_t)pl->ngroups, pl->groups);
+    if (setgid(gid) < 0 || setuid(uid) < 0)
+      child_fail(errfd, STEP_EXEC, errno);
+  }
+  if (pl->die_with > 0) {
+    /* Killed if the daemon dies, even between fork and here: a child that
+     * lost its supervisor must not run on unwatched. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != pl->die_with)
+      child_fail(errfd, STEP_EXEC, ECHILD);
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_DFL;
@@ -635,8 +646,10 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   mode_t old_umask = opts->set_umask ? umask((mode_t)opts->umask) : 0;
   pid_t pid = -1;
   int step = STEP_EXEC;
-  int e = opts->set_ids ? spawn_fork(&pl, opts, &pid, &step)
-                        : spawn_posix(&pl, &pid, &step);
+  pl.set_ids = opts->set_ids;
+  pl.die_with = opts->die_with_parent ? getpid() : 0;
+  int e = opts->set_ids || opts->die_with_parent ? spawn_fork(&pl, opts, &pid, &step)
+                                                 : spawn_posix(&pl, &pid, &step);
   if (opts->set_umask)
     umask(old_umask);
   if (e != 0) {

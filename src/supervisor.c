@@ -469,6 +469,9 @@ static void spawn(sv_proc_t *p) {
   /* Always a pipe for output, even unlogged: `tend logs -f` may watch. */
   o.stdio[1].kind = TEND_STDIO_PIPE;
   o.stdio[2].kind = c->redirect_stderr ? TEND_STDIO_STDOUT : TEND_STDIO_PIPE;
+  /* A daemon killed with SIGKILL takes its children along: nothing keeps
+   * running unsupervised (its successor starts them again). */
+  o.die_with_parent = true;
   if (c->umask >= 0) {
     o.set_umask = true;
     o.umask = (unsigned)c->umask;

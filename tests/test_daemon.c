@@ -524,7 +524,11 @@ Test(daemon, stale_socket_from_a_killed_daemon_is_replaced) {
   kill(d.pid, SIGKILL);
   waitpid(d.pid, NULL, 0);
   d.pid = 0;
-  kill((pid_t)child, SIGKILL); /* orphaned by the kill: ours to clean up */
+  /* The children of a killed daemon die with it (PR_SET_PDEATHSIG). */
+  bool gone = tu_wait_gone((pid_t)child, 5000);
+  if (!gone)
+    kill((pid_t)child, SIGKILL);
+  cr_assert(gone, "a child of the killed daemon kept running unsupervised");
   struct stat st;
   cr_assert(stat(d.sock, &st) == 0, "the dead daemon's socket file is there");
   int status = 0;

@@ -199,7 +199,8 @@ Test(features, status_shows_memory_and_cpu_of_the_group) {
   cr_assert_geq(json_integer_value(json_object_get(e, "group_processes")), 2,
                 "the group's sleep counts too");
   double cpu = json_number_value(json_object_get(e, "cpu_percent"));
-  cr_assert(cpu > 30 && cpu < 250, "a busy loop shows ~100%% CPU, got %.1f", cpu);
+  /* ~100% on an idle machine; CI shares 2 cores with other tests */
+  cr_assert(cpu > 10 && cpu < 250, "a busy loop shows ~100%% CPU, got %.1f", cpu);
   json_decref(e);
   tu_result_t r;
   tu_ctl(&d, &r, "status", NULL);

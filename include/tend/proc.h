@@ -47,6 +47,9 @@ typedef struct {
                       (as initgroups gives them) when user is set, else none */
   unsigned uid, gid;
   const char *user; /* set_ids: the user name for the supplementary groups */
+  bool die_with_parent; /* SIGKILL the child if this process dies
+                           (PR_SET_PDEATHSIG; starts it with fork, not
+                           posix_spawn: the flag must be set in the child) */
   bool has_extra;   /* also give the child descriptor extra_src of ours as
                        its descriptor extra_target (>= 3): s6-style
                        readiness notification, ready = fd:N */

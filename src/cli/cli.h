@@ -20,6 +20,8 @@ int cmd_daemon(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 extern const char cmd_check_usage[];
 int cmd_ctl(int argc, char **argv);
+int cmd_pool(int argc, char **argv);
+extern const char cmd_pool_usage[];
 int cmd_demo(int argc, char **argv);
 extern const char cmd_run_usage[];
 extern const char cmd_daemon_usage[];

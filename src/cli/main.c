@@ -13,6 +13,8 @@ static int cmd_help(int argc, char **argv);
 static const struct cmd cmds[] = {
     {"run", cmd_run, "run a command to its end: feed input, collect output (communicate)",
      cmd_run_usage},
+    {"pool", cmd_pool, "run a command per input line, N at a time (GNU parallel's core)",
+     cmd_pool_usage},
     {"daemon", cmd_daemon, "supervise the programs of a config file, in the foreground",
      cmd_daemon_usage},
     {"check", cmd_check, "validate a config file (every error with FILE:LINE), start nothing",
