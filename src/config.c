@@ -598,6 +598,8 @@ static void program_clear(tend_program_t *p) {
   cfg_strv_free(p->depends_on);
   free(p->ready_host);
   free(p->ready_path);
+  free(p->stdout_channel);
+  free(p->stdin_channel);
   free(p->out.path);
   free(p->err.path);
   free(p->file);
@@ -629,6 +631,8 @@ struct program_common {
   char *ready_host, *ready_path;
   int ready_port;
   double ready_timeout;
+  char *stdout_channel, *stdin_channel;
+  cfg_entry_t *stdout_channel_e, *stdin_channel_e;
   bool bad;
 };
 
@@ -852,6 +856,8 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
   }
   ok &= r >= 0;
   ok &= get_seconds(x, s, "ready_timeout", v, 60, &pc->ready_timeout);
+  ok &= value_of(x, s, "stdout_channel", v, &pc->stdout_channel, &pc->stdout_channel_e) >= 0;
+  ok &= value_of(x, s, "stdin_channel", v, &pc->stdin_channel, &pc->stdin_channel_e) >= 0;
   if (!ok)
     pc->bad = true;
 }
@@ -1075,6 +1081,11 @@ static void read_process(struct ctx *x, cfg_section_t *s, struct program_common 
   p.ready_port = pc->ready_port;
   p.ready_timeout = pc->ready_timeout;
   p.depends_on = cfg_strv_dup(pc->depends_on);
+  p.stdout_channel = pc->stdout_channel != NULL ? strdup(pc->stdout_channel) : NULL;
+  p.stdin_channel = pc->stdin_channel != NULL ? strdup(pc->stdin_channel) : NULL;
+  if ((pc->stdout_channel != NULL && p.stdout_channel == NULL) ||
+      (pc->stdin_channel != NULL && p.stdin_channel == NULL))
+    goto nomem;
   p.depends_on_line = pc->depends_on_line;
   p.ready_host = pc->ready_host != NULL ? strdup(pc->ready_host) : NULL;
   p.ready_path = pc->ready_path != NULL ? strdup(pc->ready_path) : NULL;
@@ -1141,6 +1152,8 @@ static void read_program(struct ctx *x, size_t si, const char *logdir) {
   cfg_strv_free(pc.depends_on);
   free(pc.ready_host);
   free(pc.ready_path);
+  free(pc.stdout_channel);
+  free(pc.stdin_channel);
   leftover_keys(x, s, ignored, false);
   free(here);
 }
@@ -1240,6 +1253,92 @@ static bool prefix_is(const char *name, const char *prefix) {
   return strncmp(name, prefix, strlen(prefix)) == 0;
 }
 
+static void read_channel(struct ctx *x, cfg_section_t *s) {
+  const char *name = s->name + strlen("channel:");
+  if (!cfg_name_ok(name)) {
+    ERR(x, "%s:%d: [%s] invalid name '%s': names cannot contain spaces, ':' or '/'", s->file,
+        s->line, s->name, name);
+    return;
+  }
+  cfg_vars_t v = {0};
+  tend_channel_conf_t ch = {0};
+  get_int(x, s, "capacity", &v, 1024, 1, &ch.capacity);
+  leftover_keys(x, s, NULL, false);
+  tend_channel_conf_t *grown =
+      realloc(x->c->channels, (x->c->nchannels + 1) * sizeof(*grown));
+  ch.name = strdup(name);
+  ch.file = strdup(s->file);
+  ch.line = s->line;
+  if (grown == NULL || ch.name == NULL || ch.file == NULL) {
+    if (grown != NULL)
+      x->c->channels = grown;
+    free(ch.name);
+    free(ch.file);
+    x->oom = true;
+    return;
+  }
+  x->c->channels = grown;
+  x->c->channels[x->c->nchannels++] = ch;
+}
+
+static void read_pool(struct ctx *x, cfg_section_t *s) {
+  const char *name = s->name + strlen("pool:");
+  if (!cfg_name_ok(name)) {
+    ERR(x, "%s:%d: [%s] invalid name '%s': names cannot contain spaces, ':' or '/'", s->file,
+        s->line, s->name, name);
+    return;
+  }
+  cfg_vars_t v = {0};
+  tend_pool_conf_t pl = {0};
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  get_int(x, s, "workers", &v, cpus > 0 ? (int)cpus : 1, 1, &pl.workers);
+  get_seconds(x, s, "timeout", &v, 0, &pl.timeout);
+  get_int(x, s, "keep", &v, 100, 0, &pl.keep);
+  leftover_keys(x, s, NULL, false);
+  tend_pool_conf_t *grown = realloc(x->c->pools, (x->c->npools + 1) * sizeof(*grown));
+  pl.name = strdup(name);
+  pl.file = strdup(s->file);
+  pl.line = s->line;
+  if (grown == NULL || pl.name == NULL || pl.file == NULL) {
+    if (grown != NULL)
+      x->c->pools = grown;
+    free(pl.name);
+    free(pl.file);
+    x->oom = true;
+    return;
+  }
+  x->c->pools = grown;
+  x->c->pools[x->c->npools++] = pl;
+}
+
+const tend_channel_conf_t *tend_config_channel(const tend_config_t *c, const char *name) {
+  for (size_t i = 0; c != NULL && i < c->nchannels; i++)
+    if (strcmp(c->channels[i].name, name) == 0)
+      return &c->channels[i];
+  return NULL;
+}
+
+const tend_pool_conf_t *tend_config_pool(const tend_config_t *c, const char *name) {
+  for (size_t i = 0; c != NULL && i < c->npools; i++)
+    if (strcmp(c->pools[i].name, name) == 0)
+      return &c->pools[i];
+  return NULL;
+}
+
+/* stdout_channel / stdin_channel name channels that exist. */
+static void check_channels(struct ctx *x) {
+  tend_config_t *c = x->c;
+  for (size_t i = 0; i < c->nprograms; i++) {
+    const tend_program_t *p = &c->programs[i];
+    const char *names[2] = {p->stdout_channel, p->stdin_channel};
+    static const char *const keys[2] = {"stdout_channel", "stdin_channel"};
+    for (int k = 0; k < 2; k++)
+      if (names[k] != NULL && tend_config_channel(c, names[k]) == NULL)
+        ERR(x, "%s:%d: [program:%s] %s: unknown channel '%s' (no [channel:%s] section)",
+            p->file, p->line, p->program, keys[k], names[k], names[k]);
+  }
+}
+
 static void read_sections(struct ctx *x, const char *main_dir) {
   tend_config_t *c = x->c;
   cfg_section_t *ts = find_section(x, "tend");
@@ -1268,6 +1367,10 @@ static void read_sections(struct ctx *x, const char *main_dir) {
       continue;
     if (prefix_is(n, "program:")) {
       read_program(x, i, c->logdir);
+    } else if (prefix_is(n, "channel:")) {
+      read_channel(x, s);
+    } else if (prefix_is(n, "pool:")) {
+      read_pool(x, s);
     } else if (strcmp(n, "include") == 0) {
       leftover_keys(x, s, NULL, false);
     } else if (prefix_is(n, "eventlistener:") || prefix_is(n, "fcgi-program:")) {
@@ -1339,6 +1442,7 @@ static void read_sections(struct ctx *x, const char *main_dir) {
     free(order);
   }
   check_dependencies(x);
+  check_channels(x);
   if (c->nprograms > 1)
     qsort(c->programs, c->nprograms, sizeof(*c->programs), program_cmp);
 }
@@ -1438,12 +1542,26 @@ done:
   return rc;
 }
 
+static void channels_pools_free(tend_config_t *c) {
+  for (size_t i = 0; i < c->nchannels; i++) {
+    free(c->channels[i].name);
+    free(c->channels[i].file);
+  }
+  free(c->channels);
+  for (size_t i = 0; i < c->npools; i++) {
+    free(c->pools[i].name);
+    free(c->pools[i].file);
+  }
+  free(c->pools);
+}
+
 void tend_config_free(tend_config_t *c) {
   if (c == NULL)
     return;
   for (size_t i = 0; i < c->nprograms; i++)
     program_clear(&c->programs[i]);
   free(c->programs);
+  channels_pools_free(c);
   free(c->path);
   free(c->socket);
   free(c->socket_owner);
@@ -1515,5 +1633,6 @@ bool tend_program_same(const tend_program_t *a, const tend_program_t *b) {
          a->backoff_factor == b->backoff_factor && strv_same_or_null(a->depends_on, b->depends_on) &&
          a->ready == b->ready && a->ready_fd == b->ready_fd && a->ready_port == b->ready_port &&
          str_same(a->ready_host, b->ready_host) && str_same(a->ready_path, b->ready_path) &&
-         a->ready_timeout == b->ready_timeout;
+         a->ready_timeout == b->ready_timeout && str_same(a->stdout_channel, b->stdout_channel) &&
+         str_same(a->stdin_channel, b->stdin_channel);
 }

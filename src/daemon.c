@@ -13,6 +13,7 @@
 #include "config.h"
 #include "tend/daemon.h"
 #include "ctl_server.h"
+#include "daemon_chan.h"
 #include "fsutil.h"
 #include "log.h"
 #include "notify.h"
@@ -71,6 +72,7 @@ typedef struct {
   int nsigs;
   sub_t *subs;
   pending_t *pending;
+  chanset_t chans;
   char *config_path;
   char *pidfile;
   int exit_status;
@@ -163,6 +165,7 @@ static void pending_finish(daemon_t *d, pending_t *pd);
 static void conn_gone(ctl_conn_t *c) {
   daemon_t *d = the_daemon;
   sub_drop(d, c, NULL, NULL);
+  dchan_conn_gone(c);
   /* A client that hung up while waiting: forget its pending action (the
    * action itself goes on). */
   for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
@@ -667,6 +670,8 @@ static int reload(daemon_t *d, ctl_conn_t *c) {
     return r;
   }
   tend_diag_free(&diag);
+  if (chanset_apply(&d->chans, cfg) != 0)
+    LOG("error", "reload", F_STR("error", "cannot create the new channels: out of memory"));
   sv_diff_t diff;
   sv_apply(&d->sv, cfg, &diff);
   LOG("info", "reload", F_STR("config", d->config_path), F_INT("added", diff.nadded),
@@ -749,6 +754,10 @@ static void on_request(ctl_conn_t *c, json_t *req, const char *data, size_t len)
     reload(d, c);
   else if (strcmp(cmd, "logrotate") == 0)
     req_logrotate(d, c, req);
+  else if (strcmp(cmd, "put") == 0)
+    dchan_put(&d->chans, c, req, data, len);
+  else if (strcmp(cmd, "get") == 0)
+    dchan_get(&d->chans, c, req);
   else if (strcmp(cmd, "shutdown") == 0) {
     ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0);
     LOG("info", "shutdown", F_STR("reason", "tend shutdown"));
@@ -769,6 +778,8 @@ static void sv_done_cb(sv_t *sv) {
   while (d->pending != NULL)
     pending_finish(d, d->pending);
   sub_drop(d, NULL, NULL, NULL);
+  dchan_end_all();
+  chanset_close(&d->chans, closed_cb);
   ctl_server_close(&d->ctl, ctl_closed_cb);
   for (int i = 0; i < d->nsigs; i++)
     uv_close((uv_handle_t *)&d->sigs[i], closed_cb);
@@ -930,6 +941,10 @@ int tend_daemon_run(const char *config_path) {
                       .state = hook_state,
                       .forget = hook_forget};
   sv_init(&d.sv, &d.loop, &hooks);
+  chanset_init(&d.chans, &d.loop);
+  d.sv.chans = &d.chans;
+  if (chanset_apply(&d.chans, cfg) != 0)
+    LOG("error", "start", F_STR("error", "cannot create the channels: out of memory"));
   sv_apply(&d.sv, cfg, NULL);
   notify_states(&d); /* nothing to start at all: ready at once */
 

@@ -343,7 +343,9 @@ static void deps_changed(sv_t *sv) {
 /* ---- output ------------------------------------------------------------ */
 
 static void log_output(sv_proc_t *p, int stream, const char *data, size_t len) {
-  if (p->log_open[stream]) {
+  /* With stdout_channel, stdout lines are messages, not log lines. */
+  bool to_channel = stream == 0 && p->conf->stdout_channel != NULL && svchan_output(p, data, len);
+  if (p->log_open[stream] && !to_channel) {
     int r = outlog_write(&p->log[stream], data, len);
     if (r != 0)
       LOG("error", "log_error", F_STR("program", p->name), F_STR("file", p->log[stream].path),
@@ -371,6 +373,11 @@ static void out_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     log_output(p, stream_of(run, (uv_handle_t *)s), buf->base, (size_t)n);
   else if (n < 0)
     uv_read_stop(s); /* EOF: a grandchild may still hold the other end */
+}
+
+void sv_read_stdout(sv_proc_t *p) {
+  if (p->run != NULL && p->run->has_pipe[1])
+    uv_read_start((uv_stream_t *)&p->run->pipes[1], out_alloc_cb, out_read_cb);
 }
 
 /* What the child wrote before it exited is in the pipe: take it now, the
@@ -538,6 +545,7 @@ static void spawn(sv_proc_t *p) {
   if (p->restart_due)
     p->restarts++;
   p->restart_due = false;
+  svchan_started(p);
   p->started_at_ms = now_ms();
   for (int i = 1; i <= 2; i++) {
     if (run->has_pipe[i]) {
@@ -645,6 +653,7 @@ static void proc_exit_cb(tend_proc_t *run) {
   bool killed = run->killed;
 
   drain_pipes(p, run);
+  svchan_exited(p);
   ready_pipe_close(p);
   p->run = NULL;
   close_run(sv, run);
@@ -957,6 +966,7 @@ static void forget(sv_proc_t *p) {
   if (p->probe != NULL)
     p->probe->p = NULL;
   ready_pipe_close(p);
+  svchan_forget(p);
   if (sv->hooks.forget != NULL)
     sv->hooks.forget(p);
   unlink_proc(sv, p);

@@ -17,7 +17,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "channel.h"
 #include "outlog.h"
+#include "tend/buf.h"
 #include "tend/config.h"
 #include "tend/proc.h"
 
@@ -75,6 +77,14 @@ struct sv_proc {
   uint64_t cpu_sample_ns;  /* group CPU time at the last status ... */
   uint64_t cpu_sample_at;  /* ... and when (uv_hrtime) */
 
+  /* stdout_channel / stdin_channel wiring (sv_channels.c) */
+  chan_waiter_t out_wait, in_wait;
+  tend_buf_t out_pending; /* stdout bytes not yet turned into messages */
+  size_t out_off;         /* first byte of out_pending still to send */
+  bool out_paused;        /* stdout reading stopped: the channel is full */
+  bool in_busy;           /* a message is being written to stdin */
+  struct in_write *in_write; /* that write */
+
   outlog_t log[2]; /* stdout, stderr */
   bool log_open[2];
 
@@ -97,6 +107,7 @@ typedef struct {
 struct sv {
   uv_loop_t *loop;
   sv_hooks_t hooks;
+  chanset_t *chans; /* the daemon's channels (NULL: none) */
   sv_gen_t *gen; /* the config in force */
   sv_proc_t *procs;
   int nprocs;
@@ -150,6 +161,17 @@ void sv_shutdown(sv_t *sv, void (*cb)(sv_t *sv));
 
 /* Uptime in ms of a RUNNING/STARTING process. */
 uint64_t sv_uptime_ms(const sv_proc_t *p);
+
+/* Start (again) reading p's stdout pipe. */
+void sv_read_stdout(sv_proc_t *p);
+
+/* Channels (sv_channels.c): called by the supervisor itself. */
+/* stdout data of p: true if it went to p's stdout_channel. */
+bool svchan_output(sv_proc_t *p, const char *data, size_t len);
+/* p's child started / exited / p is forgotten. */
+void svchan_started(sv_proc_t *p);
+void svchan_exited(sv_proc_t *p);
+void svchan_forget(sv_proc_t *p);
 
 /* Reap orphans re-parented to us (we are a child subreaper) that libuv
  * does not know about. Called on SIGCHLD. */

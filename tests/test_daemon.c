@@ -21,9 +21,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-TestSuite(daemon, .timeout = 120);
-
 static tu_daemon_t d;
+
+/* A test that fails an assertion never reaches its own tu_daemon_stop. */
+static void stop_left_daemon(void) {
+  if (d.dir != NULL)
+    tu_daemon_stop(&d);
+}
+
+TestSuite(daemon, .timeout = 120, .fini = stop_left_daemon);
 
 /* The status entry of name, as JSON (caller decrefs), or NULL. */
 static json_t *status_of(const char *name) {

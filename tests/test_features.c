@@ -16,9 +16,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-TestSuite(features, .timeout = 120);
-
 static tu_daemon_t d;
+
+/* A test that fails an assertion never reaches its own tu_daemon_stop. */
+static void stop_left_daemon(void) {
+  if (d.dir != NULL)
+    tu_daemon_stop(&d);
+}
+
+TestSuite(features, .timeout = 120, .fini = stop_left_daemon);
 
 static json_t *status_of(const char *name) {
   tu_result_t r;

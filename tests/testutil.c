@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -287,25 +288,44 @@ static bool socket_answers(const char *path) {
   return ok;
 }
 
+/* TEND_VALGRIND=1 in the environment runs the daemon under valgrind
+ * (memcheck; its report goes to the daemon's log, d->log). Its exit status
+ * is then 1 when valgrind found an error or a definite leak: check what
+ * tu_daemon_stop returns. */
+bool tu_valgrind(void) {
+  const char *v = getenv("TEND_VALGRIND");
+  return v != NULL && strcmp(v, "1") == 0;
+}
+
 bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status) {
-  char *argv[] = {(char *)tu_tend(), "daemon", "-c", (char *)conf_path, NULL};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  int e = posix_spawn(&d->pid, argv[0], &fa, &at, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  cr_assert(e == 0, "spawn tend daemon: %s", strerror(e));
+  char *plain[] = {(char *)tu_tend(), "daemon", "-c", (char *)conf_path, NULL};
+  char *vg[] = {"valgrind", "--quiet", "--leak-check=full", "--error-exitcode=1",
+                "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+                (char *)tu_tend(), "daemon", "-c", (char *)conf_path, NULL};
+  char **argv = tu_valgrind() ? vg : plain;
+  /* fork, not posix_spawn: the daemon must die with the test process
+   * (PR_SET_PDEATHSIG), even when a failed assertion or a Criterion
+   * timeout ends the test before it stops the daemon itself. */
+  int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  cr_assert(log >= 0, "open %s: %s", d->log, strerror(errno));
+  pid_t parent = getpid();
+  d->pid = fork();
+  cr_assert(d->pid >= 0, "fork: %s", strerror(errno));
+  if (d->pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+      signal(sig, SIG_DFL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+      _exit(126);
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
+      _exit(126);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  close(log);
   /* Ready when the socket answers; gone if it exits first. The socket
    * appears in the directory: wait on inotify events, with a deadline. */
   int pfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
@@ -314,7 +334,7 @@ bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status) {
   *strrchr(dir, '/') = '\0';
   inotify_add_watch(in, dir, IN_CREATE | IN_ATTRIB);
   free(dir);
-  int64_t end = tu_now_ms() + 10000;
+  int64_t end = tu_now_ms() + (tu_valgrind() ? 60000 : 10000);
   bool up = false;
   while (!(up = socket_answers(d->sock))) {
     int64_t left = end - tu_now_ms();
@@ -364,7 +384,7 @@ int tu_daemon_stop(tu_daemon_t *d) {
     kill(d->pid, SIGTERM);
     int pfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
     struct pollfd p = {pfd, POLLIN, 0};
-    if (pfd < 0 || poll(&p, 1, 20000) != 1)
+    if (pfd < 0 || poll(&p, 1, tu_valgrind() ? 60000 : 20000) != 1)
       kill(d->pid, SIGKILL);
     if (pfd >= 0)
       close(pfd);

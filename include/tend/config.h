@@ -94,6 +94,8 @@ typedef struct {
    * before this one starts; stops go in reverse. NULL-terminated. */
   char **depends_on;
   int depends_on_line;
+  char *stdout_channel; /* each stdout line becomes a message of it */
+  char *stdin_channel;  /* each message of it is written as a stdin line */
   tend_ready_t ready;
   int ready_fd;      /* TEND_READY_FD: 3 or more */
   char *ready_host;  /* TEND_READY_TCP */
@@ -104,6 +106,24 @@ typedef struct {
   char *file; /* where the section is, for messages */
   int line;
 } tend_program_t;
+
+/* [channel:NAME]: a bounded FIFO of messages in the daemon. */
+typedef struct {
+  char *name;
+  int capacity; /* messages; default 1024 */
+  char *file;
+  int line;
+} tend_channel_conf_t;
+
+/* [pool:NAME]: a worker pool in the daemon (tend submit). */
+typedef struct {
+  char *name;
+  int workers;    /* tasks at once; default: the number of CPUs */
+  double timeout; /* seconds per task; 0: none */
+  int keep;       /* finished tasks kept for pool-status; default 100 */
+  char *file;
+  int line;
+} tend_pool_conf_t;
 
 typedef struct {
   char *path;       /* the main config file, absolute */
@@ -120,6 +140,10 @@ typedef struct {
 
   tend_program_t *programs; /* sorted by tend_program_cmp */
   size_t nprograms;
+  tend_channel_conf_t *channels;
+  size_t nchannels;
+  tend_pool_conf_t *pools;
+  size_t npools;
 } tend_config_t;
 
 /* Diagnostics collected while loading: errors refuse the config, notices
@@ -139,6 +163,10 @@ typedef struct {
 int tend_config_load(const char *path, tend_config_t **out, tend_diag_t *diag);
 void tend_config_free(tend_config_t *c);
 void tend_diag_free(tend_diag_t *d);
+
+/* The channel / pool of that name, or NULL. */
+const tend_channel_conf_t *tend_config_channel(const tend_config_t *c, const char *name);
+const tend_pool_conf_t *tend_config_pool(const tend_config_t *c, const char *name);
 
 /* The program of that name, or NULL. */
 const tend_program_t *tend_config_find(const tend_config_t *c, const char *name);

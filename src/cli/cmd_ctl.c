@@ -23,7 +23,14 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3, EXIT_NO_DAEMON = 4 };
+enum {
+  EXIT_FAILED = 1,
+  EXIT_USAGE = 2,
+  EXIT_NOT_RUNNING = 3,
+  EXIT_NO_DAEMON = 4,
+  EXIT_TIMEOUT = 124,  /* get: nothing came in time (GNU timeout's code) */
+  EXIT_TEMPFAIL = 75,  /* put --nowait on a full channel (sysexits EX_TEMPFAIL) */
+};
 
 typedef struct {
   const char *cmd;
@@ -31,6 +38,8 @@ typedef struct {
   const char *config;
   bool json;
   bool follow;
+  bool nowait;
+  int64_t timeout_ms; /* get: -1 none */
   bool stderr_stream;
   int lines;
   char **args;
@@ -407,6 +416,108 @@ static int do_reload(int fd, const ctl_args_t *a) {
   return 0;
 }
 
+/* One put request: a message, or (split) lines. */
+static int put_frame(int fd, const ctl_args_t *a, const char *data, size_t len, bool split) {
+  json_t *reply;
+  int r = call(fd, a,
+               json_pack("{s:s,s:s,s:b,s:b}", "cmd", "put", "name", a->args[0], "split", split,
+                         "nowait", a->nowait),
+               data, len, &reply, NULL, NULL);
+  if (r != 0)
+    return r;
+  if (failed(a, reply))
+    r = json_is_true(json_object_get(reply, "full")) ? EXIT_TEMPFAIL : EXIT_FAILED;
+  json_decref(reply);
+  return r;
+}
+
+static int do_put(int fd, const ctl_args_t *a) {
+  if (a->nargs != 2) {
+    cli_error(a->cmd, "usage: tend put [--nowait] NAME VALUE|-");
+    return EXIT_USAGE;
+  }
+  if (strcmp(a->args[1], "-") != 0) {
+    size_t n = strlen(a->args[1]);
+    if (n > TEND_CTL_MAX_DATA) {
+      cli_error(a->cmd, "VALUE is over 1 MiB");
+      return EXIT_USAGE;
+    }
+    return put_frame(fd, a, a->args[1], n, false);
+  }
+  /* Each stdin line a message, sent in batches of whole lines. */
+  static char buf[256 * 1024];
+  size_t have = 0;
+  for (;;) {
+    ssize_t n = read(STDIN_FILENO, buf + have, sizeof(buf) - have);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      cli_error(a->cmd, "reading stdin: %s", strerror(errno));
+      return EXIT_FAILED;
+    }
+    have += (size_t)n;
+    size_t cut = have;
+    if (n > 0) {
+      while (cut > 0 && buf[cut - 1] != '\n')
+        cut--;
+      if (cut == 0 && have == sizeof(buf))
+        cut = have; /* one line longer than the buffer: send it as it is */
+    }
+    if (cut > 0) {
+      int r = put_frame(fd, a, buf, cut, true);
+      if (r != 0)
+        return r;
+      memmove(buf, buf + cut, have - cut);
+      have -= cut;
+    }
+    if (n == 0)
+      return 0;
+  }
+}
+
+static int do_get(int fd, const ctl_args_t *a) {
+  if (a->nargs != 1) {
+    cli_error(a->cmd, "usage: tend get [--timeout S] [-n K] NAME");
+    return EXIT_USAGE;
+  }
+  json_t *req = json_pack("{s:s,s:s,s:i}", "cmd", "get", "name", a->args[0], "count",
+                          a->lines > 0 ? a->lines : 1);
+  if (a->timeout_ms >= 0)
+    json_object_set_new(req, "timeout_ms", json_integer(a->timeout_ms));
+  char *json = json_dumps(req, JSON_COMPACT);
+  json_decref(req);
+  int r = tend_ctl_send(fd, json, NULL, 0);
+  free(json);
+  if (r != 0) {
+    cli_error(a->cmd, "the daemon did not answer: %s", strerror(-r));
+    return EXIT_NO_DAEMON;
+  }
+  for (;;) {
+    char *rj, *rd;
+    size_t rl;
+    r = tend_ctl_recv(fd, &rj, &rd, &rl);
+    if (r == -EPIPE)
+      return 0;
+    if (r != 0) {
+      cli_error(a->cmd, "reading from the daemon: %s", strerror(-r));
+      return EXIT_NO_DAEMON;
+    }
+    json_t *reply = json_loads(rj, 0, NULL);
+    free(rj);
+    bool timed_out = json_is_true(json_object_get(reply, "timed_out"));
+    bool bad = failed(a, reply);
+    json_decref(reply);
+    if (bad) {
+      free(rd);
+      return timed_out ? EXIT_TIMEOUT : EXIT_FAILED;
+    }
+    bool ok = fwrite(rd != NULL ? rd : "", 1, rl, stdout) == rl && putchar('\n') != EOF;
+    free(rd);
+    if (!ok)
+      return EXIT_FAILED;
+  }
+}
+
 static int do_logrotate(int fd, const ctl_args_t *a) {
   json_t *reply;
   int r = call_ok(fd, a, json_pack("{s:s,s:o}", "cmd", "logrotate", "names", names_array(a)),
@@ -446,6 +557,7 @@ static const struct {
     {"restart", do_action, "j"},  {"send", do_send, ""},      {"logs", do_logs, "fnE"},
     {"wait", do_wait, "j"},       {"reload", do_reload, "j"}, {"shutdown", do_shutdown, ""},
     {"logrotate", do_logrotate, ""},
+    {"put", do_put, "w"},          {"get", do_get, "nt"},
 };
 
 int cmd_ctl(int argc, char **argv) {
@@ -453,16 +565,19 @@ int cmd_ctl(int argc, char **argv) {
       {"config", required_argument, NULL, 'c'}, {"socket", required_argument, NULL, 's'},
       {"json", no_argument, NULL, 'j'},         {"follow", no_argument, NULL, 'f'},
       {"lines", required_argument, NULL, 'n'},  {"stderr", no_argument, NULL, 'E'},
+      {"nowait", no_argument, NULL, 'w'},       {"timeout", required_argument, NULL, 't'},
       {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
   };
-  ctl_args_t a = {.cmd = argv[0], .lines = 10};
+  ctl_args_t a = {.cmd = argv[0], .lines = 10, .timeout_ms = -1};
+  if (strcmp(a.cmd, "get") == 0)
+    a.lines = 1;
   size_t h = 0;
   while (strcmp(handlers[h].name, a.cmd) != 0)
     h++;
   int ch;
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, "+c:s:jfn:Eh", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "+c:s:jfn:Ewh", longopts, NULL)) != -1) {
     if (ch != 'c' && ch != 's' && ch != 'h' && ch != '?' && strchr(handlers[h].opts, ch) == NULL) {
       cli_error(a.cmd, "option '%s' does not apply here (see 'tend help %s')", argv[optind - 1],
                 a.cmd);
@@ -474,6 +589,17 @@ int cmd_ctl(int argc, char **argv) {
     case 'j': a.json = true; break;
     case 'f': a.follow = true; break;
     case 'E': a.stderr_stream = true; break;
+    case 'w': a.nowait = true; break;
+    case 't': {
+      uint64_t ms;
+      if (args_seconds(optarg, &ms) != 0) {
+        cli_error(a.cmd, "--timeout: invalid value '%s': expected seconds (e.g. 1.5, 30s)",
+                  optarg);
+        return EXIT_USAGE;
+      }
+      a.timeout_ms = (int64_t)ms;
+      break;
+    }
     case 'n': {
       char *end;
       long n = strtol(optarg, &end, 10);
@@ -524,6 +650,12 @@ const struct ctl_cmd ctl_cmds[] = {
     {"reload", "re-read the config: start new, stop removed, restart changed",
      "usage: tend reload [--json]\n"},
     {"shutdown", "stop every process and the daemon", "usage: tend shutdown\n"},
+    {"put", "put a message (or each stdin line with -) into a channel; waits while full",
+     "usage: tend put [--nowait] NAME VALUE|-\n"
+     "--nowait: fail at once on a full channel (exit 75).\n"},
+    {"get", "take K messages (default 1) from a channel, waiting for them",
+     "usage: tend get [--timeout SECONDS] [-n K] NAME\n"
+     "Prints each message and a newline; exit 124 when the timeout passes first.\n"},
     {"logrotate", "reopen log files (after logrotate moved them); also SIGUSR2",
      "usage: tend logrotate [NAME|GROUP:*...]\n"
      "With no name: every process's logs and the daemon's own log file.\n"},
