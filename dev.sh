@@ -5,14 +5,23 @@
 #   ./dev.sh run    install what is missing, build, run the daemon on
 #                   conf/tend.conf in the foreground
 #   ./dev.sh test   install what is missing, build twice (normal, and
-#                   ASan+UBSan), run the whole suite on both builds
+#                   ASan+UBSan), run the whole suite on both builds, then
+#                   a few seconds of each fuzzer (clang, build-fuzz)
+#   ./dev.sh fuzz   the fuzzers for longer: FUZZ_SECONDS each (default 60),
+#                   on a corpus kept in build-fuzz/work (docs/RELIABILITY.md)
 # Builds are offline: Debian's packages, never a download (--wrap-mode).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# What the build and the tests need, as Debian 12 package names.
+# What the build and the tests need, as Debian 12 package names (scdoc
+# builds the manual pages; man-db, groff-base and bash-completion are for
+# the 'doc' and 'install' tests).
 PKGS=(gcc libc6-dev pkg-config meson ninja-build
-      libuv1-dev libjansson-dev libcriterion-dev)
+      libuv1-dev libjansson-dev libcriterion-dev
+      scdoc man-db groff-base bash-completion)
+# valgrind runs the daemon's lifecycle test (tests/test_faults.c); clang and
+# its runtime build the libFuzzer targets (fuzz/, the smoke run of 'test').
+PKGS+=(valgrind clang libclang-rt-14-dev)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -38,6 +47,8 @@ build() {
 }
 
 # Criterion prints one "Synthesis" line per test program; meson keeps them.
+# The fuzz smoke run (fuzz_run) writes one "fuzz smoke: NAME passed|failed"
+# line per fuzzer; each counts as one test.
 summary() {
   awk '/Synthesis: Tested:/ {
          for (i = 1; i <= NF; i++) {
@@ -45,7 +56,43 @@ summary() {
            if ($i == "Failing:") f += $(i + 1)
          }
        }
+       /^fuzz smoke: .* passed/ { p++ }
+       /^fuzz smoke: .* failed/ { f++ }
        END { printf "tests: %d passed, %d failed\n", p, f }' "$@"
+}
+
+# The libFuzzer targets, built by clang with ASan+UBSan in build-fuzz (only
+# them, not the whole tree).
+FUZZERS=(config ctl outlog)
+fuzz_build() {
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang meson setup build-fuzz --wrap-mode=nodownload -Db_sanitize=address,undefined \
+      -Db_lundef=false -Dc_args=-fno-sanitize-recover=all >/dev/null
+  fi
+  ninja -C build-fuzz "${FUZZERS[@]/#/fuzz/fuzz_}" >/dev/null
+}
+
+# fuzz_run SECONDS RESULTS: each fuzzer for SECONDS on build-fuzz/work/NAME
+# (new inputs go there; fuzz/corpus/NAME, the seeds, is only read), crashes
+# to build-fuzz/artifacts/NAME/, its output to build-fuzz/NAME.log; one
+# line per fuzzer to RESULTS. Returns 1 if one crashed.
+fuzz_run() {
+  local secs=$1 results=$2 t rc=0 len
+  : > "$results"
+  for t in "${FUZZERS[@]}"; do
+    mkdir -p "build-fuzz/work/$t" "build-fuzz/artifacts/$t"
+    case $t in ctl) len=16384 ;; config) len=8192 ;; *) len=4096 ;; esac
+    if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -max_len=$len -timeout=20 \
+         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" \
+         "build-fuzz/work/$t" "fuzz/corpus/$t" >"build-fuzz/$t.log" 2>&1; then
+      echo "fuzz smoke: $t passed ($(sed -n 's/^stat::number_of_executed_units: *//p' \
+        "build-fuzz/$t.log") runs in ${secs}s)" >>"$results"
+    else
+      echo "fuzz smoke: $t failed (build-fuzz/$t.log, build-fuzz/artifacts/$t/)" >>"$results"
+      rc=1
+    fi
+  done
+  return $rc
 }
 
 case "${1:-}" in
@@ -64,11 +111,33 @@ case "${1:-}" in
     meson test -C build --print-errorlogs || status=1
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || status=1
-    summary build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt
+    # A few seconds of each fuzzer: a smoke run, the long one is 'fuzz'.
+    smoke=build-fuzz/smoke.txt
+    mkdir -p build-fuzz
+    if fuzz_build; then
+      fuzz_run "${FUZZ_SMOKE_SECONDS:-5}" "$smoke" || status=1
+    else
+      echo "fuzz smoke: the fuzzers failed to build (ninja -C build-fuzz)" > "$smoke"
+      status=1
+    fi
+    cat "$smoke"
+    summary build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt "$smoke"
+    exit $status
+    ;;
+  fuzz)
+    ensure_packages
+    fuzz_build
+    status=0
+    fuzz_run "${FUZZ_SECONDS:-60}" build-fuzz/fuzz.txt || status=1
+    cat build-fuzz/fuzz.txt
+    if [ $status -ne 0 ]; then
+      echo "A crash: reproduce with build-fuzz/fuzz/fuzz_NAME FILE, fix it, and copy FILE" \
+           "to fuzz/corpus/NAME/regress-WHAT (replayed by every 'meson test')." >&2
+    fi
     exit $status
     ;;
   *)
-    echo "usage: ./dev.sh run|test" >&2
+    echo "usage: ./dev.sh run|test|fuzz" >&2
     exit 2
     ;;
 esac
