@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Argument helpers shared by the subcommands. */
+#include "config.h"
 #include "cli.h"
 
 #include <errno.h>
@@ -61,5 +62,5 @@ const char *cli_default_config(void) {
     return env;
   if (access("conf/tend.conf", F_OK) == 0)
     return "conf/tend.conf";
-  return "/etc/tend/tend.conf";
+  return TEND_SYSCONFDIR "/tend/tend.conf";
 }

@@ -41,7 +41,7 @@ extern const int n_ctl_cmds;
 void cli_bad_option(const char *cmd, char **argv, const struct option *longopts);
 
 /* The config file when none is given: $TEND_CONFIG, ./conf/tend.conf,
- * /etc/tend/tend.conf. */
+ * SYSCONFDIR/tend/tend.conf (/etc/tend/tend.conf for a /usr install). */
 const char *cli_default_config(void);
 
 /* Seconds as "1.5", "2s", "3m", "1h" into milliseconds. 0 or -EINVAL. */

@@ -9,6 +9,7 @@
  * 4 no daemon answers on the socket. `wait` exits with the process's own
  * status (128+N for signal N).
  */
+#include "config.h"
 #include "cli.h"
 #include "tend/config.h"
 #include "tend/ctl.h"
@@ -48,7 +49,7 @@ typedef struct {
 
 static const char common_opts[] =
     "  -c, --config FILE  find the daemon's socket in FILE (default: $TEND_CONFIG,\n"
-    "                     ./conf/tend.conf, /etc/tend/tend.conf)\n"
+    "                     ./conf/tend.conf, " TEND_SYSCONFDIR "/tend/tend.conf)\n"
     "  -s, --socket PATH  the daemon's control socket (default: $TEND_SOCKET)\n";
 
 /* ---- talking to the daemon --------------------------------------------- */

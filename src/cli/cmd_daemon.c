@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tend daemon [-c FILE]: the supervisor in the foreground. */
+#include "config.h"
 #include "cli.h"
 #include "tend/daemon.h"
 
@@ -12,7 +13,7 @@ const char cmd_daemon_usage[] =
     "\n"
     "Run the programs of FILE and keep them running, in the foreground.\n"
     "FILE is a supervisord-style INI file; default: $TEND_CONFIG, else\n"
-    "conf/tend.conf if it exists here, else /etc/tend/tend.conf.\n"
+    "conf/tend.conf if it exists here, else " TEND_SYSCONFDIR "/tend/tend.conf.\n"
     "\n"
     "SIGTERM or SIGINT: stop every program (reverse priority) and exit 0.\n"
     "SIGHUP: reload the file (an invalid file leaves the running config).\n"
