@@ -14,6 +14,7 @@
 #include "tend/daemon.h"
 #include "ctl_server.h"
 #include "daemon_chan.h"
+#include "daemon_pool.h"
 #include "fsutil.h"
 #include "log.h"
 #include "notify.h"
@@ -78,6 +79,7 @@ typedef struct {
   int exit_status;
   bool stopping;
   bool ready_sent; /* READY=1 told to systemd */
+  bool sv_done, pools_done; /* shutdown: what has finished stopping */
   char last_status[160];
 } daemon_t;
 
@@ -166,6 +168,7 @@ static void conn_gone(ctl_conn_t *c) {
   daemon_t *d = the_daemon;
   sub_drop(d, c, NULL, NULL);
   dchan_conn_gone(c);
+  dpool_conn_gone(c);
   /* A client that hung up while waiting: forget its pending action (the
    * action itself goes on). */
   for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
@@ -672,6 +675,7 @@ static int reload(daemon_t *d, ctl_conn_t *c) {
   tend_diag_free(&diag);
   if (chanset_apply(&d->chans, cfg) != 0)
     LOG("error", "reload", F_STR("error", "cannot create the new channels: out of memory"));
+  dpool_apply(&d->loop, cfg);
   sv_diff_t diff;
   sv_apply(&d->sv, cfg, &diff);
   LOG("info", "reload", F_STR("config", d->config_path), F_INT("added", diff.nadded),
@@ -754,6 +758,14 @@ static void on_request(ctl_conn_t *c, json_t *req, const char *data, size_t len)
     reload(d, c);
   else if (strcmp(cmd, "logrotate") == 0)
     req_logrotate(d, c, req);
+  else if (strcmp(cmd, "submit") == 0)
+    dpool_submit(c, req);
+  else if (strcmp(cmd, "pool-status") == 0)
+    dpool_status(c, req);
+  else if (strcmp(cmd, "close") == 0)
+    dpool_close(c, req);
+  else if (strcmp(cmd, "join") == 0)
+    dpool_join(c, req);
   else if (strcmp(cmd, "put") == 0)
     dchan_put(&d->chans, c, req, data, len);
   else if (strcmp(cmd, "get") == 0)
@@ -772,9 +784,24 @@ static void closed_cb(uv_handle_t *h) { (void)h; }
 
 static void ctl_closed_cb(ctl_server_t *s) { (void)s; }
 
+static void finish_shutdown(daemon_t *d);
+
+/* The programs and the pools stop side by side; the daemon closes when
+ * both are done. */
 static void sv_done_cb(sv_t *sv) {
-  daemon_t *d = the_daemon;
   (void)sv;
+  the_daemon->sv_done = true;
+  finish_shutdown(the_daemon);
+}
+
+static void pools_done_cb(void) {
+  the_daemon->pools_done = true;
+  finish_shutdown(the_daemon);
+}
+
+static void finish_shutdown(daemon_t *d) {
+  if (!d->sv_done || !d->pools_done)
+    return;
   while (d->pending != NULL)
     pending_finish(d, d->pending);
   sub_drop(d, NULL, NULL, NULL);
@@ -792,6 +819,7 @@ static void shutdown_daemon(daemon_t *d) {
     return;
   d->stopping = true;
   notify_send("STOPPING=1\nSTATUS=stopping every program");
+  dpool_shutdown(pools_done_cb);
   sv_shutdown(&d->sv, sv_done_cb);
 }
 
@@ -945,6 +973,7 @@ int tend_daemon_run(const char *config_path) {
   d.sv.chans = &d.chans;
   if (chanset_apply(&d.chans, cfg) != 0)
     LOG("error", "start", F_STR("error", "cannot create the channels: out of memory"));
+  dpool_apply(&d.loop, cfg);
   sv_apply(&d.sv, cfg, NULL);
   notify_states(&d); /* nothing to start at all: ready at once */
 

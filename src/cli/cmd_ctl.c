@@ -519,6 +519,117 @@ static int do_get(int fd, const ctl_args_t *a) {
   }
 }
 
+/* ---- daemon pools ---------------------------------------------------- */
+
+static int do_submit(int fd, const ctl_args_t *a) {
+  int first = a->nargs > 1 && strcmp(a->args[1], "--") == 0 ? 2 : 1;
+  if (a->nargs <= first) {
+    cli_error(a->cmd, "usage: tend submit POOL -- CMD [ARG...]");
+    return EXIT_USAGE;
+  }
+  json_t *argv = json_array();
+  for (int i = first; i < a->nargs; i++)
+    json_array_append_new(argv, json_string(a->args[i]));
+  json_t *reply;
+  int r = call_ok(fd, a, json_pack("{s:s,s:s,s:o}", "cmd", "submit", "pool", a->args[0], "argv", argv),
+                  &reply);
+  if (r != 0)
+    return r;
+  if (a->json)
+    print_json(reply);
+  else
+    printf("%s\n", json_string_value(json_object_get(reply, "id")));
+  json_decref(reply);
+  return 0;
+}
+
+static int do_pool_status(int fd, const ctl_args_t *a) {
+  if (a->nargs != 1) {
+    cli_error(a->cmd, "usage: tend pool-status [--json] POOL");
+    return EXIT_USAGE;
+  }
+  json_t *reply;
+  int r = call_ok(fd, a, json_pack("{s:s,s:s}", "cmd", "pool-status", "pool", a->args[0]), &reply);
+  if (r != 0)
+    return r;
+  if (a->json) {
+    json_object_del(reply, "ok");
+    print_json(reply);
+    json_decref(reply);
+    return 0;
+  }
+  printf("pool %s: %s, %lld workers, %lld queued, %lld running, %lld done (%lld failed)\n",
+         a->args[0], json_is_true(json_object_get(reply, "closed")) ? "closed" : "open",
+         (long long)json_integer_value(json_object_get(reply, "workers")),
+         (long long)json_integer_value(json_object_get(reply, "queued")),
+         (long long)json_integer_value(json_object_get(reply, "running")),
+         (long long)json_integer_value(json_object_get(reply, "done")),
+         (long long)json_integer_value(json_object_get(reply, "failed")));
+  printf("%6s %-8s %8s %10s %-10s %s\n", "ID", "STATE", "PID", "RUNTIME", "EXIT", "COMMAND");
+  size_t i;
+  json_t *t;
+  json_array_foreach(json_object_get(reply, "tasks"), i, t) {
+    char pid[16] = "-", rt[32] = "-", ex[32] = "-";
+    if (json_is_integer(json_object_get(t, "pid")))
+      snprintf(pid, sizeof(pid), "%lld", (long long)json_integer_value(json_object_get(t, "pid")));
+    if (json_is_integer(json_object_get(t, "runtime_ms")))
+      snprintf(rt, sizeof(rt), "%.3fs",
+               (double)json_integer_value(json_object_get(t, "runtime_ms")) / 1000);
+    if (json_is_integer(json_object_get(t, "exit_code")))
+      snprintf(ex, sizeof(ex), "%lld",
+               (long long)json_integer_value(json_object_get(t, "exit_code")));
+    else if (json_is_string(json_object_get(t, "signal")))
+      snprintf(ex, sizeof(ex), "%s", json_string_value(json_object_get(t, "signal")));
+    else if (json_is_string(json_object_get(t, "error")))
+      snprintf(ex, sizeof(ex), "%s", json_string_value(json_object_get(t, "error")));
+    printf("%6lld %-8s %8s %10s %-10s", (long long)json_integer_value(json_object_get(t, "id")),
+           json_string_value(json_object_get(t, "state")), pid, rt, ex);
+    size_t k;
+    json_t *w;
+    json_array_foreach(json_object_get(t, "command"), k, w) printf(" %s", json_string_value(w));
+    putchar('\n');
+  }
+  json_decref(reply);
+  return 0;
+}
+
+static int do_close_join(int fd, const ctl_args_t *a) {
+  if (a->nargs != 1) {
+    cli_error(a->cmd, "usage: tend %s POOL", a->cmd);
+    return EXIT_USAGE;
+  }
+  json_t *reply;
+  int r = call_ok(fd, a, json_pack("{s:s,s:s}", "cmd", a->cmd, "pool", a->args[0]), &reply);
+  if (r != 0)
+    return r;
+  if (strcmp(a->cmd, "join") == 0) {
+    /* Every task accepted since the pool opened, with its exit code. */
+    int failed_n = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(reply, "tasks"), i, t) {
+      bool ok = json_is_true(json_object_get(t, "ok"));
+      failed_n += !ok;
+      if (a->json)
+        continue;
+      json_t *ec = json_object_get(t, "exit_code");
+      const char *sig = json_string_value(json_object_get(t, "signal"));
+      const char *err = json_string_value(json_object_get(t, "error"));
+      printf("%s/%lld: ", a->args[0], (long long)json_integer_value(json_object_get(t, "id")));
+      if (json_is_integer(ec))
+        printf("exit code %lld%s\n", (long long)json_integer_value(ec),
+               json_is_true(json_object_get(t, "timed_out")) ? " (timed out)" : "");
+      else
+        printf("%s\n", sig != NULL ? sig : err != NULL ? err : "?");
+    }
+    if (a->json)
+      print_json(json_object_get(reply, "tasks"));
+    r = failed_n > 0 ? EXIT_FAILED : 0;
+  }
+  json_decref(reply);
+  return r;
+}
+
 static int do_logrotate(int fd, const ctl_args_t *a) {
   json_t *reply;
   int r = call_ok(fd, a, json_pack("{s:s,s:o}", "cmd", "logrotate", "names", names_array(a)),
@@ -559,6 +670,8 @@ static const struct {
     {"wait", do_wait, "j"},       {"reload", do_reload, "j"}, {"shutdown", do_shutdown, ""},
     {"logrotate", do_logrotate, ""},
     {"put", do_put, "w"},          {"get", do_get, "nt"},
+    {"submit", do_submit, "j"},    {"pool-status", do_pool_status, "j"},
+    {"close", do_close_join, ""},  {"join", do_close_join, "j"},
 };
 
 int cmd_ctl(int argc, char **argv) {
@@ -651,6 +764,14 @@ const struct ctl_cmd ctl_cmds[] = {
     {"reload", "re-read the config: start new, stop removed, restart changed",
      "usage: tend reload [--json]\n"},
     {"shutdown", "stop every process and the daemon", "usage: tend shutdown\n"},
+    {"submit", "queue a task in a daemon pool, print its id (apply_async)",
+     "usage: tend submit [--json] POOL -- CMD [ARG...]\n"},
+    {"pool-status", "a daemon pool's queued, running and finished tasks",
+     "usage: tend pool-status [--json] POOL\n"},
+    {"close", "a daemon pool takes no more tasks (Pool.close)", "usage: tend close POOL\n"},
+    {"join", "wait for every task of a closed pool; print each exit code (Pool.join)",
+     "usage: tend join [--json] POOL\n"
+     "An error before `tend close` (as in Python). Exit 1 if a task failed.\n"},
     {"put", "put a message (or each stdin line with -) into a channel; waits while full",
      "usage: tend put [--nowait] NAME VALUE|-\n"
      "--nowait: fail at once on a full channel (exit 75).\n"},
