@@ -1253,6 +1253,17 @@ static bool prefix_is(const char *name, const char *prefix) {
   return strncmp(name, prefix, strlen(prefix)) == 0;
 }
 
+/* Append a copy of the size bytes at item to the array *arr of *n. */
+static int append_item(void **arr, size_t *n, size_t size, const void *item) {
+  char *grown = realloc(*arr, (*n + 1) * size);
+  if (grown == NULL)
+    return -ENOMEM;
+  memcpy(grown + *n * size, item, size);
+  *arr = grown;
+  (*n)++;
+  return 0;
+}
+
 static void read_channel(struct ctx *x, cfg_section_t *s) {
   const char *name = s->name + strlen("channel:");
   if (!cfg_name_ok(name)) {
@@ -1264,21 +1275,15 @@ static void read_channel(struct ctx *x, cfg_section_t *s) {
   tend_channel_conf_t ch = {0};
   get_int(x, s, "capacity", &v, 1024, 1, &ch.capacity);
   leftover_keys(x, s, NULL, false);
-  tend_channel_conf_t *grown =
-      realloc(x->c->channels, (x->c->nchannels + 1) * sizeof(*grown));
   ch.name = strdup(name);
   ch.file = strdup(s->file);
   ch.line = s->line;
-  if (grown == NULL || ch.name == NULL || ch.file == NULL) {
-    if (grown != NULL)
-      x->c->channels = grown;
+  if (ch.name == NULL || ch.file == NULL ||
+      append_item((void **)&x->c->channels, &x->c->nchannels, sizeof(ch), &ch) != 0) {
     free(ch.name);
     free(ch.file);
     x->oom = true;
-    return;
   }
-  x->c->channels = grown;
-  x->c->channels[x->c->nchannels++] = ch;
 }
 
 static void read_pool(struct ctx *x, cfg_section_t *s) {
@@ -1295,20 +1300,15 @@ static void read_pool(struct ctx *x, cfg_section_t *s) {
   get_seconds(x, s, "timeout", &v, 0, &pl.timeout);
   get_int(x, s, "keep", &v, 100, 0, &pl.keep);
   leftover_keys(x, s, NULL, false);
-  tend_pool_conf_t *grown = realloc(x->c->pools, (x->c->npools + 1) * sizeof(*grown));
   pl.name = strdup(name);
   pl.file = strdup(s->file);
   pl.line = s->line;
-  if (grown == NULL || pl.name == NULL || pl.file == NULL) {
-    if (grown != NULL)
-      x->c->pools = grown;
+  if (pl.name == NULL || pl.file == NULL ||
+      append_item((void **)&x->c->pools, &x->c->npools, sizeof(pl), &pl) != 0) {
     free(pl.name);
     free(pl.file);
     x->oom = true;
-    return;
   }
-  x->c->pools = grown;
-  x->c->pools[x->c->npools++] = pl;
 }
 
 const tend_channel_conf_t *tend_config_channel(const tend_config_t *c, const char *name) {

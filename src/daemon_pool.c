@@ -87,6 +87,16 @@ static dpool_t *find(const char *name) {
   return NULL;
 }
 
+static outcome_t outcome_of(const dtask_t *d) {
+  const tend_task_t *t = &d->t;
+  return (outcome_t){.id = d->id,
+                     .exit_status = t->exit_status,
+                     .term_signal = t->term_signal,
+                     .spawn_failed = t->outcome == TEND_TASK_SPAWN_FAILED,
+                     .timed_out = t->timed_out,
+                     .skipped = t->outcome == TEND_TASK_SKIPPED};
+}
+
 /* ---- scheduler callbacks ----------------------------------------------- */
 
 static void done_cb(tend_sched_t *s, tend_task_t *t) {
@@ -104,12 +114,7 @@ static void done_cb(tend_sched_t *s, tend_task_t *t) {
   d->done = true;
   p->nfinished++;
 
-  outcome_t o = {.id = d->id,
-                 .exit_status = t->exit_status,
-                 .term_signal = t->term_signal,
-                 .spawn_failed = t->outcome == TEND_TASK_SPAWN_FAILED,
-                 .timed_out = t->timed_out,
-                 .skipped = t->outcome == TEND_TASK_SKIPPED};
+  outcome_t o = outcome_of(d);
   if (p->noutcomes == p->capoutcomes) {
     size_t cap = p->capoutcomes ? p->capoutcomes * 2 : 64;
     outcome_t *grown = realloc(p->outcomes, cap * sizeof(*grown));
@@ -360,12 +365,7 @@ static json_t *task_json(const dtask_t *d) {
                         "command", argv);
   json_object_set_new(j, "pid", t->pid > 0 ? json_integer(t->pid) : json_null());
   if (d->done) {
-    outcome_t o = {.id = d->id,
-                   .exit_status = t->exit_status,
-                   .term_signal = t->term_signal,
-                   .spawn_failed = t->outcome == TEND_TASK_SPAWN_FAILED,
-                   .timed_out = t->timed_out,
-                   .skipped = t->outcome == TEND_TASK_SKIPPED};
+    outcome_t o = outcome_of(d);
     json_t *oj = outcome_json(&o);
     json_object_update(j, oj);
     json_decref(oj);

@@ -319,23 +319,20 @@ static int do_send(int fd, const ctl_args_t *a) {
   }
 }
 
-static int do_logs(int fd, const ctl_args_t *a) {
-  if (a->nargs != 1) {
-    cli_error(a->cmd, "usage: tend logs [-f] [-n N] [--stderr] NAME");
-    return EXIT_USAGE;
-  }
-  json_t *req = json_pack("{s:s,s:s,s:i,s:s,s:b}", "cmd", "logs", "name", a->args[0], "lines",
-                          a->lines, "stream", a->stderr_stream ? "stderr" : "stdout", "follow",
-                          a->follow);
+/* Send req (consumed), then take the reply frames until the daemon ends
+ * the stream: each frame's data goes to out (stdout) followed by sep (if
+ * not 0). Returns 0, or an exit status; timed_out_status is what an error
+ * reply with "timed_out" gives. */
+static int stream_frames(int fd, const ctl_args_t *a, json_t *req, char sep,
+                         int timed_out_status) {
   char *json = json_dumps(req, JSON_COMPACT);
   json_decref(req);
-  int r = tend_ctl_send(fd, json, NULL, 0);
+  int r = json != NULL ? tend_ctl_send(fd, json, NULL, 0) : -ENOMEM;
   free(json);
   if (r != 0) {
     cli_error(a->cmd, "the daemon did not answer: %s", strerror(-r));
     return EXIT_NO_DAEMON;
   }
-  /* Frames of output until the daemon ends the stream. */
   for (;;) {
     char *rj, *rd;
     size_t rl;
@@ -348,19 +345,31 @@ static int do_logs(int fd, const ctl_args_t *a) {
     }
     json_t *reply = json_loads(rj, 0, NULL);
     free(rj);
+    bool timed_out = json_is_true(json_object_get(reply, "timed_out"));
     bool bad = failed(a, reply);
     json_decref(reply);
     if (bad) {
       free(rd);
-      return EXIT_FAILED;
+      return timed_out ? timed_out_status : EXIT_FAILED;
     }
-    if (rl > 0 && fwrite(rd, 1, rl, stdout) != rl) {
-      free(rd);
-      return EXIT_FAILED; /* our reader went away */
-    }
-    fflush(stdout);
+    bool ok = (rl == 0 || fwrite(rd, 1, rl, stdout) == rl) && (sep == 0 || putchar(sep) != EOF);
     free(rd);
+    if (!ok || fflush(stdout) != 0)
+      return EXIT_FAILED; /* our reader went away */
   }
+}
+
+static int do_logs(int fd, const ctl_args_t *a) {
+  if (a->nargs != 1) {
+    cli_error(a->cmd, "usage: tend logs [-f] [-n N] [--stderr] NAME");
+    return EXIT_USAGE;
+  }
+  /* Frames of output until the daemon ends the stream. */
+  return stream_frames(fd, a,
+                       json_pack("{s:s,s:s,s:i,s:s,s:b}", "cmd", "logs", "name", a->args[0],
+                                 "lines", a->lines, "stream",
+                                 a->stderr_stream ? "stderr" : "stdout", "follow", a->follow),
+                       0, EXIT_FAILED);
 }
 
 static int do_wait(int fd, const ctl_args_t *a) {
@@ -485,38 +494,8 @@ static int do_get(int fd, const ctl_args_t *a) {
                           a->lines > 0 ? a->lines : 1);
   if (a->timeout_ms >= 0)
     json_object_set_new(req, "timeout_ms", json_integer(a->timeout_ms));
-  char *json = json_dumps(req, JSON_COMPACT);
-  json_decref(req);
-  int r = tend_ctl_send(fd, json, NULL, 0);
-  free(json);
-  if (r != 0) {
-    cli_error(a->cmd, "the daemon did not answer: %s", strerror(-r));
-    return EXIT_NO_DAEMON;
-  }
-  for (;;) {
-    char *rj, *rd;
-    size_t rl;
-    r = tend_ctl_recv(fd, &rj, &rd, &rl);
-    if (r == -EPIPE)
-      return 0;
-    if (r != 0) {
-      cli_error(a->cmd, "reading from the daemon: %s", strerror(-r));
-      return EXIT_NO_DAEMON;
-    }
-    json_t *reply = json_loads(rj, 0, NULL);
-    free(rj);
-    bool timed_out = json_is_true(json_object_get(reply, "timed_out"));
-    bool bad = failed(a, reply);
-    json_decref(reply);
-    if (bad) {
-      free(rd);
-      return timed_out ? EXIT_TIMEOUT : EXIT_FAILED;
-    }
-    bool ok = fwrite(rd != NULL ? rd : "", 1, rl, stdout) == rl && putchar('\n') != EOF;
-    free(rd);
-    if (!ok)
-      return EXIT_FAILED;
-  }
+  /* One frame per message, each printed with a newline. */
+  return stream_frames(fd, a, req, '\n', EXIT_TIMEOUT);
 }
 
 /* ---- daemon pools ---------------------------------------------------- */
