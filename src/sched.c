@@ -167,6 +167,37 @@ static int write_all(int fd, const char *p, size_t n) {
   return 0;
 }
 
+/* Make room for want more bytes in memory: within the stream's limit and
+ * the pool's budget, or regardless of them (force). Returns how many of
+ * the want bytes fit. */
+static size_t mem_room(tend_sched_t *s, tend_capture_t *c, size_t want, bool force) {
+  if (c->mem_cap - c->mem_len >= want)
+    return want;
+  size_t cap = c->mem_cap ? c->mem_cap * 2 : MEM_MIN_CAP;
+  while (cap < c->mem_len + want)
+    cap *= 2;
+  if (!force && cap > s->o.mem_limit)
+    cap = s->o.mem_limit; /* still >= mem_len + want: the caller capped want */
+  size_t grow = cap - c->mem_cap;
+  if (force || s->mem_used + grow <= s->o.mem_budget) {
+    char *m = realloc(c->mem, cap);
+    if (m != NULL) {
+      c->mem = m;
+      c->mem_cap = cap;
+      s->mem_used += grow;
+    }
+  }
+  size_t room = c->mem_cap - c->mem_len;
+  return room < want ? room : want;
+}
+
+static void mem_add(tend_capture_t *c, const char *p, size_t n) {
+  if (n > 0) /* (c->mem may still be NULL) */
+    memcpy(c->mem + c->mem_len, p, n);
+  c->mem_len += n;
+  c->kept += n;
+}
+
 /* Keep n more bytes of a stream: in memory while the stream's limit and
  * the pool's budget allow, then (for good, so the order holds) in the
  * temporary file. */
@@ -176,27 +207,8 @@ static void capture_add(tend_sched_t *s, tend_capture_t *c, const char *p, size_
     return;
   if (c->fd < 0 && c->mem_len < s->o.mem_limit) {
     size_t take = s->o.mem_limit - c->mem_len;
-    if (take > n)
-      take = n;
-    if (c->mem_len + take > c->mem_cap) {
-      size_t cap = c->mem_cap ? c->mem_cap * 2 : MEM_MIN_CAP;
-      while (cap < c->mem_len + take)
-        cap *= 2;
-      if (cap > s->o.mem_limit)
-        cap = s->o.mem_limit;
-      size_t grow = cap - c->mem_cap;
-      char *m = NULL;
-      if (s->mem_used + grow <= s->o.mem_budget && (m = realloc(c->mem, cap)) != NULL) {
-        c->mem = m;
-        c->mem_cap = cap;
-        s->mem_used += grow;
-      }
-      if (take > c->mem_cap - c->mem_len)
-        take = c->mem_cap - c->mem_len; /* over budget: the rest spills */
-    }
-    memcpy(c->mem + c->mem_len, p, take);
-    c->mem_len += take;
-    c->kept += take;
+    take = mem_room(s, c, take < n ? take : n, false);
+    mem_add(c, p, take);
     p += take;
     n -= take;
   }
@@ -205,7 +217,14 @@ static void capture_add(tend_sched_t *s, tend_capture_t *c, const char *p, size_
   if (c->fd < 0) {
     int fd = spill_open(s->tmpdir);
     if (fd < 0) {
-      c->error = fd;
+      /* No temporary file (out of descriptors, a full or read-only
+       * tmpdir): memory past the limits rather than lost output. A later
+       * read tries the file again; what it gets follows what is here. */
+      if (mem_room(s, c, n, true) < n) {
+        c->error = fd;
+        return;
+      }
+      mem_add(c, p, n);
       return;
     }
     c->fd = fd;
@@ -302,7 +321,16 @@ static void task_done(tend_sched_t *s, tend_task_t *t, tend_task_outcome_t outco
   s->o.done_cb(s, t);
 }
 
-static void read_pipe(struct slot *sl, int i);
+/* n bytes of output i of the slot's task, just read. */
+static void output_add(struct slot *sl, int i, const char *data, size_t n) {
+  tend_task_t *t = sl->task;
+  if (t->out[i] == TEND_OUT_STREAM) {
+    t->cap[i].bytes += n; /* passed on, not kept */
+    sl->s->o.output_cb(sl->s, t, i, data, n);
+    return;
+  }
+  capture_add(sl->s, &t->cap[i], data, n);
+}
 
 /* What is already in a pipe, without waiting for EOF, then close it. */
 static void drain_now(struct slot *sl, int i) {
@@ -313,7 +341,7 @@ static void drain_now(struct slot *sl, int i) {
       ssize_t n = read(fd, sl->s->scratch, SCRATCH);
       if (n <= 0)
         break;
-      capture_add(sl->s, &sl->task->cap[i], sl->s->scratch, (size_t)n);
+      output_add(sl, i, sl->s->scratch, (size_t)n);
     }
   }
   sl->out_open[i] = false;
@@ -367,7 +395,7 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   int i;
   struct slot *sl = slot_of_pipe((uv_handle_t *)st, &i);
   if (n > 0) {
-    capture_add(sl->s, &sl->task->cap[i], buf->base, (size_t)n);
+    output_add(sl, i, buf->base, (size_t)n);
     return;
   }
   if (n == 0)
@@ -409,7 +437,8 @@ static void timeout_cb(uv_timer_t *h) {
 
 static tend_stdio_kind_t stdio_kind(tend_out_t out, int i) {
   switch (out) {
-  case TEND_OUT_CAPTURE: return TEND_STDIO_PIPE;
+  case TEND_OUT_CAPTURE:
+  case TEND_OUT_STREAM: return TEND_STDIO_PIPE;
   case TEND_OUT_NULL: return TEND_STDIO_NULL;
   case TEND_OUT_INHERIT: return TEND_STDIO_INHERIT;
   case TEND_OUT_MERGE: return i == 1 ? TEND_STDIO_STDOUT : TEND_STDIO_NULL;
@@ -589,6 +618,8 @@ int tend_sched_submit(tend_sched_t *s, tend_task_t *t) {
     return -EPIPE;
   if (t->argv == NULL || t->argv[0] == NULL ||
       (t->state != TEND_TASK_NEW && t->state != TEND_TASK_DONE) || t->out[0] == TEND_OUT_MERGE)
+    return -EINVAL;
+  if ((t->out[0] == TEND_OUT_STREAM || t->out[1] == TEND_OUT_STREAM) && s->o.output_cb == NULL)
     return -EINVAL;
   t->seq = s->next_seq++;
   t->state = TEND_TASK_QUEUED;

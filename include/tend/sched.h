@@ -5,7 +5,8 @@
  * soon as a slot is free, never more than max_running at once. A task's
  * output is captured (in memory up to a per-stream limit and a pool-wide
  * budget, the rest in an unlinked temporary file), so the owner can hand
- * it on in one piece when the task ends. The pool asks for more tasks
+ * it on in one piece when the task ends; or it is passed on as it comes
+ * (TEND_OUT_STREAM), or not read at all (NULL, INHERIT). The pool asks for more tasks
  * (feed_cb) only when its queue runs low: a producer reading a long list
  * feeds it lazily, and memory stays bounded however many tasks there are.
  *
@@ -45,6 +46,8 @@ typedef enum {
   TEND_OUT_NULL,        /* /dev/null */
   TEND_OUT_INHERIT,     /* our own descriptor 1 or 2, as is (not grouped) */
   TEND_OUT_MERGE,       /* stderr only: into whatever stdout is */
+  TEND_OUT_STREAM,      /* each piece to output_cb as it is read, not kept
+                           (cap[i].bytes counts them) */
 } tend_out_t;
 
 typedef enum {
@@ -64,7 +67,7 @@ typedef enum {
  * unlinked temporary file. Read it with tend_task_output_read/_write. */
 typedef struct {
   uint64_t bytes; /* what the task wrote to the stream */
-  uint64_t kept;  /* what was kept (== bytes unless error) */
+  uint64_t kept;  /* what was kept (== bytes unless error; 0 for STREAM) */
   int error;      /* first error keeping them (-ENOSPC, -EMFILE, -ENOMEM):
                      every byte from there on was dropped */
   bool spilled;   /* part of it is in the temporary file */
@@ -107,6 +110,11 @@ struct tend_task_s {
 
 typedef void (*tend_sched_cb)(tend_sched_t *s);
 typedef void (*tend_sched_task_cb)(tend_sched_t *s, tend_task_t *t);
+/* TEND_OUT_STREAM: n bytes of stream (0 stdout, 1 stderr) just read from
+ * a running task; data is valid during the call only. There is no
+ * backpressure: what the owner cannot take now, it copies. */
+typedef void (*tend_sched_output_cb)(tend_sched_t *s, tend_task_t *t, int stream,
+                                     const char *data, size_t n);
 
 typedef struct {
   unsigned max_running; /* tasks running at once, >= 1 */
@@ -130,6 +138,7 @@ typedef struct {
   tend_sched_cb join_cb;       /* optional: after tend_sched_close (or halt,
                                   cancel), every task is done and every
                                   handle closed */
+  tend_sched_output_cb output_cb; /* required by TEND_OUT_STREAM */
   void *data;
 } tend_sched_opts_t;
 
@@ -156,7 +165,8 @@ void *tend_sched_data(const tend_sched_t *s);
 
 /* Queue t (state NEW or DONE: a task may be reused after release). It
  * starts on a later loop turn, or later still when no slot is free.
- * 0, -EINVAL (no argv[0], bad state), -EPIPE (closed). */
+ * 0, -EINVAL (no argv[0], bad state, MERGE for stdout, STREAM without
+ * output_cb), -EPIPE (closed). */
 int tend_sched_submit(tend_sched_t *s, tend_task_t *t);
 
 /* How many more tasks the pool would like queued now (0 once closed). */

@@ -480,6 +480,7 @@ static void task_finished(struct pool *P, struct ptask *pt) {
 static void done_cb(tend_sched_t *s, tend_task_t *t) {
   struct pool *P = tend_sched_data(s);
   struct ptask *pt = (struct ptask *)t;
+  uint64_t seq = t->seq; /* t may be freed below */
   write_joblog(P, t);
   if (t->cancelled)
     P->stopped++;
@@ -502,8 +503,11 @@ static void done_cb(tend_sched_t *s, tend_task_t *t) {
     P->halted = true;
     tend_sched_stats_t st;
     tend_sched_stats(s, &st);
-    fprintf(stderr, "tend pool: task %" PRIu64 " failed; starting nothing more, waiting for %"
-            PRIu64 " running task%s\n", t->seq, st.running, st.running == 1 ? "" : "s");
+    fprintf(stderr, "tend pool: task %" PRIu64 " failed; starting nothing more", seq);
+    if (st.running > 0)
+      fprintf(stderr, ", waiting for %" PRIu64 " running task%s", st.running,
+              st.running == 1 ? "" : "s");
+    fputc('\n', stderr);
     lines_close(P);
     P->input_done = true;
     tend_sched_halt(s);
