@@ -793,3 +793,19 @@ POOL_TEST(twenty_thousand_tasks_in_bounded_memory) {
   tu_result_free(&x.r);
   free(input);
 }
+
+POOL_TEST(progress_only_when_asked_or_on_a_terminal) {
+  tu_result_t r;
+  /* stderr is a pipe here: no progress by default */
+  TEND(&r, 20000, "pool", "-j", "2", "--", "true", ":::", "a", "b", "c");
+  assert_exit(&r, 0);
+  cr_assert(strstr(r.err, "tend pool:") == NULL, "progress on a pipe: %s", r.err);
+  tu_result_free(&r);
+  TEND(&r, 20000, "pool", "--progress", "-j", "2", "--", "true", ":::", "a", "b", "c");
+  assert_exit(&r, 0);
+  cr_assert(strstr(r.err, "tend pool: 3/3 done (0 failed), 0 running"), "%s", r.err);
+  cr_assert(strstr(r.err, "ETA"), "%s", r.err);
+  /* the line is erased at the end */
+  cr_assert(r.err_len >= 4 && memcmp(r.err + r.err_len - 4, "\r\033[K", 4) == 0, "%s", r.err);
+  tu_result_free(&r);
+}

@@ -60,6 +60,9 @@ const char cmd_pool_usage[] =
     "  --halt-on-error     after the first failed task start nothing more; wait\n"
     "                      for the running ones\n"
     "  --dry-run           print the commands (shell-quoted), run nothing\n"
+    "  --progress          a progress line on stderr (done, failed, running,\n"
+    "                      tasks/s, ETA with ::: tasks); on by default when\n"
+    "                      stderr is a terminal; --no-progress turns it off\n"
     "\n"
     "Each task's stdout and stderr are printed in one piece when it ends, never\n"
     "interleaved with another task's. SIGINT/SIGTERM: start nothing more, stop\n"
@@ -101,6 +104,7 @@ struct pool {
   /* options */
   unsigned jobs;
   bool keep_order, halt_on_error, dry_run;
+  int progress; /* -1 default (on a terminal), 0 off, 1 forced */
   const char *joblog_path;
   uint64_t timeout_ms, kill_after_ms;
   const char *timeout_arg;
@@ -125,6 +129,10 @@ struct pool {
   struct ptask **ring;
   uint64_t window;
   uint64_t next_print;
+
+  /* --progress: one line on stderr, redrawn at most 10 times a second */
+  uint64_t started_ms, progress_ms;
+  bool progress_shown;
 
   /* outcome */
   uint64_t failed, stopped;
@@ -436,10 +444,46 @@ static void write_joblog(struct pool *P, tend_task_t *t) {
   }
 }
 
+/* Erase the progress line, so output and messages start on a clean one. */
+static void progress_clear(struct pool *P) {
+  if (P->progress_shown) {
+    fputs("\r\033[K", stderr);
+    P->progress_shown = false;
+  }
+}
+
+static void progress_show(struct pool *P, bool force) {
+  if (P->progress <= 0 || P->s == NULL)
+    return;
+  uint64_t now = uv_now(&P->loop);
+  if (!force && P->progress_shown && now - P->progress_ms < 100)
+    return;
+  P->progress_ms = now;
+  tend_sched_stats_t st;
+  tend_sched_stats(P->s, &st);
+  double secs = (double)(now - P->started_ms) / 1000;
+  double rate = secs > 0 ? (double)st.done / secs : 0;
+  char eta[32] = "";
+  if (P->args != NULL && rate > 0) { /* ::: tasks: the total is known */
+    uint64_t left = (uint64_t)P->nargs > st.done ? (uint64_t)P->nargs - st.done : 0;
+    long e = (long)((double)left / rate + 0.5);
+    snprintf(eta, sizeof(eta), ", ETA %ld:%02ld", e / 60, e % 60);
+  }
+  char total[32] = "";
+  if (P->args != NULL)
+    snprintf(total, sizeof(total), "/%d", P->nargs);
+  fprintf(stderr, "\r\033[Ktend pool: %" PRIu64 "%s done (%" PRIu64 " failed), %" PRIu64
+                  " running, %.1f tasks/s%s",
+          st.done, total, P->failed, st.running, rate, eta);
+  fflush(stderr);
+  P->progress_shown = true;
+}
+
 static void print_task(struct pool *P, struct ptask *pt) {
   tend_task_t *t = &pt->t;
   if (t->outcome == TEND_TASK_SKIPPED)
     return;
+  progress_clear(P);
   if (t->outcome == TEND_TASK_SPAWN_FAILED) {
     fprintf(stderr, "tend pool: cannot run '%s': %s\n", t->argv[0], strerror(-t->spawn_error));
     return;
@@ -499,7 +543,9 @@ static void done_cb(tend_sched_t *s, tend_task_t *t) {
       task_finished(P, next);
     }
   }
+  progress_show(P, false);
   if (failed && P->halt_on_error && !P->halted && P->interrupted_by == 0 && !P->out_broken) {
+    progress_clear(P);
     P->halted = true;
     tend_sched_stats_t st;
     tend_sched_stats(s, &st);
@@ -515,6 +561,7 @@ static void done_cb(tend_sched_t *s, tend_task_t *t) {
 }
 
 static void signal_cb(uv_signal_t *h, int signum) {
+  progress_clear(h->data);
   struct pool *P = h->data;
   if (P->nsignals++ == 0) {
     P->interrupted_by = signum;
@@ -526,6 +573,7 @@ static void signal_cb(uv_signal_t *h, int signum) {
 
 static void join_cb(tend_sched_t *s) {
   struct pool *P = tend_sched_data(s);
+  progress_clear(P);
   for (int i = 0; i < P->nsigs; i++)
     uv_close((uv_handle_t *)&P->sigs[i], NULL);
   P->nsigs = 0;
@@ -562,6 +610,8 @@ static int parse(int argc, char **argv, struct pool *P) {
       {"kill-after", required_argument, NULL, 'K'},
       {"halt-on-error", no_argument, NULL, 'H'},
       {"dry-run", no_argument, NULL, 'n'},
+      {"progress", no_argument, NULL, 'P'},
+      {"no-progress", no_argument, NULL, 'N'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -608,6 +658,12 @@ static int parse(int argc, char **argv, struct pool *P) {
       }
       break;
     }
+    case 'P':
+      P->progress = 1;
+      break;
+    case 'N':
+      P->progress = 0;
+      break;
     case 'H':
       P->halt_on_error = true;
       break;
@@ -705,8 +761,11 @@ int cmd_pool(int argc, char **argv) {
   }
   int status = EXIT_OWN;
   bool loop_open = false;
+  P->progress = -1;
   if (parse(argc, argv, P) != 0)
     goto out;
+  if (P->progress < 0)
+    P->progress = isatty(STDERR_FILENO); /* never on a pipe by default */
   /* Before anything opens a descriptor: if our stdin is closed, the next
    * one would land on 0 and pass for it. */
   bool no_stdin = fcntl(STDIN_FILENO, F_GETFD) < 0;
@@ -734,6 +793,7 @@ int cmd_pool(int argc, char **argv) {
     goto out;
   }
   loop_open = true;
+  P->started_ms = uv_now(&P->loop);
   if (P->args == NULL) {
     if ((r = lines_open(P, true, no_stdin)) != 0) {
       cli_error("pool", "reading the tasks from stdin: %s", uv_strerror(r));
