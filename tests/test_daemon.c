@@ -32,16 +32,7 @@ static void stop_left_daemon(void) {
 TestSuite(daemon, .timeout = 120, .fini = stop_left_daemon);
 
 /* The status entry of name, as JSON (caller decrefs), or NULL. */
-static json_t *status_of(const char *name) {
-  tu_result_t r;
-  tu_ctl(&d, &r, "status", "--json", name, NULL);
-  json_t *arr = json_loads(r.out, 0, NULL);
-  cr_assert(json_is_array(arr), "status --json: %s %s", r.out, r.err);
-  tu_result_free(&r);
-  json_t *e = json_incref(json_array_get(arr, 0));
-  json_decref(arr);
-  return e;
-}
+static json_t *status_of(const char *name) { return tu_status_of(&d, name); }
 
 static const char *state_of(const char *name) {
   static char buf[32];

@@ -415,3 +415,16 @@ void tu_ctl(tu_daemon_t *d, tu_result_t *r, const char *cmd, ...) {
   argv[n] = NULL;
   tu_run(argv, NULL, 0, 30000, r);
 }
+
+#include <jansson.h>
+
+json_t *tu_status_of(tu_daemon_t *d, const char *name) {
+  tu_result_t r;
+  tu_ctl(d, &r, "status", "--json", name, NULL);
+  json_t *arr = json_loads(r.out, 0, NULL);
+  cr_assert(json_is_array(arr), "status --json: %s %s", r.out, r.err);
+  tu_result_free(&r);
+  json_t *e = json_incref(json_array_get(arr, 0));
+  json_decref(arr);
+  return e;
+}

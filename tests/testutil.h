@@ -66,6 +66,9 @@ typedef struct {
  * in the temp dir, unless with_tend is false) and start `tend daemon`;
  * wait until its socket answers. */
 void tu_daemon_start(tu_daemon_t *d, const char *conf_text);
+/* Whether TEND_VALGRIND=1: the daemons tu_daemon_try starts run under
+ * valgrind --leak-check=full --error-exitcode=1 (report in d->log). */
+bool tu_valgrind(void);
 /* Start on an existing config file; false if it exited instead (then
  * *status is its wait status). */
 bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status);
@@ -76,6 +79,11 @@ int tu_daemon_stop(tu_daemon_t *d);
 /* Run `tend ARGS... -s SOCK` style control commands: argv without the
  * binary and without -s; NULL-terminated. */
 void tu_ctl(tu_daemon_t *d, tu_result_t *r, const char *cmd, ...);
+
+/* The `tend status --json NAME` entry of one process (a jansson json_t *,
+ * the caller decrefs it), asserting the command answered. */
+struct json_t;
+struct json_t *tu_status_of(tu_daemon_t *d, const char *name);
 
 /* Wait until file path contains needle (inotify + deadline). */
 bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms);
