@@ -512,6 +512,10 @@ static void read_tend(struct ctx *x, cfg_section_t *s) {
   int fmt;
   if (get_choice(x, s, "log_format", &v, formats, TEND_LOGFMT_TEXT, "text or json", &fmt))
     c->log_format = (tend_logfmt_t)fmt;
+  static const char *const targets[] = {"file", "syslog", NULL};
+  int target;
+  if (get_choice(x, s, "log_target", &v, targets, 0, "file or syslog", &target))
+    c->log_syslog = target == 1;
   if ((p = get_path(x, s, "logdir", &v, &bad)) != NULL)
     c->logdir = p;
   if ((p = get_path(x, s, "pidfile", &v, &bad)) != NULL)

@@ -913,7 +913,9 @@ int tend_daemon_run(const char *config_path) {
   d.config_path = strdup(cfg->path);
   if (cfg->logfile != NULL)
     fs_mkdir_parents(cfg->logfile);
-  if ((r = log_open(cfg->logfile, cfg->log_format)) != 0) {
+  if (cfg->log_syslog)
+    log_open_syslog(cfg->log_format);
+  else if ((r = log_open(cfg->logfile, cfg->log_format)) != 0) {
     fprintf(stderr, "tend: cannot open log file %s: %s\n", cfg->logfile, strerror(-r));
     tend_config_free(cfg);
     free(d.config_path);

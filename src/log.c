@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 static int log_fd = STDERR_FILENO;
 static tend_logfmt_t log_fmt = TEND_LOGFMT_TEXT;
 static char *log_path; /* NULL: stderr */
+static bool log_syslog;
 
 int log_open(const char *path, tend_logfmt_t fmt) {
   int fd = STDERR_FILENO;
@@ -39,6 +41,23 @@ int log_open(const char *path, tend_logfmt_t fmt) {
   return 0;
 }
 
+void log_open_syslog(tend_logfmt_t fmt) {
+  log_close();
+  openlog("tend", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  log_syslog = true;
+  log_fmt = fmt;
+}
+
+static int syslog_priority(const char *level) {
+  if (strcmp(level, "error") == 0)
+    return LOG_ERR;
+  if (strcmp(level, "warn") == 0)
+    return LOG_WARNING;
+  if (strcmp(level, "notice") == 0)
+    return LOG_NOTICE;
+  return LOG_INFO;
+}
+
 int log_reopen(void) {
   if (log_path == NULL)
     return 0;
@@ -51,6 +70,9 @@ int log_reopen(void) {
 }
 
 void log_close(void) {
+  if (log_syslog)
+    closelog();
+  log_syslog = false;
   if (log_fd > STDERR_FILENO)
     close(log_fd);
   log_fd = STDERR_FILENO;
@@ -175,7 +197,15 @@ void log_fields(const char *level, const char *event, const log_field_t *fields)
     format_json(&b, t, level, event, fields);
   else
     format_text(&b, t, level, event, fields);
-  if (b.data != NULL) {
+  if (b.data != NULL && log_syslog) {
+    /* syslog stamps its own time: skip ours ("TIME " in text, and the
+     * line's newline). */
+    const char *line = b.data;
+    if (log_fmt == TEND_LOGFMT_TEXT && strchr(line, ' ') != NULL)
+      line = strchr(line, ' ') + 1;
+    int len = (int)(b.data + b.len - line) - 1;
+    syslog(syslog_priority(level), "%.*s", len > 0 ? len : 0, line);
+  } else if (b.data != NULL) {
     /* One write per line; a failing log must not stop supervision. */
     ssize_t n = write(log_fd, b.data, b.len);
     (void)n;

@@ -38,6 +38,9 @@ typedef struct {
 /* Where and how to log: path NULL means stderr. 0 or a negative errno
  * (then the previous target stays). */
 int log_open(const char *path, tend_logfmt_t fmt);
+/* Log to syslog(3) (facility daemon, ident "tend") instead: each event's
+ * line, without the time (syslog adds its own), at the event's level. */
+void log_open_syslog(tend_logfmt_t fmt);
 void log_close(void);
 /* Open the log file again (after logrotate moved it). 0 or a negative
  * errno (then the old descriptor stays in use). */

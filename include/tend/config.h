@@ -132,6 +132,8 @@ typedef struct {
   int socket_mode;  /* default 0600 */
   char *socket_owner; /* NULL: unchanged ("user" or "user:group") */
   char *logfile;    /* daemon log; NULL: stderr */
+  bool log_syslog;  /* log_target = syslog: the daemon log goes to syslog(3)
+                       (journald picks it up) instead of logfile/stderr */
   tend_logfmt_t log_format;
   char *logdir;     /* child logs (AUTO); default "<config dir>/log" */
   char *pidfile;    /* NULL: none */
