@@ -380,6 +380,12 @@ Test(features, check_validates_without_starting) {
             r.err);
   cr_assert(strstr(r.out, "notice:") && strstr(r.out, "unix_http_server"), "%s", r.out);
   tu_result_free(&r);
+  char *jargv[] = {(char *)tu_tend(), "check", "--json", "-c", path, NULL};
+  tu_run(jargv, NULL, 0, 10000, &r);
+  cr_assert_eq(r.exit_code, 2);
+  cr_assert(strstr(r.out, "{\"valid\":false,") == r.out, "%s", r.out);
+  cr_assert(strstr(r.out, "startretries: invalid value 'lots'"), "%s", r.out);
+  tu_result_free(&r);
   tu_write_file(path, "[program:ok]\ncommand = true\nnumprocs = 3\n"
                       "process_name = %(program_name)s_%(process_num)d\n");
   tu_run(argv, NULL, 0, 10000, &r);
