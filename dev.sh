@@ -22,6 +22,9 @@ PKGS=(gcc libc6-dev pkg-config meson ninja-build
 # valgrind runs the daemon's lifecycle test (tests/test_faults.c); clang and
 # its runtime build the libFuzzer targets (fuzz/, the smoke run of 'test').
 PKGS+=(valgrind clang libclang-rt-14-dev)
+# hiredis (its async API, on tend's loop) and a Redis server for the
+# distributed tasks (src/dist*.c) and their tests (tests/test_dist.c).
+PKGS+=(libhiredis-dev redis-server)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -72,12 +75,13 @@ fuzz_build() {
   ninja -C build-fuzz "${FUZZERS[@]/#/fuzz/fuzz_}" >/dev/null
 }
 
-# fuzz_run SECONDS RESULTS: each fuzzer for SECONDS on build-fuzz/work/NAME
-# (new inputs go there; fuzz/corpus/NAME, the seeds, is only read), crashes
-# to build-fuzz/artifacts/NAME/, its output to build-fuzz/NAME.log; one
-# line per fuzzer to RESULTS. Returns 1 if one crashed.
+# fuzz_run SECONDS RESULTS LABEL: each fuzzer for SECONDS on
+# build-fuzz/work/NAME (new inputs go there; fuzz/corpus/NAME, the seeds, is
+# only read), crashes to build-fuzz/artifacts/NAME/, its output to
+# build-fuzz/NAME.log; one "LABEL: NAME passed|failed" line per fuzzer to
+# RESULTS. Returns 1 if one crashed.
 fuzz_run() {
-  local secs=$1 results=$2 t rc=0 len
+  local secs=$1 results=$2 label=$3 t rc=0 len
   : > "$results"
   for t in "${FUZZERS[@]}"; do
     mkdir -p "build-fuzz/work/$t" "build-fuzz/artifacts/$t"
@@ -85,10 +89,10 @@ fuzz_run() {
     if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -max_len=$len -timeout=20 \
          -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" \
          "build-fuzz/work/$t" "fuzz/corpus/$t" >"build-fuzz/$t.log" 2>&1; then
-      echo "fuzz smoke: $t passed ($(sed -n 's/^stat::number_of_executed_units: *//p' \
+      echo "$label: $t passed ($(sed -n 's/^stat::number_of_executed_units: *//p' \
         "build-fuzz/$t.log") runs in ${secs}s)" >>"$results"
     else
-      echo "fuzz smoke: $t failed (build-fuzz/$t.log, build-fuzz/artifacts/$t/)" >>"$results"
+      echo "$label: $t failed (build-fuzz/$t.log, build-fuzz/artifacts/$t/)" >>"$results"
       rc=1
     fi
   done
@@ -115,7 +119,7 @@ case "${1:-}" in
     smoke=build-fuzz/smoke.txt
     mkdir -p build-fuzz
     if fuzz_build; then
-      fuzz_run "${FUZZ_SMOKE_SECONDS:-5}" "$smoke" || status=1
+      fuzz_run "${FUZZ_SMOKE_SECONDS:-5}" "$smoke" "fuzz smoke" || status=1
     else
       echo "fuzz smoke: the fuzzers failed to build (ninja -C build-fuzz)" > "$smoke"
       status=1
@@ -128,7 +132,7 @@ case "${1:-}" in
     ensure_packages
     fuzz_build
     status=0
-    fuzz_run "${FUZZ_SECONDS:-60}" build-fuzz/fuzz.txt || status=1
+    fuzz_run "${FUZZ_SECONDS:-60}" build-fuzz/fuzz.txt fuzz || status=1
     cat build-fuzz/fuzz.txt
     if [ $status -ne 0 ]; then
       echo "A crash: reproduce with build-fuzz/fuzz/fuzz_NAME FILE, fix it, and copy FILE" \

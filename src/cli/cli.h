@@ -26,6 +26,14 @@ int cmd_demo(int argc, char **argv);
 extern const char cmd_run_usage[];
 extern const char cmd_daemon_usage[];
 extern const char cmd_demo_usage[];
+/* Distributed tasks on Redis Streams (cmd_dist.c); cmd_submit hands the
+ * daemon-pool form (no --redis) to cmd_ctl. */
+int cmd_submit(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_results(int argc, char **argv);
+extern const char cmd_submit_usage[];
+extern const char cmd_worker_usage[];
+extern const char cmd_results_usage[];
 
 /* The control subcommands (status, start, ...) share cmd_ctl. */
 struct ctl_cmd {

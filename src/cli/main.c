@@ -21,6 +21,13 @@ static const struct cmd cmds[] = {
      cmd_check_usage},
     {"demo", cmd_demo, "the processes-and-threads tutorial, lesson by lesson, in C",
      cmd_demo_usage},
+    {"submit", cmd_submit,
+     "queue a task: on Redis (--redis URL) for tend workers, or in a daemon pool",
+     cmd_submit_usage},
+    {"worker", cmd_worker, "run tasks from a Redis stream, N at a time, results back to Redis",
+     cmd_worker_usage},
+    {"results", cmd_results, "print the results of Redis tasks; --follow, --wait ID...",
+     cmd_results_usage},
     {"help", cmd_help, "show help for a subcommand", "usage: tend help [SUBCOMMAND]\n"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
