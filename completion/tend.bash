@@ -95,11 +95,11 @@ _tend() {
       valopts="--input --input-file --timeout --kill-after --cwd --env"
       ;;
     pool)
-      opts="-j --jobs -k --keep-order --joblog --timeout --kill-after --halt-on-error --dry-run --help --"
+      opts="-j --jobs -k --keep-order --joblog --timeout --kill-after --halt-on-error --dry-run --progress --no-progress --help --"
       valopts="-j --jobs --joblog --timeout --kill-after"
       ;;
     daemon) opts="-c --config -h --help"; valopts="-c --config" ;;
-    check) opts="-c --config -q --quiet -h --help"; valopts="-c --config" ;;
+    check) opts="-c --config -q --quiet --json -h --help"; valopts="-c --config" ;;
     demo)
       opts="--scale --seed --interval --iterations --threads --seconds --redis -h --help"
       valopts="--scale --seed --interval --iterations --threads --seconds --redis"

@@ -91,6 +91,41 @@ static void close_handle(tend_proc_t *p, uv_handle_t *h) {
     uv_close(h, handle_closed_cb);
 }
 
+/* ---- the children this process will reap -------------------------------- */
+
+/* A hash of the live tend_proc_t by pid: a subreaper's SIGCHLD handler asks
+ * about every child it sees, and a daemon may have thousands. */
+#define LIVE_BUCKETS 1024
+static tend_proc_t *live_table[LIVE_BUCKETS];
+
+static void live_add(tend_proc_t *p) {
+  tend_proc_t **b = &live_table[(unsigned)p->pid % LIVE_BUCKETS];
+  p->live_next = *b;
+  *b = p;
+  p->live = true;
+}
+
+static void live_del(tend_proc_t *p) {
+  if (!p->live)
+    return;
+  for (tend_proc_t **at = &live_table[(unsigned)p->pid % LIVE_BUCKETS]; *at != NULL;
+       at = &(*at)->live_next) {
+    if (*at == p) {
+      *at = p->live_next;
+      break;
+    }
+  }
+  p->live = false;
+  p->live_next = NULL;
+}
+
+bool tend_proc_is_child(int pid) {
+  for (tend_proc_t *p = live_table[(unsigned)pid % LIVE_BUCKETS]; p != NULL; p = p->live_next)
+    if (p->pid == pid)
+      return true;
+  return false;
+}
+
 static void exit_poll_cb(uv_poll_t *h, int status, int events) {
   tend_proc_t *p = h->data;
   (void)status;
@@ -104,6 +139,7 @@ static void exit_poll_cb(uv_poll_t *h, int status, int events) {
   if (r == 0 && info.si_pid == 0)
     return; /* not exited yet: a spurious wakeup */
   uv_poll_stop(h);
+  live_del(p);
   p->end_ns = uv_hrtime();
   if (r != 0) {
     /* ECHILD: someone else reaped it (SIGCHLD ignored, or a waitpid(-1)
@@ -672,6 +708,7 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
     goto fail;
   }
   p->state = TEND_PROC_RUNNING;
+  live_add(p);
 
 fail:
   for (int i = 0; i < 3; i++)
@@ -715,6 +752,9 @@ int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms, unsigned flags
 void tend_proc_close(tend_proc_t *p, tend_proc_close_cb cb) {
   if (p->state == TEND_PROC_CLOSING)
     return;
+  /* Closed while still running (against the contract): nothing here will
+   * reap it any more, so an orphan reaper may. */
+  live_del(p);
   if (p->state == TEND_PROC_EXITED && uv_is_active((uv_handle_t *)&p->kill_timer) &&
       !(p->stop_flags & TEND_STOP_KILL_LEADER))
     kill(-p->pid, SIGKILL);

@@ -1144,17 +1144,10 @@ void sv_shutdown(sv_t *sv, void (*cb)(sv_t *sv)) {
 
 /* ---- orphans ----------------------------------------------------------- */
 
-static bool pid_is_ours(sv_t *sv, pid_t pid) {
-  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next)
-    if (p->run != NULL && p->run->pid == pid)
-      return true;
-  return false;
-}
-
 void sv_reap_orphans(sv_t *sv) {
-  /* Orphans re-parented to us are listed among our children. libuv reaps
-   * only the pids of its own handles, and waitpid(-1) would steal their
-   * status, so reap exactly the children that no process handle owns. */
+  /* Orphans re-parented to us are listed among our children. Every child
+   * tend started itself is reaped through its pidfd, and waitpid(-1) would
+   * steal its status: reap exactly the children no tend_proc_t watches. */
   char path[64];
   snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
   FILE *f = fopen(path, "r");
@@ -1162,8 +1155,8 @@ void sv_reap_orphans(sv_t *sv) {
     return;
   int pid;
   while (fscanf(f, "%d", &pid) == 1) {
-    if (pid_is_ours(sv, pid))
-      continue;
+    if (tend_proc_is_child(pid))
+      continue; /* a program's, a pool task's or a worker task's */
     int status;
     if (waitpid(pid, &status, WNOHANG) == pid)
       LOG("info", "orphan_reaped", F_INT("pid", pid),

@@ -103,6 +103,8 @@ struct tend_proc_s {
   tend_proc_exit_cb exit_cb;
   tend_proc_close_cb close_cb;
   int open_handles;
+  bool live;                 /* in the registry of unreaped children */
+  tend_proc_t *live_next;    /* its hash chain */
 };
 
 /*
@@ -153,6 +155,12 @@ void tend_proc_close(tend_proc_t *p, tend_proc_close_cb cb);
 /* Close our end of pipe i early (e.g. the child's stdin once the input is
  * written, so it sees EOF). The owner never uv_close()s p->pipes itself. */
 void tend_proc_close_pipe(tend_proc_t *p, int i);
+
+/* Is pid a child that some tend_proc_t of this process will reap? A
+ * reaper of orphans (the daemon is a child subreaper) must leave those
+ * alone, or it steals their exit status. Not thread-safe: call from the
+ * thread that spawns. */
+bool tend_proc_is_child(int pid);
 
 /* Wall time of the run in nanoseconds (so far, if still running). */
 uint64_t tend_proc_runtime_ns(const tend_proc_t *p);

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,8 +39,13 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < NCMDS; i++)
     fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
   fprintf(f, "\ncontrol a running daemon:\n");
-  for (int i = 0; i < n_ctl_cmds; i++)
-    fprintf(f, "  %-10s %s\n", ctl_cmds[i].name, ctl_cmds[i].summary);
+  for (int i = 0; i < n_ctl_cmds; i++) {
+    bool listed = false; /* submit: one entry serves both forms */
+    for (size_t k = 0; k < NCMDS; k++)
+      listed = listed || strcmp(cmds[k].name, ctl_cmds[i].name) == 0;
+    if (!listed)
+      fprintf(f, "  %-10s %s\n", ctl_cmds[i].name, ctl_cmds[i].summary);
+  }
   fprintf(f, "\n'tend help SUBCOMMAND' or 'tend SUBCOMMAND --help' for details.\n");
 }
 
