@@ -1315,6 +1315,43 @@ static void read_pool(struct ctx *x, cfg_section_t *s) {
   }
 }
 
+static void read_worker(struct ctx *x, cfg_section_t *s) {
+  const char *name = s->name + strlen("worker:");
+  if (!cfg_name_ok(name)) {
+    ERR(x, "%s:%d: [%s] invalid name '%s': names cannot contain spaces, ':' or '/'", s->file,
+        s->line, s->name, name);
+    return;
+  }
+  cfg_vars_t v = {0};
+  tend_worker_conf_t w = {0};
+  cfg_entry_t *e;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (value_of(x, s, "redis", &v, &w.redis, &e) == 0)
+    ERR(x, "%s:%d: [%s] redis: missing (a URL: redis://host:port or unix:///path)", s->file,
+        s->line, s->name);
+  value_of(x, s, "stream", &v, &w.stream, &e);
+  value_of(x, s, "group", &v, &w.group, &e);
+  get_int(x, s, "workers", &v, cpus > 0 ? (int)cpus : 1, 1, &w.workers);
+  get_seconds(x, s, "visibility", &v, 30, &w.visibility);
+  leftover_keys(x, s, NULL, false);
+  w.name = strdup(name);
+  w.file = strdup(s->file);
+  w.line = s->line;
+  if (w.stream == NULL)
+    w.stream = strdup(name);
+  if (w.group == NULL)
+    w.group = strdup("tend");
+  if (w.name == NULL || w.file == NULL || w.stream == NULL || w.group == NULL ||
+      append_item((void **)&x->c->workers, &x->c->nworkers, sizeof(w), &w) != 0) {
+    free(w.name);
+    free(w.file);
+    free(w.redis);
+    free(w.stream);
+    free(w.group);
+    x->oom = true;
+  }
+}
+
 const tend_channel_conf_t *tend_config_channel(const tend_config_t *c, const char *name) {
   for (size_t i = 0; c != NULL && i < c->nchannels; i++)
     if (strcmp(c->channels[i].name, name) == 0)
@@ -1375,6 +1412,8 @@ static void read_sections(struct ctx *x, const char *main_dir) {
       read_channel(x, s);
     } else if (prefix_is(n, "pool:")) {
       read_pool(x, s);
+    } else if (prefix_is(n, "worker:")) {
+      read_worker(x, s);
     } else if (strcmp(n, "include") == 0) {
       leftover_keys(x, s, NULL, false);
     } else if (prefix_is(n, "eventlistener:") || prefix_is(n, "fcgi-program:")) {
@@ -1557,6 +1596,15 @@ static void channels_pools_free(tend_config_t *c) {
     free(c->pools[i].file);
   }
   free(c->pools);
+  for (size_t i = 0; i < c->nworkers; i++) {
+    tend_worker_conf_t *w = &c->workers[i];
+    free(w->name);
+    free(w->redis);
+    free(w->stream);
+    free(w->group);
+    free(w->file);
+  }
+  free(c->workers);
 }
 
 void tend_config_free(tend_config_t *c) {

@@ -15,6 +15,7 @@
 #include "ctl_server.h"
 #include "daemon_chan.h"
 #include "daemon_pool.h"
+#include "daemon_worker.h"
 #include "fsutil.h"
 #include "log.h"
 #include "notify.h"
@@ -79,7 +80,7 @@ typedef struct {
   int exit_status;
   bool stopping;
   bool ready_sent; /* READY=1 told to systemd */
-  bool sv_done, pools_done; /* shutdown: what has finished stopping */
+  bool sv_done, pools_done, workers_done; /* shutdown: what has stopped */
   char last_status[160];
 } daemon_t;
 
@@ -676,6 +677,7 @@ static int reload(daemon_t *d, ctl_conn_t *c) {
   if (chanset_apply(&d->chans, cfg) != 0)
     LOG("error", "reload", F_STR("error", "cannot create the new channels: out of memory"));
   dpool_apply(&d->loop, cfg);
+  dworker_apply(&d->loop, cfg);
   sv_diff_t diff;
   sv_apply(&d->sv, cfg, &diff);
   LOG("info", "reload", F_STR("config", d->config_path), F_INT("added", diff.nadded),
@@ -799,8 +801,13 @@ static void pools_done_cb(void) {
   finish_shutdown(the_daemon);
 }
 
+static void workers_done_cb(void) {
+  the_daemon->workers_done = true;
+  finish_shutdown(the_daemon);
+}
+
 static void finish_shutdown(daemon_t *d) {
-  if (!d->sv_done || !d->pools_done)
+  if (!d->sv_done || !d->pools_done || !d->workers_done)
     return;
   while (d->pending != NULL)
     pending_finish(d, d->pending);
@@ -820,6 +827,7 @@ static void shutdown_daemon(daemon_t *d) {
   d->stopping = true;
   notify_send("STOPPING=1\nSTATUS=stopping every program");
   dpool_shutdown(pools_done_cb);
+  dworker_shutdown(workers_done_cb);
   sv_shutdown(&d->sv, sv_done_cb);
 }
 
@@ -976,6 +984,7 @@ int tend_daemon_run(const char *config_path) {
   if (chanset_apply(&d.chans, cfg) != 0)
     LOG("error", "start", F_STR("error", "cannot create the channels: out of memory"));
   dpool_apply(&d.loop, cfg);
+  dworker_apply(&d.loop, cfg);
   sv_apply(&d.sv, cfg, NULL);
   notify_states(&d); /* nothing to start at all: ready at once */
 

@@ -305,12 +305,12 @@ static char *submit_v(const char *const *args) {
 #define SUBMIT(...) submit_v((const char *const[]){__VA_ARGS__, NULL})
 
 /* tend results --wait ID --json: the parsed result; *status gets the exit. */
-static json_t *wait_result(const char *id, int timeout_s, int *status) {
+static json_t *wait_result_on(const char *stream, const char *id, int timeout_s, int *status) {
   char *u = url(), to[16];
   snprintf(to, sizeof(to), "%d", timeout_s);
   tu_result_t r;
-  TEND(&r, (timeout_s + 5) * 1000, "results", "--redis", u, "--json", "--timeout", to, "--wait",
-       id);
+  TEND(&r, (timeout_s + 5) * 1000, "results", "--redis", u, "--stream", stream, "--json",
+       "--timeout", to, "--wait", id);
   cr_assert(r.exit_code == 0 || r.exit_code == 3, "tend results --wait %s: exit %d: %s", id,
             r.exit_code, r.err);
   if (status != NULL)
@@ -321,6 +321,10 @@ static json_t *wait_result(const char *id, int timeout_s, int *status) {
   tu_result_free(&r);
   free(u);
   return j;
+}
+
+static json_t *wait_result(const char *id, int timeout_s, int *status) {
+  return wait_result_on("tend", id, timeout_s, status);
 }
 
 static const char *jstr(json_t *j, const char *k) {
@@ -1044,6 +1048,31 @@ Test(dist, the_worker_is_a_library_object_on_the_callers_loop) {
   cr_assert_eq(A.stopped, 1);
   cr_assert_eq(A.client_closed, 1);
   cr_assert_eq(uv_loop_close(&loop), 0, "handles left on the loop");
+  free(u);
+  assert_clean();
+}
+
+Test(dist, the_daemon_as_a_node_agent) {
+  /* [worker:NAME] in a daemon's config: it takes tasks like tend worker,
+   * logs to the daemon log, and stops with the daemon. */
+  redis_start(NULL);
+  char *u = url();
+  char *text = fmt("[worker:jobs]\nredis = %s\nworkers = 2\n", u);
+  tu_daemon_t d;
+  tu_daemon_start(&d, text);
+  char *id = SUBMIT("--stream", "jobs", "--", "sh", "-c", "echo node $TEND_WORKER");
+  int st;
+  json_t *j = wait_result_on("jobs", id, 10, &st);
+  cr_assert_eq(st, 0);
+  cr_assert(strstr(jstr(j, "stdout"), "node ") == jstr(j, "stdout"), "%s", jstr(j, "stdout"));
+  cr_assert(strstr(jstr(j, "worker"), "-jobs") != NULL, "%s", jstr(j, "worker"));
+  json_decref(j);
+  cr_assert(tu_file_count(d.log, "worker worker=jobs stream=jobs group=tend workers=2 "
+                                 "state=started") == 1,
+            "%s", tu_read_file(d.log, NULL));
+  cr_assert_eq(tu_daemon_stop(&d), 0);
+  free(id);
+  free(text);
   free(u);
   assert_clean();
 }

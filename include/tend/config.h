@@ -125,6 +125,18 @@ typedef struct {
   int line;
 } tend_pool_conf_t;
 
+/* [worker:NAME]: the daemon as a node agent of a Redis Streams queue. */
+typedef struct {
+  char *name;
+  char *redis;      /* URL, required */
+  char *stream;     /* default: NAME */
+  char *group;      /* default "tend" */
+  int workers;      /* tasks at once; default: the number of CPUs */
+  double visibility; /* seconds; default 30 */
+  char *file;
+  int line;
+} tend_worker_conf_t;
+
 typedef struct {
   char *path;       /* the main config file, absolute */
   char *socket;     /* control socket; default: beside the config file
@@ -146,6 +158,8 @@ typedef struct {
   size_t nchannels;
   tend_pool_conf_t *pools;
   size_t npools;
+  tend_worker_conf_t *workers;
+  size_t nworkers;
 } tend_config_t;
 
 /* Diagnostics collected while loading: errors refuse the config, notices
