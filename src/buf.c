@@ -25,6 +25,8 @@ int tend_buf_reserve(tend_buf_t *b, size_t more) {
 }
 
 int tend_buf_append(tend_buf_t *b, const void *data, size_t n) {
+  if (n == 0)
+    return 0; /* data may be NULL then: memcpy must not see it */
   int r = tend_buf_reserve(b, n);
   if (r != 0)
     return r;

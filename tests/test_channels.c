@@ -127,7 +127,11 @@ Test(channels, a_million_messages_with_backpressure) {
   long hwm = 0;
   char *h = strstr(st, "VmHWM:");
   cr_assert(h != NULL && sscanf(h, "VmHWM: %ld", &hwm) == 1);
+#ifndef __SANITIZE_ADDRESS__
   cr_assert_lt(hwm, 32 * 1024, "daemon peak RSS %ld KiB", hwm);
+#else
+  (void)hwm; /* ASan's shadow and quarantine dwarf it: the normal build checks */
+#endif
   free(st);
   free(out);
   tu_daemon_stop(&d);

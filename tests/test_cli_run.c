@@ -12,6 +12,14 @@
  */
 #include "testutil.h"
 
+/* 64 MiB each way: a deadlock never finishes, a slow (sanitized, loaded
+ * 2-core) build merely takes long. */
+#ifdef __SANITIZE_ADDRESS__
+#define BIG_DEADLINE_MS 240000
+#else
+#define BIG_DEADLINE_MS 60000
+#endif
+
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -380,7 +388,7 @@ RUN_TEST(large_output_both_ways_before_reading_input) {
   free(chunk);
 
   tu_result_t r;
-  TEND(&r, 60000, "run", "--input-file", in, "--", "sh", "-c",
+  TEND(&r, BIG_DEADLINE_MS, "run", "--input-file", in, "--", "sh", "-c",
        "head -c 67108864 /dev/zero; head -c 67108864 /dev/zero >&2; wc -c");
   assert_exit(&r, 0);
   cr_assert_eq(r.err_len, n, "stderr has %zu bytes, expected %zu", r.err_len, n);
