@@ -17,6 +17,7 @@
 #include "daemon_pool.h"
 #include "daemon_worker.h"
 #include "fsutil.h"
+#include "guard.h"
 #include "log.h"
 #include "notify.h"
 #include "procstat.h"
@@ -958,6 +959,13 @@ int tend_daemon_run(const char *config_path) {
       LOG("error", "pidfile", F_STR("file", d.pidfile), F_STR("error", strerror(-r)));
   }
 
+  /* The guard outlives a SIGKILLed daemon just long enough to kill what
+   * it supervised (PR_SET_PDEATHSIG reaches only direct children). */
+  if ((r = guard_start()) == 0)
+    tend_proc_set_watch(guard_add, guard_del);
+  else
+    LOG("warn", "guard", F_STR("error", strerror(-r)));
+
   /* Grandchildren whose parent dies come to us, not to init, so nothing a
    * program starts can escape supervision or pile up as a zombie. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
@@ -992,6 +1000,8 @@ int tend_daemon_run(const char *config_path) {
   r = uv_loop_close(&d.loop);
   if (r != 0)
     LOG("error", "exit", F_STR("error", "handles left open at exit"));
+  tend_proc_set_watch(NULL, NULL);
+  guard_stop();
   if (d.pidfile != NULL)
     unlink(d.pidfile);
   free(d.pidfile);

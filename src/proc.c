@@ -119,6 +119,14 @@ static void live_del(tend_proc_t *p) {
   p->live_next = NULL;
 }
 
+static void (*watch_started)(int pid);
+static void (*watch_closed)(int pid);
+
+void tend_proc_set_watch(void (*started)(int pid), void (*closed)(int pid)) {
+  watch_started = started;
+  watch_closed = closed;
+}
+
 bool tend_proc_is_child(int pid) {
   for (tend_proc_t *p = live_table[(unsigned)pid % LIVE_BUCKETS]; p != NULL; p = p->live_next)
     if (p->pid == pid)
@@ -709,6 +717,8 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   }
   p->state = TEND_PROC_RUNNING;
   live_add(p);
+  if (watch_started != NULL)
+    watch_started(p->pid);
 
 fail:
   for (int i = 0; i < 3; i++)
@@ -755,6 +765,8 @@ void tend_proc_close(tend_proc_t *p, tend_proc_close_cb cb) {
   /* Closed while still running (against the contract): nothing here will
    * reap it any more, so an orphan reaper may. */
   live_del(p);
+  if (watch_closed != NULL && p->pid > 0)
+    watch_closed(p->pid);
   if (p->state == TEND_PROC_EXITED && uv_is_active((uv_handle_t *)&p->kill_timer) &&
       !(p->stop_flags & TEND_STOP_KILL_LEADER))
     kill(-p->pid, SIGKILL);

@@ -625,9 +625,9 @@ static void adopt_next(sv_proc_t *p) {
   close_logs(p); /* the paths may have changed */
 }
 
-/* After a stop, kill what the program's group or session left behind
+/* After an exit, kill what the program's group or session left behind
  * (daemonised helpers, a grandchild that ignored the stop signal), and
- * say what it was: nothing a program started outlives its stop. */
+ * say what it was: nothing a program started outlives it. */
 static void kill_leftovers(sv_proc_t *p, int pid) {
   int pids[64];
   int n = procstat_members(pid, pids, 64);
@@ -707,9 +707,11 @@ static void proc_exit_cb(tend_proc_t *run) {
       F_BOOL("expected", expected || was == PS_STOPPING), F_NUM("runtime", runtime),
       F_STR("state", pstate_name(was)), F_STR("action", action));
 
+  /* Whatever ended the program, what its group or session left behind
+   * is not supervised by anyone: kill it (systemd's control-group rule). */
+  kill_leftovers(p, p->pid);
   switch (was) {
   case PS_STOPPING:
-    kill_leftovers(p, p->pid);
     set_state(p, PS_STOPPED, killed ? "killed" : "stopped");
     if (p->removed) {
       forget(p);

@@ -162,6 +162,11 @@ void tend_proc_close_pipe(tend_proc_t *p, int i);
  * thread that spawns. */
 bool tend_proc_is_child(int pid);
 
+/* Called with the pid of each child tend_proc starts (it leads its own
+ * process group) and again when its tend_proc_t is closed: the daemon
+ * tells its guard which groups to kill should the daemon die. NULL: none. */
+void tend_proc_set_watch(void (*started)(int pid), void (*closed)(int pid));
+
 /* Wall time of the run in nanoseconds (so far, if still running). */
 uint64_t tend_proc_runtime_ns(const tend_proc_t *p);
 
