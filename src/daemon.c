@@ -23,6 +23,7 @@
 #include "procstat.h"
 #include "supervisor.h"
 #include "tend/ctl.h"
+#include "tend/proc.h"
 #include "tend/text.h"
 
 #include <errno.h>
@@ -996,6 +997,8 @@ int tend_daemon_run(const char *config_path) {
   sv_apply(&d.sv, cfg, NULL);
   notify_states(&d); /* nothing to start at all: ready at once */
 
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  tend_proc_release();
   uv_run(&d.loop, UV_RUN_DEFAULT);
   r = uv_loop_close(&d.loop);
   if (r != 0)

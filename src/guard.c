@@ -57,6 +57,7 @@ static _Noreturn void guard_main(int fd) {
   /* EOF: the daemon is gone. What it still supervised dies with it. */
   for (size_t i = 0; i < n; i++)
     kill(-set[i], SIGKILL);
+  free(set);
   _exit(0);
 }
 

@@ -134,6 +134,28 @@ bool tend_proc_is_child(int pid) {
   return false;
 }
 
+/* The child has been reaped (r == 0, info filled) or reaping failed
+ * (r != 0): record how it ended and tell the owner. */
+static void proc_reaped(tend_proc_t *p, int r, const siginfo_t *info) {
+  live_del(p);
+  p->end_ns = uv_hrtime();
+  if (r != 0) {
+    /* ECHILD: someone else reaped it (SIGCHLD ignored, or a waitpid(-1)
+     * elsewhere). It is gone; how it ended is not known. */
+    p->exit_status = -1;
+    p->term_signal = 0;
+  } else if (info->si_code == CLD_EXITED) {
+    p->exit_status = info->si_status;
+    p->term_signal = 0;
+  } else { /* CLD_KILLED, CLD_DUMPED */
+    p->exit_status = 0;
+    p->term_signal = info->si_status;
+  }
+  p->state = TEND_PROC_EXITED;
+  if (p->exit_cb != NULL)
+    p->exit_cb(p);
+}
+
 static void exit_poll_cb(uv_poll_t *h, int status, int events) {
   tend_proc_t *p = h->data;
   (void)status;
@@ -147,23 +169,73 @@ static void exit_poll_cb(uv_poll_t *h, int status, int events) {
   if (r == 0 && info.si_pid == 0)
     return; /* not exited yet: a spurious wakeup */
   uv_poll_stop(h);
-  live_del(p);
-  p->end_ns = uv_hrtime();
-  if (r != 0) {
-    /* ECHILD: someone else reaped it (SIGCHLD ignored, or a waitpid(-1)
-     * elsewhere). It is gone; how it ended is not known. */
-    p->exit_status = -1;
-    p->term_signal = 0;
-  } else if (info.si_code == CLD_EXITED) {
-    p->exit_status = info.si_status;
-    p->term_signal = 0;
-  } else { /* CLD_KILLED, CLD_DUMPED */
-    p->exit_status = 0;
-    p->term_signal = info.si_status;
+  proc_reaped(p, r, &info);
+}
+
+/* Without pidfd_open (kernels before 5.3, or valgrind 3.19, which does not
+ * know the call): exits come through SIGCHLD, and each such child is
+ * reaped by its own pid (never waitpid(-1), which would steal others').
+ * The handle lives as long as the process: it is unref'ed, so it keeps no
+ * loop running. */
+static uv_signal_t fallback_sigchld;
+static bool fallback_on;
+
+static void fallback_cb(uv_signal_t *h, int signum) {
+  (void)h;
+  (void)signum;
+  for (int b = 0; b < LIVE_BUCKETS; b++) {
+    for (tend_proc_t *p = live_table[b], *next; p != NULL; p = next) {
+      next = p->live_next;
+      if (p->pidfd >= 0 || p->state != TEND_PROC_RUNNING)
+        continue;
+      siginfo_t info;
+      memset(&info, 0, sizeof(info));
+      int r = waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG);
+      if (r == 0 && info.si_pid == 0)
+        continue;
+      proc_reaped(p, r, &info);
+    }
   }
-  p->state = TEND_PROC_EXITED;
-  if (p->exit_cb != NULL)
-    p->exit_cb(p);
+}
+
+static int watch_by_sigchld(tend_proc_t *p) {
+  if (!fallback_on) {
+    int r = uv_signal_init(p->loop, &fallback_sigchld);
+    if (r == 0)
+      r = uv_signal_start(&fallback_sigchld, fallback_cb, SIGCHLD);
+    if (r != 0)
+      return r;
+    uv_unref((uv_handle_t *)&fallback_sigchld);
+    fallback_on = true;
+  }
+  return 0;
+}
+
+static void fallback_closed_cb(uv_handle_t *h) { (void)h; }
+
+void tend_proc_release(void) {
+  if (fallback_on) {
+    fallback_on = false;
+    uv_close((uv_handle_t *)&fallback_sigchld, fallback_closed_cb);
+  }
+}
+
+/* Once per process: does the kernel (or valgrind) know pidfd_open? If not,
+ * the SIGCHLD handler must be in place before the first child can exit. */
+static void probe_pidfd(uv_loop_t *loop) {
+  static bool probed;
+  if (probed)
+    return;
+  probed = true;
+  int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+  if (fd >= 0) {
+    close(fd);
+    return;
+  }
+  if (errno == ENOSYS) {
+    tend_proc_t tmp = {.loop = loop};
+    watch_by_sigchld(&tmp);
+  }
 }
 
 static void kill_timer_cb(uv_timer_t *t) {
@@ -573,6 +645,8 @@ static int spawn_fork(struct plan *pl, const tend_proc_options_t *opts, pid_t *p
 
 static int watch_exit(tend_proc_t *p) {
   int fd = (int)syscall(SYS_pidfd_open, p->pid, 0); /* O_CLOEXEC always */
+  if (fd < 0 && errno == ENOSYS)
+    return watch_by_sigchld(p);
   if (fd < 0)
     return -errno;
   int r = uv_poll_init(p->loop, &p->exit_poll, fd);
@@ -604,6 +678,7 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   memset(&pl, 0, sizeof(pl));
   int r;
 
+  probe_pidfd(loop);
   uv_timer_init(loop, &p->kill_timer);
   p->kill_timer.data = p;
   p->open_handles++;

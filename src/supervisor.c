@@ -641,6 +641,7 @@ static void kill_leftovers(sv_proc_t *p, int pid) {
   }
   LOG("warn", "leftovers_killed", F_STR("program", p->name), F_INT("count", n),
       F_STR("pids", list));
+  sv_reap_soon(p->sv);
 }
 
 static void proc_exit_cb(tend_proc_t *run) {
@@ -1092,6 +1093,12 @@ uint64_t sv_uptime_ms(const sv_proc_t *p) {
 
 static void shutdown_step(sv_t *sv);
 
+static void reap_timer_closed_cb(uv_handle_t *h) {
+  sv_t *sv = h->data;
+  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
+    sv->shutdown_cb(sv);
+}
+
 static void check_shutdown(sv_t *sv) {
   if (!sv->shutting_down)
     return;
@@ -1100,6 +1107,8 @@ static void check_shutdown(sv_t *sv) {
     if (p->run != NULL)
       return;
   /* Everything has stopped: release it all. */
+  if (sv->reap_timer.data != NULL && !uv_is_closing((uv_handle_t *)&sv->reap_timer))
+    uv_close((uv_handle_t *)&sv->reap_timer, reap_timer_closed_cb);
   while (sv->procs != NULL)
     forget(sv->procs);
   gen_unref(sv->gen);
@@ -1146,16 +1155,15 @@ void sv_shutdown(sv_t *sv, void (*cb)(sv_t *sv)) {
 
 /* ---- orphans ----------------------------------------------------------- */
 
-void sv_reap_orphans(sv_t *sv) {
-  /* Orphans re-parented to us are listed among our children. Every child
-   * tend started itself is reaped through its pidfd, and waitpid(-1) would
-   * steal its status: reap exactly the children no tend_proc_t watches. */
+/* One pass: reap the orphans that are zombies now. Returns how many
+ * children no tend_proc_t watches are still alive. */
+static int reap_pass(void) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
   FILE *f = fopen(path, "r");
   if (f == NULL)
-    return;
-  int pid;
+    return 0;
+  int pid, alive = 0;
   while (fscanf(f, "%d", &pid) == 1) {
     if (tend_proc_is_child(pid))
       continue; /* a program's, a pool task's or a worker task's */
@@ -1164,6 +1172,37 @@ void sv_reap_orphans(sv_t *sv) {
       LOG("info", "orphan_reaped", F_INT("pid", pid),
           WIFSIGNALED(status) ? (log_field_t)F_INT("signal", WTERMSIG(status))
                               : (log_field_t)F_INT("exit_code", WEXITSTATUS(status)));
+    else
+      alive++;
   }
   fclose(f);
+  return alive;
+}
+
+static void reap_timer_cb(uv_timer_t *t) {
+  sv_t *sv = t->data;
+  /* Killed leftovers turn into zombies a moment later, and their SIGCHLD
+   * may merge with one already handled: look again for a second. The
+   * guard (a child of ours too) never dies, hence the bound. */
+  if (reap_pass() > 0 && ++sv->reap_tries < 20)
+    uv_timer_start(t, reap_timer_cb, 50, 0);
+}
+
+void sv_reap_orphans(sv_t *sv) {
+  /* Orphans re-parented to us are listed among our children. Every child
+   * tend started itself is reaped through its pidfd, and waitpid(-1) would
+   * steal its status: reap exactly the children no tend_proc_t watches. */
+  (void)sv;
+  reap_pass();
+}
+
+void sv_reap_soon(sv_t *sv) {
+  if (sv->reap_timer.data == NULL) {
+    uv_timer_init(sv->loop, &sv->reap_timer);
+    sv->reap_timer.data = sv;
+    uv_unref((uv_handle_t *)&sv->reap_timer); /* never keeps the loop up */
+    sv->open_handles++;
+  }
+  sv->reap_tries = 0;
+  uv_timer_start(&sv->reap_timer, reap_timer_cb, 50, 0);
 }

@@ -114,6 +114,8 @@ struct sv {
   bool shutting_down;
   void (*shutdown_cb)(sv_t *sv);
   int open_handles; /* timers and children still closing */
+  uv_timer_t reap_timer; /* looks for zombies a moment after a kill */
+  int reap_tries;
   char readbuf[64 * 1024];
 };
 
@@ -176,5 +178,7 @@ void svchan_forget(sv_proc_t *p);
 /* Reap orphans re-parented to us (we are a child subreaper) that libuv
  * does not know about. Called on SIGCHLD. */
 void sv_reap_orphans(sv_t *sv);
+/* Reap again shortly (killed processes become zombies a moment later). */
+void sv_reap_soon(sv_t *sv);
 
 #endif

@@ -1080,14 +1080,6 @@ Test(faults, lifecycle_under_valgrind, .timeout = 300) {
   tu_result_free(&r);
   if (!have)
     cr_skip_test("valgrind is not installed");
-  /* Valgrind 3.19 (Debian 12) does not implement pidfd_open, which tend's
-   * process core needs for every child: under it the daemon can start
-   * nothing, and the run ends in a state Criterion reports as failed.
-   * ASan+LSan cover the same paths in the sanitized build. Set
-   * TEND_VALGRIND_LIFECYCLE=1 to run it with a valgrind that knows
-   * pidfd_open. */
-  if (getenv("TEND_VALGRIND_LIFECYCLE") == NULL)
-    cr_skip_test("valgrind 3.19 lacks pidfd_open (TEND_VALGRIND_LIFECYCLE=1 runs it anyway)");
   setenv("TEND_VALGRIND", "1", 1);
   daemon_with("[program:a]\ncommand = sh -c 'echo hello; exec sleep 300'\nstartsecs = 0\n"
               "[program:b]\ncommand = sh -c 'exit 3'\nstartsecs = 0\nautorestart = false\n"

@@ -167,6 +167,11 @@ bool tend_proc_is_child(int pid);
  * tells its guard which groups to kill should the daemon die. NULL: none. */
 void tend_proc_set_watch(void (*started)(int pid), void (*closed)(int pid));
 
+/* Without pidfd_open (old kernels, valgrind 3.19) children are watched
+ * through a process-wide SIGCHLD handle: close it before closing the loop
+ * (a no-op otherwise). Run the loop once more afterwards. */
+void tend_proc_release(void);
+
 /* Wall time of the run in nanoseconds (so far, if still running). */
 uint64_t tend_proc_runtime_ns(const tend_proc_t *p);
 
