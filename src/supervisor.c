@@ -631,6 +631,10 @@ static void adopt_next(sv_proc_t *p) {
 static void kill_leftovers(sv_proc_t *p, int pid) {
   int pids[64];
   int n = procstat_members(pid, pids, 64);
+  /* The group at once as well: the scan cannot see a child being forked
+   * right now, a signal to the group reaches it. */
+  if (n > 0 || kill(-pid, 0) == 0)
+    kill(-pid, SIGKILL);
   if (n <= 0)
     return;
   char list[64 * 12] = "";
