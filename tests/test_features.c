@@ -215,9 +215,9 @@ Test(features, stop_kills_what_left_the_group_and_says_so) {
   cr_assert(asprintf(&conf,
                      "[tend]\nsocket = %s\nlogdir = %s/log\n"
                      "[program:jobs]\n"
-                     "command = sh -c 'python3 -c \"import os, time; os.setpgid(0, 0); "
+                     "command = sh -c 'python3 -c \"import os, signal; os.setpgid(0, 0); "
                      "open(\\\"%s\\\", \\\"w\\\").write(str(os.getpid()) + chr(10)); "
-                     "time.sleep(300)\" & wait'\n"
+                     "signal.pause()\" & wait'\n"
                      "startsecs = 0\n",
                      d.sock, d.dir, pidfile) > 0);
   tu_write_file(d.conf, conf);
@@ -243,11 +243,6 @@ Test(features, stop_kills_what_left_the_group_and_says_so) {
   tu_daemon_stop(&d);
 }
 
-/* A server that listens on a Unix socket after a delay, for readiness. */
-#define LATE_LISTENER(path, delay)                                                          \
-  "command = python3 -c \"import socket, time; time.sleep(" delay "); "                     \
-  "s = socket.socket(socket.AF_UNIX); s.bind('" path "'); s.listen(); time.sleep(300)\"\n"
-
 Test(features, dependencies_wait_for_readiness_and_stop_in_reverse) {
   tu_daemon_start(&d, "");
   char *conf;
@@ -259,9 +254,10 @@ Test(features, dependencies_wait_for_readiness_and_stop_in_reverse) {
                      "depends_on = db\n"
                      "priority = 1\n"
                      "[program:db]\n"
-                     "command = python3 -c \"import socket, time; time.sleep(0.5); "
+                     "command = python3 -c \"import select, signal, socket; "
+                     "select.select([], [], [], 0.5); "
                      "s = socket.socket(socket.AF_UNIX); s.bind('%s/db.sock'); s.listen(); "
-                     "time.sleep(300)\"\n"
+                     "signal.pause()\"\n"
                      "ready = unix:%s/db.sock\n"
                      "priority = 2\n",
                      d.sock, d.dir, d.dir, d.dir) > 0);
