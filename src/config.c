@@ -1268,13 +1268,27 @@ static int append_item(void **arr, size_t *n, size_t size, const void *item) {
   return 0;
 }
 
+/* The NAME of a [prefix:NAME] section, or NULL (reported) if it is not a
+ * valid name. */
+static const char *section_name(struct ctx *x, const cfg_section_t *s, const char *prefix) {
+  const char *name = s->name + strlen(prefix);
+  if (cfg_name_ok(name))
+    return name;
+  ERR(x, "%s:%d: [%s] invalid name '%s': names cannot contain spaces, ':' or '/'", s->file,
+      s->line, s->name, name);
+  return NULL;
+}
+
+/* The number of CPUs online, the default for workers = N. */
+static int cpus_online(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
 static void read_channel(struct ctx *x, cfg_section_t *s) {
-  const char *name = s->name + strlen("channel:");
-  if (!cfg_name_ok(name)) {
-    ERR(x, "%s:%d: [%s] invalid name '%s': names cannot contain spaces, ':' or '/'", s->file,
-        s->line, s->name, name);
+  const char *name = section_name(x, s, "channel:");
+  if (name == NULL)
     return;
-  }
   cfg_vars_t v = {0};
   tend_channel_conf_t ch = {0};
   get_int(x, s, "capacity", &v, 1024, 1, &ch.capacity);
@@ -1291,16 +1305,12 @@ static void read_channel(struct ctx *x, cfg_section_t *s) {
 }
 
 static void read_pool(struct ctx *x, cfg_section_t *s) {
-  const char *name = s->name + strlen("pool:");
-  if (!cfg_name_ok(name)) {
-    ERR(x, "%s:%d: [%s] invalid name '%s': names cannot contain spaces, ':' or '/'", s->file,
-        s->line, s->name, name);
+  const char *name = section_name(x, s, "pool:");
+  if (name == NULL)
     return;
-  }
   cfg_vars_t v = {0};
   tend_pool_conf_t pl = {0};
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  get_int(x, s, "workers", &v, cpus > 0 ? (int)cpus : 1, 1, &pl.workers);
+  get_int(x, s, "workers", &v, cpus_online(), 1, &pl.workers);
   get_seconds(x, s, "timeout", &v, 0, &pl.timeout);
   get_int(x, s, "keep", &v, 100, 0, &pl.keep);
   leftover_keys(x, s, NULL, false);
@@ -1316,22 +1326,18 @@ static void read_pool(struct ctx *x, cfg_section_t *s) {
 }
 
 static void read_worker(struct ctx *x, cfg_section_t *s) {
-  const char *name = s->name + strlen("worker:");
-  if (!cfg_name_ok(name)) {
-    ERR(x, "%s:%d: [%s] invalid name '%s': names cannot contain spaces, ':' or '/'", s->file,
-        s->line, s->name, name);
+  const char *name = section_name(x, s, "worker:");
+  if (name == NULL)
     return;
-  }
   cfg_vars_t v = {0};
   tend_worker_conf_t w = {0};
   cfg_entry_t *e;
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (value_of(x, s, "redis", &v, &w.redis, &e) == 0)
     ERR(x, "%s:%d: [%s] redis: missing (a URL: redis://host:port or unix:///path)", s->file,
         s->line, s->name);
   value_of(x, s, "stream", &v, &w.stream, &e);
   value_of(x, s, "group", &v, &w.group, &e);
-  get_int(x, s, "workers", &v, cpus > 0 ? (int)cpus : 1, 1, &w.workers);
+  get_int(x, s, "workers", &v, cpus_online(), 1, &w.workers);
   get_seconds(x, s, "visibility", &v, 30, &w.visibility);
   leftover_keys(x, s, NULL, false);
   w.name = strdup(name);
