@@ -430,18 +430,20 @@ static int read_pids(const char *path, pid_t *pids, int max) {
   return n;
 }
 
-/* A shell script that builds a tree of 9 descendants (3 subshells, each
+/* A shell script that builds a tree of 12 descendants (3 subshells, each
  * with a sleeping child and a child that has a sleeping child of its own),
- * records their pids in tree.pids, and once all are there runs the rest of
- * the script given as $1 ("exit 3", "wait"). The leaves sleep $2 seconds
- * (default 300). */
+ * records the pids of those 9 grandchildren in tree.pids, and once all are
+ * there runs the rest of the script given as $1 ("exit 3", "wait"). The
+ * leaves sleep $2 seconds (default 300); with $3 = setsid the children of
+ * the subshells start sessions of their own (daemonised helpers). */
 static const char tree_sh[] =
     "F=@DIR@/tree.pids\n"
     "export T=${2:-300}\n"
+    "L=${3:-}\n"
     "for i in 1 2 3; do\n"
     "  (\n"
-    "    sh -c 'echo $$ >> \"$0\"; exec sleep $T' \"$F\" &\n"
-    "    sh -c 'sh -c \"echo \\$\\$ >> \\\"\\$0\\\"; exec sleep $T\" \"$0\" & "
+    "    $L sh -c 'echo $$ >> \"$0\"; exec sleep $T' \"$F\" &\n"
+    "    $L sh -c 'sh -c \"echo \\$\\$ >> \\\"\\$0\\\"; exec sleep $T\" \"$0\" & "
     "echo $$ >> \"$0\"; wait' \"$F\" &\n"
     "    wait\n"
     "  ) &\n"
@@ -484,23 +486,36 @@ Test(faults, tree_left_by_an_exit_is_reaped) {
   cr_assert_str_eq(state_of("tree"), "EXITED");
 }
 
-Test(faults, tree_ending_by_itself_is_reaped_without_zombies) {
-  /* The same tree, its leaves ending 0.5 s after their parent program:
-   * the daemon, their subreaper, reaps every one of them. */
+Test(faults, escaped_descendants_are_reaped_without_zombies) {
+  /* The same tree, but the subshells' children start sessions of their own
+   * (setsid, as a daemonising helper does) and end 0.5 s after the program:
+   * out of its group and session, no stop or leftover kill reaches them;
+   * they run to their end as orphans, and the daemon, their subreaper,
+   * reaps every one of them. */
   tu_daemon_start(&d, "");
   write_script("tree.sh", tree_sh);
   load("[program:tree]\n"
-       "command = sh @DIR@/tree.sh 'exit 0' 0.5\n"
+       "command = sh @DIR@/tree.sh 'exit 0' 0.5 setsid\n"
        "startsecs = 0\n"
        "autorestart = false\n");
   cr_assert(log_has("exit program=tree", 10000), "%s", tu_read_file(d.log, NULL));
   pid_t main_pid = (pid_t)spawned_pid("tree");
   remember_group(main_pid);
+  char *pidfile = dir_file("tree.pids");
+  pid_t pids[16];
+  int n = read_pids(pidfile, pids, 16);
+  free(pidfile);
+  cr_assert_eq(n, 9, "the tree has %d recorded descendants", n);
+  for (int i = 0; i < n; i++) {
+    remember_group(getpgid(pids[i]) > 1 ? getpgid(pids[i]) : pids[i]);
+    cr_assert(tu_wait_gone(pids[i], 10000), "descendant %d did not end", (int)pids[i]);
+  }
   cr_assert(wait_group_gone(main_pid, 10000));
   cr_assert(wait_no_children(5000), "zombies left: the daemon's children are %s",
             daemon_children());
-  /* each descendant whose parent died before it was reaped and logged */
-  cr_assert_geq(tu_file_count(d.log, "orphan_reaped pid="), 3, "%s", tu_read_file(d.log, NULL));
+  /* the 6 escaped ones whose parent died first (a subshell, killed as a
+   * leftover when the program exited) were reaped and logged */
+  cr_assert_geq(tu_file_count(d.log, "orphan_reaped pid="), 6, "%s", tu_read_file(d.log, NULL));
   cr_assert_str_eq(state_of("tree"), "EXITED");
 }
 
@@ -1087,19 +1102,23 @@ Test(faults, lifecycle_under_valgrind, .timeout = 300) {
   tu_ctl(&d, &r, "status", NULL);
   cr_assert(r.exit_code == 0 || r.exit_code == 3, "%s", r.err);
   tu_result_free(&r);
-  /* Valgrind 3.19 (Debian 12) does not know pidfd_open, which tend's
-   * process core needs: spawns then fail with ENOSYS, and the daemon's
-   * failure paths are what runs. */
-  bool no_pidfd = log_has("Function not implemented", 3000);
-  if (no_pidfd)
-    cr_log_warn("valgrind lacks pidfd_open: spawns fail (ENOSYS); lifecycle checked without "
-                "running children");
-  else
-    cr_assert(log_has("program=a from=STARTING to=RUNNING", 20000));
+  char exe_link[64], exe[PATH_MAX];
+  snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)d.pid);
+  ssize_t el = readlink(exe_link, exe, sizeof(exe) - 1);
+  exe[el > 0 ? el : 0] = '\0';
+  cr_assert(strstr(exe, "memcheck") != NULL, "the daemon is not under valgrind: %s", exe);
+  /* Valgrind 3.19 (Debian 12) does not know pidfd_open: the process core
+   * watches the children through its SIGCHLD fallback here. */
+  cr_assert(log_has("program=a from=STARTING to=RUNNING", 30000), "%s",
+            tu_read_file(d.log, NULL));
   tu_ctl(&d, &r, "start", "c", NULL);
   tu_result_free(&r);
   tu_ctl(&d, &r, "send", "c", "to cat", NULL);
   tu_result_free(&r);
+  char *cat_out = dir_file("log/c.out");
+  cr_assert(tu_wait_file_contains(cat_out, "to cat\n", 30000), "%s", tu_read_file(d.log, NULL));
+  free(cat_out);
+  cr_assert(log_has("exit program=b", 30000)); /* an exit, reaped and logged */
   tu_ctl(&d, &r, "logs", "-n", "5", "a", NULL);
   tu_result_free(&r);
   tu_ctl(&d, &r, "restart", "a", NULL);
@@ -1153,24 +1172,34 @@ Test(faults, lifecycle_under_valgrind, .timeout = 300) {
 
 /* ---- a short soak --------------------------------------------------------- */
 
-/* bench/soak for 30 s (an hour is the real one, docs/RELIABILITY.md): 50
- * programs crashing at random, 10 clients, rotations; memory and
- * descriptors flat, a clean shutdown, nothing left running. */
-Test(faults, soak_30s, .timeout = 240) {
+/* bench/soak for 2 minutes (an hour is the real one, docs/RELIABILITY.md):
+ * 50 programs crashing at random, 10 clients, rotations; memory and
+ * descriptors flat, a clean shutdown, nothing left running. The whole of
+ * ./dev.sh test stays near 7 minutes on 2 cores with it (the budget is 10);
+ * TEND_SOAK_SECONDS=30 shortens it if that changes. */
+Test(faults, soak_2min, .timeout = 600) {
   const char *soak = getenv("TEND_SOAK");
   cr_assert(soak != NULL, "TEND_SOAK is not set: run through meson test");
   setenv("TEND", tu_tend(), 1);
+  const char *slack = "10";
 #ifdef __SANITIZE_ADDRESS__
-  /* ASan's quarantine of freed blocks (256 MiB) would be the RSS measured. */
+  /* ASan's quarantine of freed blocks (256 MiB) would be the RSS measured;
+   * and even with a small one, its shadow memory and allocation stacks
+   * grow with every spawn (~40 kB/s here) while the normal build stays
+   * flat: the RSS is only reported. Its leak check at the daemon's exit
+   * and the descriptor counts still judge. */
   const char *old = getenv("ASAN_OPTIONS");
   char *opts = fmt("%s%squarantine_size_mb=4", old ? old : "", old && *old ? ":" : "");
   setenv("ASAN_OPTIONS", opts, 1);
   free(opts);
+  slack = "1000";
 #endif
-  char *argv[] = {"bash", (char *)soak, "--seconds", "30", "--sample", "2", "--rotate", "10",
-                  NULL};
+  /* TEND_SOAK_SECONDS: a longer run through the same test */
+  const char *secs = getenv("TEND_SOAK_SECONDS") ? getenv("TEND_SOAK_SECONDS") : "120";
+  char *argv[] = {"bash", (char *)soak, "--seconds", (char *)secs, "--sample", "2",
+                  "--rotate", "20", "--rss-slack", (char *)slack, NULL};
   tu_result_t r;
-  tu_run(argv, NULL, 0, 180000, &r);
+  tu_run(argv, NULL, 0, (atoi(secs) + 150) * 1000, &r);
   cr_log_info("%s", r.out);
   cr_assert(!r.timed_out && r.exit_code == 0, "soak failed (exit %d):\n%s\n%s", r.exit_code,
             r.out, r.err);
