@@ -4,7 +4,9 @@
 # a user with sudo):
 #   ./dev.sh run    install what is missing, build, run the daemon on
 #                   conf/tend.conf in the foreground
-#   ./dev.sh test   install what is missing, build twice (normal, and
+#   ./dev.sh test   install what is missing (and Debian's supervisor, for
+#                   tests/test_realconf.c, without starting its service),
+#                   build twice (normal, and
 #                   ASan+UBSan), run the whole suite on both builds, then
 #                   a few seconds of each fuzzer (clang, build-fuzz)
 #   ./dev.sh fuzz   the fuzzers for longer: FUZZ_SECONDS each (default 60),
@@ -40,6 +42,27 @@ ensure_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Debian's supervisor package, for the tests only: tests/test_realconf.c
+# compares tend with supervisord's own config loader (Python's supervisor
+# module) and runs its fixture issue-1224.conf. Installing it would start
+# supervisord through invoke-rc.d; a policy-rc.d that exits 101 forbids
+# that for the time of the install, and is removed after only if this
+# function created it (a container's own, as Docker's, stays).
+ensure_supervisor() {
+  dpkg-query -W -f='${Status}' supervisor 2>/dev/null | grep -q 'ok installed' && return 0
+  local policy=/usr/sbin/policy-rc.d created=0 rc=0
+  if [ ! -e "$policy" ]; then
+    as_root sh -c "printf '#!/bin/sh\\nexit 101\\n' > $policy && chmod 755 $policy"
+    created=1
+  fi
+  echo "dev.sh: installing supervisor (its service not started)" >&2
+  as_root apt-get update -qq || rc=$?
+  [ $rc -ne 0 ] || as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends supervisor >/dev/null || rc=$?
+  if [ $created -eq 1 ]; then as_root rm -f "$policy"; fi
+  return $rc
+}
+
 # build DIR [meson options...]: configure once, then build.
 build() {
   local dir=$1; shift
@@ -66,7 +89,7 @@ summary() {
 
 # The libFuzzer targets, built by clang with ASan+UBSan in build-fuzz (only
 # them, not the whole tree).
-FUZZERS=(config ctl outlog)
+FUZZERS=(config ctl outlog dist_codec template request)
 fuzz_build() {
   if [ ! -f build-fuzz/build.ninja ]; then
     CC=clang meson setup build-fuzz --wrap-mode=nodownload -Db_sanitize=address,undefined \
@@ -85,7 +108,15 @@ fuzz_run() {
   : > "$results"
   for t in "${FUZZERS[@]}"; do
     mkdir -p "build-fuzz/work/$t" "build-fuzz/artifacts/$t"
-    case $t in ctl) len=16384 ;; config) len=8192 ;; *) len=4096 ;; esac
+    # Room for a few frames (ctl), a config, a result with its output
+    # (dist_codec), a command line (template), a few requests (request).
+    case $t in
+      ctl) len=16384 ;;
+      config | dist_codec) len=8192 ;;
+      template) len=2048 ;;
+      request) len=4096 ;;
+      *) len=4096 ;;
+    esac
     if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -max_len=$len -timeout=20 \
          -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" \
          "build-fuzz/work/$t" "fuzz/corpus/$t" >"build-fuzz/$t.log" 2>&1; then
@@ -108,6 +139,7 @@ case "${1:-}" in
     ;;
   test)
     ensure_packages
+    ensure_supervisor
     build build -Dwerror=true
     build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
       -Dc_args=-fno-sanitize-recover=all

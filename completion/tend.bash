@@ -11,7 +11,7 @@
 
 # The subcommands, as `tend --help` lists them (this list if it fails).
 _tend_subcommands="run pool daemon check demo help status start stop restart send logs wait reload shutdown put get logrotate"
-_tend_demos="list fork process pool subprocess queue thread race lock threadlocal multicore distributed"
+_tend_demos="list fork process pool subprocess queue thread race lock threadlocal local multicore distributed"
 
 # _tend_subcommand_list TEND: one subcommand a line.
 _tend_subcommand_list() {
@@ -98,8 +98,8 @@ _tend() {
       opts="-j --jobs -k --keep-order --joblog --timeout --kill-after --halt-on-error --dry-run --progress --no-progress --help --"
       valopts="-j --jobs --joblog --timeout --kill-after"
       ;;
-    daemon) opts="-c --config -h --help"; valopts="-c --config" ;;
-    check) opts="-c --config -q --quiet --json -h --help"; valopts="-c --config" ;;
+    daemon) opts="-c --config --strict -h --help"; valopts="-c --config" ;;
+    check) opts="-c --config -q --quiet --json --strict --allow-skipped -h --help"; valopts="-c --config" ;;
     demo)
       opts="--scale --seed --interval --iterations --threads --seconds --redis -h --help"
       valopts="--scale --seed --interval --iterations --threads --seconds --redis"

@@ -10,9 +10,14 @@
  * problem at its file and line (errors sorted by file and line at the end).
  *
  * Where tend differs from supervisord, on purpose:
- *   - duplicate keys and sections are errors (configparser's strict mode;
- *     supervisord runs it with strict = False);
- *   - an unknown key is an error (supervisord ignores it silently), a key
+ *   - a key given again or a section repeated is accepted as supervisord
+ *     does (configparser's strict = False: the last value wins, sections
+ *     merge), but with a notice naming both lines (config_ini.c);
+ *   - an unknown key is a notice where supervisord says nothing (real
+ *     files carry pidfile or loglevel in [program:x]), and an error when it
+ *     is within 2 edits of a key of its section ("autostrat": did you mean
+ *     'autostart'?), since supervisord would silently ignore the typo; with
+ *     TEND_CONFIG_STRICT (--strict) every unknown key is an error. A key
  *     supervisord knows but tend does not use is a notice;
  *   - "%s" or "%d" without a name is an error with the hint to write "%%"
  *     (Python formats the whole expansion mapping there);
@@ -30,7 +35,12 @@
  *     or drops one of the two groups x);
  *   - AUTO logs are "<logdir>/<name>.out" and ".err" (name as in
  *     tend_program_t), not supervisord's random names;
- *   - the [tend] section; logdir defaults to "<config dir>/log", not /tmp.
+ *   - the [tend] section; logdir defaults to "<config dir>/log", not /tmp;
+ *   - stdout_logfile = syslog sends "NAME: LINE" (ident the process name,
+ *     so that journalctl -t NAME finds it), not supervisord's
+ *     "supervisord: NAME LINE", to [tend] syslog_socket;
+ *   - [fcgi-program:x] socket = unix://PATH may be relative (supervisord
+ *     wants it absolute), and two fcgi-programs cannot share one socket.
  */
 #include "tend/config.h"
 
@@ -47,6 +57,7 @@
 #include <sys/utsname.h>
 
 #include "config_expand.h"
+#include "config_fcgi.h"
 #include "config_ini.h"
 #include "config_value.h"
 #include "config_words.h"
@@ -63,6 +74,7 @@ struct group_ref {
 struct ctx {
   tend_diag_t *diag;
   bool oom;
+  bool strict; /* TEND_CONFIG_STRICT */
   cfg_ini_t ini;
   char **stack;             /* real paths of the files being read, for cycles */
   size_t nstack;
@@ -98,7 +110,7 @@ static void key_error(struct ctx *x, const cfg_section_t *s, const cfg_entry_t *
     x->oom = true;
     return;
   }
-  ERR(x, "%s:%d: [%s] %s: %s", s->file, e->line, s->name, e->key, msg);
+  ERR(x, "%s:%d: [%s] %s: %s", e->file, e->line, s->name, e->key, msg);
   free(msg);
 }
 
@@ -108,6 +120,36 @@ static void invalid(struct ctx *x, const cfg_section_t *s, const cfg_entry_t *e,
 }
 
 /* ---- values ------------------------------------------------------------ */
+
+/* The directory of the file that holds e, where its %(here)s and relative
+ * paths point: a key merged into a section from another file means what
+ * it meant there (supervisord expands %(here)s file by file as it reads).
+ * v->here when that is the section's own file. false when out of memory;
+ * else *here, and *own to free. */
+static bool entry_here(struct ctx *x, const cfg_section_t *s, const cfg_entry_t *e,
+                       const cfg_vars_t *v, const char **here, char **own) {
+  *own = NULL;
+  *here = v->here;
+  if (e->file == s->file)
+    return true;
+  *here = *own = cfg_path_dir(e->file);
+  if (*own == NULL)
+    x->oom = true;
+  return *own != NULL;
+}
+
+/* val resolved against the directory of the file holding e; NULL when out
+ * of memory (x->oom set). */
+static char *entry_path(struct ctx *x, const cfg_section_t *s, const cfg_entry_t *e,
+                        const cfg_vars_t *v, const char *val) {
+  char *own;
+  const char *here;
+  char *p = entry_here(x, s, e, v, &here, &own) ? cfg_path_resolve(here, val) : NULL;
+  if (p == NULL)
+    x->oom = true;
+  free(own);
+  return p;
+}
 
 /*
  * The value of key in s, expanded with v (supervisord expands every value
@@ -120,11 +162,16 @@ static int value_of(struct ctx *x, cfg_section_t *s, const char *key, const cfg_
   *out = NULL;
   if (ent != NULL)
     *ent = e;
+  oom_if(x, cfg_section_know(s, key));
   if (e == NULL)
     return 0;
   e->used = true;
-  char *why = NULL;
-  int rc = cfg_expand(e->value, v, out, &why);
+  char *why = NULL, *own;
+  cfg_vars_t at = *v;
+  if (!entry_here(x, s, e, v, &at.here, &own))
+    return -1;
+  int rc = cfg_expand(e->value, &at, out, &why);
+  free(own);
   if (rc == 0)
     return 1;
   if (rc == -ENOMEM)
@@ -260,9 +307,7 @@ static char *get_path(struct ctx *x, cfg_section_t *s, const char *key, const cf
     invalid(x, s, e, val, "a path");
     *bad = true;
   } else {
-    p = cfg_path_resolve(v->here, val);
-    if (p == NULL)
-      x->oom = true;
+    p = entry_path(x, s, e, v, val);
   }
   free(val);
   return p;
@@ -373,8 +418,6 @@ static int load_file(struct ctx *x, const char *path) {
   size_t end = x->ini.nsections;
   for (size_t i = first; rc == 0 && i < end && !x->oom; i++) {
     cfg_section_t *s = &x->ini.sections[i];
-    if (s->skip)
-      continue;
     if (strcmp(s->name, "include") == 0) {
       if (cfg_section_get(s, "files") == NULL)
         ERR(x, "%s:%d: [include] files: missing (an [include] section names its files with "
@@ -391,16 +434,87 @@ static int load_file(struct ctx *x, const char *path) {
 
 /* ---- [supervisord] and [tend] ------------------------------------------ */
 
+static bool prefix_is(const char *name, const char *prefix) {
+  return strncmp(name, prefix, strlen(prefix)) == 0;
+}
+
 static cfg_section_t *find_section(struct ctx *x, const char *name) {
   for (size_t i = 0; i < x->ini.nsections; i++)
-    if (!x->ini.sections[i].skip && strcmp(x->ini.sections[i].name, name) == 0)
+    if (strcmp(x->ini.sections[i].name, name) == 0)
       return &x->ini.sections[i];
   return NULL;
 }
 
-/* Report each key of s that nothing used: an error, unless it is in
- * ignored (then a notice each, or one notice listing them all when
- * one_notice is set). */
+/* The optimal string alignment distance of a and b (insertions,
+ * deletions, substitutions, and swaps of two neighbours: "autostrat" is one
+ * from "autostart"), or max + 1 when it is more than max. */
+static int edit_distance(const char *a, const char *b, int max) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64)
+    return max + 1; /* no key is that long: not a near miss of one */
+  if ((la > lb ? la - lb : lb - la) > (size_t)max)
+    return max + 1;
+  int d[65][65];
+  for (size_t i = 0; i <= la; i++)
+    d[i][0] = (int)i;
+  for (size_t j = 0; j <= lb; j++)
+    d[0][j] = (int)j;
+  for (size_t i = 1; i <= la; i++) {
+    for (size_t j = 1; j <= lb; j++) {
+      int cost = a[i - 1] != b[j - 1];
+      int v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v)
+        v = d[i][j - 1] + 1;
+      if (d[i - 1][j - 1] + cost < v)
+        v = d[i - 1][j - 1] + cost;
+      bool swap = i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1];
+      if (swap && d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
+      d[i][j] = v;
+    }
+  }
+  return d[la][lb] <= max ? d[la][lb] : max + 1;
+}
+
+/* The key of s (one its reader looked for, or one of ignored) that key
+ * is 2 edits or fewer from, the closest; NULL if none. */
+static const char *near_key(const cfg_section_t *s, const char *key,
+                            const char *const *ignored) {
+  const char *best = NULL;
+  int best_d = 3;
+  for (size_t k = 0; k < s->nknown; k++) {
+    int d = edit_distance(key, s->known[k], 2);
+    if (d < best_d) {
+      best = s->known[k];
+      best_d = d;
+    }
+  }
+  for (size_t k = 0; ignored != NULL && ignored[k] != NULL; k++) {
+    int d = edit_distance(key, ignored[k], 2);
+    if (d < best_d) {
+      best = ignored[k];
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+/* tend's own sections: no supervisord file has them, so an unknown key
+ * there is a mistake, not a key of some other tool. */
+static bool tend_section(const char *name) {
+  return strcmp(name, "tend") == 0 || prefix_is(name, "channel:") || prefix_is(name, "pool:") ||
+         prefix_is(name, "worker:");
+}
+
+/*
+ * Report each key of s that nothing used:
+ *   - in ignored (supervisord reads it, tend has no use for it): a notice
+ *     each, or one notice listing them all when one_notice is set;
+ *   - within 2 edits of a key of the section: an error naming that key.
+ *     supervisord ignores it, and the typo ships with the setting lost;
+ *   - any other: a notice, as supervisord ignores it and real files carry
+ *     such keys; an error with --strict and in tend's own sections.
+ */
 static void leftover_keys(struct ctx *x, cfg_section_t *s, const char *const *ignored,
                           bool one_notice) {
   char *list = NULL;
@@ -411,10 +525,18 @@ static void leftover_keys(struct ctx *x, cfg_section_t *s, const char *const *ig
     bool known = false;
     for (size_t k = 0; ignored != NULL && ignored[k] != NULL; k++)
       known = known || strcmp(e->key, ignored[k]) == 0;
-    if (!known) {
+    const char *near = known ? NULL : near_key(s, e->key, ignored);
+    if (near != NULL) {
+      key_error(x, s, e, "unknown key; did you mean '%s'?", near);
+    } else if (!known && tend_section(s->name)) {
       key_error(x, s, e, "unknown key");
+    } else if (!known && x->strict) {
+      key_error(x, s, e, "unknown key (supervisord ignores it; an error with --strict)");
+    } else if (!known) {
+      NOTICE(x, "%s:%d: [%s] %s: unknown key, ignored as supervisord does", e->file, e->line,
+             s->name, e->key);
     } else if (!one_notice) {
-      NOTICE(x, "%s:%d: [%s] %s: supervisord key not used by tend, ignored", s->file, e->line,
+      NOTICE(x, "%s:%d: [%s] %s: supervisord key not used by tend, ignored", e->file, e->line,
              s->name, e->key);
     } else {
       char *more;
@@ -520,9 +642,14 @@ static void read_tend(struct ctx *x, cfg_section_t *s) {
     c->logdir = p;
   if ((p = get_path(x, s, "pidfile", &v, &bad)) != NULL)
     c->pidfile = p;
+  if ((p = get_path(x, s, "syslog_socket", &v, &bad)) != NULL) {
+    free(c->syslog_socket);
+    c->syslog_socket = p;
+  }
   cfg_entry_t *inc = cfg_section_get(s, "include");
   if (inc != NULL)
     inc->used = true; /* read by load_file */
+  oom_if(x, cfg_section_know(s, "include"));
   leftover_keys(x, s, NULL, false);
   free(here);
 }
@@ -532,7 +659,7 @@ static void read_tend(struct ctx *x, cfg_section_t *s) {
 static void read_groups(struct ctx *x) {
   for (size_t gi = 0; gi < x->ini.nsections; gi++) {
     cfg_section_t *g = &x->ini.sections[gi];
-    if (g->skip || strncmp(g->name, "group:", 6) != 0)
+    if (strncmp(g->name, "group:", 6) != 0)
       continue;
     const char *gname = g->name + 6;
     if (!cfg_name_ok(gname)) {
@@ -567,13 +694,18 @@ static void read_groups(struct ctx *x) {
         snprintf(want, sizeof(want), "program:%s", tok);
         size_t pi;
         for (pi = 0; pi < x->ini.nsections; pi++)
-          if (!x->ini.sections[pi].skip && strcmp(x->ini.sections[pi].name, want) == 0)
+          if (strcmp(x->ini.sections[pi].name, want) == 0)
             break;
         if (pi == x->ini.nsections) {
+          /* supervisord looks for [fcgi-program:x] too; it keeps its
+           * socket here as well */
           snprintf(want, sizeof(want), "fcgi-program:%s", tok);
-          if (find_section(x, want) == NULL)
-            key_error(x, g, e, "unknown program '%s' (there is no [program:%s])", tok, tok);
-          /* an fcgi-program is skipped with its own notice */
+          cfg_section_t *f = find_section(x, want);
+          if (f != NULL)
+            pi = (size_t)(f - x->ini.sections);
+        }
+        if (pi == x->ini.nsections) {
+          key_error(x, g, e, "unknown program '%s' (there is no [program:%s])", tok, tok);
         } else if (x->groups[pi].name != NULL) {
           key_error(x, g, e, "program '%s' is already in [%s]", tok, x->groups[pi].sect->name);
         } else {
@@ -606,6 +738,7 @@ static void program_clear(tend_program_t *p) {
   free(p->stdin_channel);
   free(p->out.path);
   free(p->err.path);
+  cfg_fcgi_socket_clear(&p->fcgi);
   free(p->file);
   memset(p, 0, sizeof(*p));
 }
@@ -637,6 +770,7 @@ struct program_common {
   double ready_timeout;
   char *stdout_channel, *stdin_channel;
   cfg_entry_t *stdout_channel_e, *stdin_channel_e;
+  tend_fcgi_socket_t fcgi; /* [fcgi-program:x] only */
   bool bad;
 };
 
@@ -884,18 +1018,16 @@ static bool read_log(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v, const
     } else if (strcasecmp(val, "none") == 0 || strcasecmp(val, "off") == 0) {
       *automatic = false;
     } else if (strcasecmp(val, "syslog") == 0) {
+      /* supervisord's older spelling of stdout_syslog = true */
       *automatic = false;
-      NOTICE(x, "%s:%d: [%s] %s: syslog is not supported by tend; not logged", s->file, e->line,
-             s->name, key);
+      lc->syslog = true;
     } else if (*val == '\0') {
       invalid(x, s, e, val, "a path, AUTO or NONE");
       ok = false;
     } else {
       *automatic = false;
       *explicit_path = true;
-      lc->path = cfg_path_resolve(v->here, val);
-      if (lc->path == NULL)
-        x->oom = true;
+      lc->path = entry_path(x, s, e, v, val);
     }
     free(val);
   }
@@ -906,6 +1038,10 @@ static bool read_log(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v, const
   ok &= get_int(x, s, key, v, 10, 0, &lc->backups);
   snprintf(key, sizeof(key), "%s_timestamps", ch);
   ok &= get_bool(x, s, key, v, false, &lc->timestamps);
+  snprintf(key, sizeof(key), "%s_syslog", ch);
+  bool to_syslog;
+  ok &= get_bool(x, s, key, v, false, &to_syslog);
+  lc->syslog = lc->syslog || to_syslog;
   return ok;
 }
 
@@ -1000,9 +1136,11 @@ static void read_process(struct ctx *x, cfg_section_t *s, struct program_common 
     if (err_explicit)
       NOTICE(x, "%s:%d: [%s] stderr_logfile: redirect_stderr is true, so stderr goes to the "
                 "stdout log; stderr_logfile ignored",
-             s->file, cfg_section_get(s, "stderr_logfile")->line, s->name);
+             cfg_section_get(s, "stderr_logfile")->file,
+             cfg_section_get(s, "stderr_logfile")->line, s->name);
     free(p.err.path);
     p.err.path = NULL;
+    p.err.syslog = false;
     err_auto = false;
   }
   if (ok && p.name != NULL) {
@@ -1091,6 +1229,18 @@ static void read_process(struct ctx *x, cfg_section_t *s, struct program_common 
       (pc->stdin_channel != NULL && p.stdin_channel == NULL))
     goto nomem;
   p.depends_on_line = pc->depends_on_line;
+  if (pc->fcgi.url != NULL) {
+    p.fcgi = pc->fcgi;
+    p.fcgi.url = strdup(pc->fcgi.url);
+    p.fcgi.host = pc->fcgi.host != NULL ? strdup(pc->fcgi.host) : NULL;
+    p.fcgi.path = pc->fcgi.path != NULL ? strdup(pc->fcgi.path) : NULL;
+    p.fcgi.owner = pc->fcgi.owner != NULL ? strdup(pc->fcgi.owner) : NULL;
+    if (p.fcgi.url == NULL || (pc->fcgi.host != NULL && p.fcgi.host == NULL) ||
+        (pc->fcgi.path != NULL && p.fcgi.path == NULL) ||
+        (pc->fcgi.owner != NULL && p.fcgi.owner == NULL))
+      goto nomem;
+    p.stdin_pipe = false; /* fd 0 is the socket */
+  }
   p.ready_host = pc->ready_host != NULL ? strdup(pc->ready_host) : NULL;
   p.ready_path = pc->ready_path != NULL ? strdup(pc->ready_path) : NULL;
   if ((pc->depends_on != NULL && p.depends_on == NULL) ||
@@ -1107,13 +1257,84 @@ nomem:
   program_clear(&p);
 }
 
+/* The socket keys of an [fcgi-program:x] (supervisord's checks in
+ * process_groups_from_parser and parse_fcgi_socket). */
+static void read_fcgi(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                      struct program_common *pc) {
+  tend_fcgi_socket_t *f = &pc->fcgi;
+  bool ok = true;
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, "socket", v, &val, &e);
+  if (r == 0)
+    ERR(x, "%s:%d: [%s] socket: missing (an fcgi-program needs socket = tcp://HOST:PORT or "
+           "unix:///PATH)", s->file, s->line, s->name);
+  if (r > 0) {
+    const char *why = NULL;
+    int line = e->line;
+    int rc = cfg_parse_fcgi_socket(val, v->here, f, &why);
+    if (rc == -ENOMEM)
+      x->oom = true;
+    else if (rc < 0)
+      invalid(x, s, e, val, why);
+    f->line = line;
+    free(val);
+  }
+  ok &= r > 0 && f->url != NULL;
+  long backlog;
+  ok &= get_long(x, s, "socket_backlog", v, 0, 1, &backlog);
+  cfg_entry_t *be = cfg_section_get(s, "socket_backlog");
+  if (be != NULL && backlog > 65535) {
+    invalid(x, s, be, be->value, "an integer from 1 to 65535");
+    ok = false;
+  }
+  f->backlog = (int)backlog;
+  cfg_entry_t *me = cfg_section_get(s, "socket_mode");
+  ok &= get_octal(x, s, "socket_mode", v, 0700, &f->mode);
+  r = value_of(x, s, "socket_owner", v, &val, &e);
+  cfg_entry_t *oe = e;
+  if (r > 0) {
+    char *colon = strchr(val, ':');
+    if (colon != NULL)
+      *colon = '\0';
+    bool known = cfg_user_exists(val) && (colon == NULL || cfg_group_exists(colon + 1));
+    if (colon != NULL)
+      *colon = ':';
+    if (known) {
+      f->owner = val;
+    } else {
+      invalid(x, s, e, val, "user or user:group, of an existing user and group");
+      free(val);
+      ok = false;
+    }
+  }
+  ok &= r >= 0;
+  if (f->url != NULL && f->path == NULL && (me != NULL || oe != NULL)) {
+    cfg_entry_t *at = me != NULL ? me : oe;
+    key_error(x, s, at, "socket_owner and socket_mode are for a unix:// socket only");
+    ok = false;
+  }
+  /* fd 0 is the socket: there is no stdin to write to */
+  static const char *const stdin_keys[] = {"stdin", "stdin_channel", NULL};
+  for (int k = 0; stdin_keys[k] != NULL; k++) {
+    cfg_entry_t *ie = cfg_section_get(s, stdin_keys[k]);
+    if (ie != NULL) {
+      key_error(x, s, ie, "an fcgi-program's stdin is its socket");
+      ok = false;
+    }
+  }
+  if (!ok)
+    pc->bad = true;
+}
+
 static void read_program(struct ctx *x, size_t si, const char *logdir) {
   static const char *const ignored[] = {
-      "stdout_capture_maxbytes", "stdout_events_enabled", "stdout_syslog",
-      "stderr_capture_maxbytes", "stderr_events_enabled", "stderr_syslog",
+      "stdout_capture_maxbytes", "stdout_events_enabled",
+      "stderr_capture_maxbytes", "stderr_events_enabled",
       "serverurl", NULL};
   cfg_section_t *s = &x->ini.sections[si];
-  const char *pname = s->name + strlen("program:");
+  bool fcgi = prefix_is(s->name, "fcgi-program:");
+  const char *pname = strchr(s->name, ':') + 1;
   if (!cfg_name_ok(pname)) {
     ERR(x, "%s:%d: [%s] invalid program name '%s': names cannot contain spaces, ':' or '/'",
         s->file, s->line, s->name, pname);
@@ -1131,11 +1352,14 @@ static void read_program(struct ctx *x, size_t si, const char *logdir) {
 
   struct program_common pc = {0};
   read_program_common(x, s, &v, &pc);
+  if (fcgi)
+    read_fcgi(x, s, &v, &pc);
 
   cfg_entry_t *pn = cfg_section_get(s, "process_name");
   const char *tmpl = pn != NULL ? pn->value : "%(program_name)s";
   if (pn != NULL)
     pn->used = true;
+  oom_if(x, cfg_section_know(s, "process_name")); /* expanded per process, below */
   if (pc.numprocs > 1 && strstr(tmpl, "%(process_num)") == NULL) {
     cfg_entry_t *at = pn != NULL ? pn : cfg_section_get(s, "numprocs");
     key_error(x, s, at, "%%(process_num) must be present within process_name when numprocs > 1");
@@ -1158,6 +1382,7 @@ static void read_program(struct ctx *x, size_t si, const char *logdir) {
   free(pc.ready_path);
   free(pc.stdout_channel);
   free(pc.stdin_channel);
+  cfg_fcgi_socket_clear(&pc.fcgi);
   leftover_keys(x, s, ignored, false);
   free(here);
 }
@@ -1251,10 +1476,6 @@ static int name_order_cmp(const void *a, const void *b, void *programs) {
   if (r != 0)
     return r;
   return ia < ib ? -1 : ia > ib;
-}
-
-static bool prefix_is(const char *name, const char *prefix) {
-  return strncmp(name, prefix, strlen(prefix)) == 0;
 }
 
 /* Append a copy of the size bytes at item to the array *arr of *n. */
@@ -1386,6 +1607,53 @@ static void check_channels(struct ctx *x) {
   }
 }
 
+/* Two fcgi-programs on one socket would take it from each other
+ * (supervisord unlinks and binds a unix path again). */
+static void check_fcgi_sockets(struct ctx *x) {
+  tend_config_t *c = x->c;
+  for (size_t i = 0; i < c->nprograms; i++) {
+    const tend_program_t *p = &c->programs[i];
+    if (p->fcgi.url == NULL)
+      continue;
+    for (size_t k = 0; k < i; k++) {
+      const tend_program_t *q = &c->programs[k];
+      if (q->fcgi.url == NULL || strcmp(q->program, p->program) == 0 ||
+          strcmp(q->fcgi.url, p->fcgi.url) != 0)
+        continue;
+      ERR(x, "%s:%d: [fcgi-program:%s] socket: '%s' is already the socket of "
+             "[fcgi-program:%s] at %s:%d", p->file, p->fcgi.line, p->program, p->fcgi.url,
+          q->program, q->file, q->fcgi.line);
+      break;
+    }
+  }
+}
+
+/* A section whose processes supervisord runs and tend does not: a notice,
+ * and a tend_skipped_t with its numprocs (tend check's summary counts them,
+ * and fails when tend would run fewer processes than supervisord). */
+static void skip_section(struct ctx *x, cfg_section_t *s, const char *why) {
+  char *here = cfg_path_dir(s->file);
+  if (here == NULL) {
+    x->oom = true;
+    return;
+  }
+  cfg_vars_t v = vars_for(x, here);
+  v.program_name = v.group_name = strchr(s->name, ':') + 1;
+  int n;
+  get_int(x, s, "numprocs", &v, 1, 1, &n);
+  free(here);
+  NOTICE(x, "%s:%d: [%s] not supported, section skipped", s->file, s->line, s->name);
+  tend_skipped_t k = {.processes = n, .why = why, .line = s->line};
+  k.section = strdup(s->name);
+  k.file = strdup(s->file);
+  if (k.section == NULL || k.file == NULL ||
+      append_item((void **)&x->c->skipped, &x->c->nskipped, sizeof(k), &k) != 0) {
+    free(k.section);
+    free(k.file);
+    x->oom = true;
+  }
+}
+
 static void read_sections(struct ctx *x, const char *main_dir) {
   tend_config_t *c = x->c;
   cfg_section_t *ts = find_section(x, "tend");
@@ -1402,6 +1670,8 @@ static void read_sections(struct ctx *x, const char *main_dir) {
     c->logdir = NULL;
     x->oom = true;
   }
+  if (c->syslog_socket == NULL && (c->syslog_socket = strdup("/dev/log")) == NULL)
+    x->oom = true;
   if (x->oom)
     return;
   read_groups(x);
@@ -1409,10 +1679,10 @@ static void read_sections(struct ctx *x, const char *main_dir) {
   for (size_t i = 0; i < x->ini.nsections && !x->oom; i++) {
     cfg_section_t *s = &x->ini.sections[i];
     const char *n = s->name;
-    if (s->skip || strcmp(n, "tend") == 0 || strcmp(n, "supervisord") == 0 ||
+    if (strcmp(n, "tend") == 0 || strcmp(n, "supervisord") == 0 ||
         prefix_is(n, "group:"))
       continue;
-    if (prefix_is(n, "program:")) {
+    if (prefix_is(n, "program:") || prefix_is(n, "fcgi-program:")) {
       read_program(x, i, c->logdir);
     } else if (prefix_is(n, "channel:")) {
       read_channel(x, s);
@@ -1422,10 +1692,12 @@ static void read_sections(struct ctx *x, const char *main_dir) {
       read_worker(x, s);
     } else if (strcmp(n, "include") == 0) {
       leftover_keys(x, s, NULL, false);
-    } else if (prefix_is(n, "eventlistener:") || prefix_is(n, "fcgi-program:")) {
-      NOTICE(x, "%s:%d: [%s] not supported, section skipped", s->file, s->line, n);
+    } else if (prefix_is(n, "eventlistener:")) {
+      /* The one kind of section supervisord runs and tend does not. */
+      skip_section(x, s, "event listeners are not supported");
     } else if (strcmp(n, "supervisorctl") == 0 || strcmp(n, "unix_http_server") == 0 ||
-               strcmp(n, "inet_http_server") == 0 || prefix_is(n, "rpcinterface:")) {
+               strcmp(n, "inet_http_server") == 0 || prefix_is(n, "rpcinterface:") ||
+               prefix_is(n, "ctlplugin:")) {
       for (size_t k = 0; k < s->nentries; k++)
         s->entries[k].used = true;
       char *keys = NULL;
@@ -1454,13 +1726,13 @@ static void read_sections(struct ctx *x, const char *main_dir) {
    * same name would make two groups x. */
   for (size_t i = 0; i < x->ini.nsections; i++) {
     cfg_section_t *g = &x->ini.sections[i];
-    if (g->skip || !prefix_is(g->name, "group:"))
+    if (!prefix_is(g->name, "group:"))
       continue;
-    char want[PATH_MAX];
-    snprintf(want, sizeof(want), "program:%s", g->name + 6);
     for (size_t k = 0; k < x->ini.nsections; k++) {
       cfg_section_t *p = &x->ini.sections[k];
-      if (!p->skip && strcmp(p->name, want) == 0 && x->groups[k].name == NULL)
+      const char *colon = strchr(p->name, ':');
+      bool prog = prefix_is(p->name, "program:") || prefix_is(p->name, "fcgi-program:");
+      if (prog && strcmp(colon + 1, g->name + 6) == 0 && x->groups[k].name == NULL)
         ERR(x, "%s:%d: [%s] group '%s' clashes with [%s] at %s:%d, which is in no group and so "
                "a group of its own name", g->file, g->line, g->name, g->name + 6, p->name,
             p->file, p->line);
@@ -1492,6 +1764,7 @@ static void read_sections(struct ctx *x, const char *main_dir) {
   }
   check_dependencies(x);
   check_channels(x);
+  check_fcgi_sockets(x);
   if (c->nprograms > 1)
     qsort(c->programs, c->nprograms, sizeof(*c->programs), program_cmp);
 }
@@ -1534,7 +1807,19 @@ static void sort_messages(const cfg_ini_t *ini, char **msgs, size_t first, size_
 }
 
 int tend_config_load(const char *path, tend_config_t **out, tend_diag_t *diag) {
-  struct ctx x = {.diag = diag};
+  return tend_config_load_flags(path, 0, out, diag);
+}
+
+size_t tend_config_supervisord_processes(const tend_config_t *c) {
+  size_t n = c->nprograms;
+  for (size_t i = 0; i < c->nskipped; i++)
+    n += (size_t)c->skipped[i].processes;
+  return n;
+}
+
+int tend_config_load_flags(const char *path, unsigned flags, tend_config_t **out,
+                           tend_diag_t *diag) {
+  struct ctx x = {.diag = diag, .strict = (flags & TEND_CONFIG_STRICT) != 0};
   int rc = 0;
   /* diag may already hold messages of an earlier load */
   size_t first_error = diag->nerrors, first_notice = diag->nnotices;
@@ -1620,12 +1905,18 @@ void tend_config_free(tend_config_t *c) {
     program_clear(&c->programs[i]);
   free(c->programs);
   channels_pools_free(c);
+  for (size_t i = 0; i < c->nskipped; i++) {
+    free(c->skipped[i].section);
+    free(c->skipped[i].file);
+  }
+  free(c->skipped);
   free(c->path);
   free(c->socket);
   free(c->socket_owner);
   free(c->logfile);
   free(c->logdir);
   free(c->pidfile);
+  free(c->syslog_socket);
   free(c);
 }
 
@@ -1664,7 +1955,7 @@ static bool strv_same(char *const *a, char *const *b) {
 
 static bool log_same(const tend_logconf_t *a, const tend_logconf_t *b) {
   return str_same(a->path, b->path) && a->maxbytes == b->maxbytes && a->backups == b->backups &&
-         a->timestamps == b->timestamps;
+         a->timestamps == b->timestamps && a->syslog == b->syslog;
 }
 
 static bool strv_same_or_null(char *const *a, char *const *b) {
@@ -1692,5 +1983,7 @@ bool tend_program_same(const tend_program_t *a, const tend_program_t *b) {
          a->ready == b->ready && a->ready_fd == b->ready_fd && a->ready_port == b->ready_port &&
          str_same(a->ready_host, b->ready_host) && str_same(a->ready_path, b->ready_path) &&
          a->ready_timeout == b->ready_timeout && str_same(a->stdout_channel, b->stdout_channel) &&
-         str_same(a->stdin_channel, b->stdin_channel);
+         str_same(a->stdin_channel, b->stdin_channel) && str_same(a->fcgi.url, b->fcgi.url) &&
+         a->fcgi.backlog == b->fcgi.backlog && a->fcgi.mode == b->fcgi.mode &&
+         str_same(a->fcgi.owner, b->fcgi.owner);
 }

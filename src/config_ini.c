@@ -12,11 +12,14 @@
  *   - a line indented more than its key's line continues the value, joined
  *     with '\n'; blank lines inside a continued value are kept, trailing
  *     ones dropped;
- *   - no line length limit (getline).
- * Where supervisord runs configparser with strict = False (later duplicate
- * keys win, duplicate sections merge) tend follows configparser's strict
- * mode and reports duplicates, since a config that says two things about
- * one key is a mistake more often than an override.
+ *   - no line length limit (getline);
+ *   - strict = False, as supervisord runs it: a section named again
+ *     (in the same file or a later one) merges into the first, and a key
+ *     given again replaces the earlier value. Real configs rely on it (a
+ *     conf.d file adding chown to [unix_http_server], a key repeated in a
+ *     long file), so it is accepted, with a notice naming both lines: the
+ *     reader of the config learns which value won. [include] is the
+ *     exception: each file has its own, as tend's includes nest.
  */
 #include "config_ini.h"
 
@@ -90,12 +93,30 @@ cfg_entry_t *cfg_section_get(cfg_section_t *s, const char *key) {
   return NULL;
 }
 
+int cfg_section_know(cfg_section_t *s, const char *key) {
+  for (size_t i = 0; i < s->nknown; i++)
+    if (strcmp(s->known[i], key) == 0)
+      return 0;
+  char *copy = strdup(key);
+  char **grown = copy != NULL ? realloc(s->known, (s->nknown + 1) * sizeof(*grown)) : NULL;
+  if (grown == NULL) {
+    free(copy);
+    return -ENOMEM;
+  }
+  s->known = grown;
+  s->known[s->nknown++] = copy;
+  return 0;
+}
+
 static void section_free(cfg_section_t *s) {
   for (size_t i = 0; i < s->nentries; i++) {
     free(s->entries[i].key);
     free(s->entries[i].value);
   }
   free(s->entries);
+  for (size_t i = 0; i < s->nknown; i++)
+    free(s->known[i]);
+  free(s->known);
   free(s->name);
 }
 
@@ -165,22 +186,19 @@ static int open_section(struct reader *r, const char *name, size_t n, int lineno
   char *sname = strndup(name, n);
   if (sname == NULL)
     return -ENOMEM;
-  bool dup = false;
   for (size_t i = 0; i < ini->nsections; i++) {
     cfg_section_t *o = &ini->sections[i];
-    if (o->skip || strcmp(o->name, sname) != 0)
+    if (strcmp(o->name, sname) != 0)
       continue;
     /* Every file may have its own [include]; within a file it is one. */
     if (strcmp(sname, "include") == 0 && i < r->first)
       continue;
-    int e = cfg_error(r->diag, "%s:%d: [%s] duplicate section (first at %s:%d)", r->file, lineno,
-                      sname, o->file, o->line);
-    if (e < 0) {
-      free(sname);
-      return e;
-    }
-    dup = true;
-    break;
+    int e = cfg_notice(r->diag, "%s:%d: [%s] section repeated: merged into the one at %s:%d",
+                       r->file, lineno, sname, o->file, o->line);
+    free(sname);
+    r->cursect = (long)i;
+    r->curentry = -1;
+    return e;
   }
   if (grow(&ini->sections, &ini->capsections, ini->nsections, sizeof(*ini->sections)) < 0) {
     free(sname);
@@ -191,7 +209,6 @@ static int open_section(struct reader *r, const char *name, size_t n, int lineno
   s->name = sname;
   s->file = r->file;
   s->line = lineno;
-  s->skip = dup;
   r->cursect = (long)ini->nsections++;
   r->curentry = -1;
   return 0;
@@ -210,22 +227,31 @@ static int add_entry(struct reader *r, const char *line, size_t delim, size_t le
   }
   for (char *p = key; *p; p++)
     *p = (char)tolower((unsigned char)*p);
+  char *value = strndup_trim(line + delim + 1, len - delim - 1);
+  if (value == NULL) {
+    free(key);
+    return -ENOMEM;
+  }
   cfg_entry_t *old = cfg_section_get(s, key);
   if (old != NULL) {
-    r->curentry = -2;
-    int e = cfg_error(r->diag, "%s:%d: [%s] %s: duplicate key (first at line %d)", r->file, lineno,
-                      s->name, key, old->line);
+    /* the last value wins; continuation lines now extend this one */
+    int e = cfg_notice(r->diag, "%s:%d: [%s] %s: given again: this value replaces the one at "
+                       "%s:%d", r->file, lineno, s->name, key, old->file, old->line);
     free(key);
+    free(old->value);
+    old->value = value;
+    old->file = r->file;
+    old->line = lineno;
+    r->curentry = old - s->entries;
     return e;
   }
-  char *value = strndup_trim(line + delim + 1, len - delim - 1);
-  if (value == NULL ||
-      grow(&s->entries, &s->capentries, s->nentries, sizeof(*s->entries)) < 0) {
+  if (grow(&s->entries, &s->capentries, s->nentries, sizeof(*s->entries)) < 0) {
     free(key);
     free(value);
     return -ENOMEM;
   }
-  s->entries[s->nentries] = (cfg_entry_t){.key = key, .value = value, .line = lineno};
+  s->entries[s->nentries] =
+      (cfg_entry_t){.key = key, .value = value, .file = r->file, .line = lineno};
   r->curentry = (long)s->nentries++;
   return 0;
 }

@@ -15,19 +15,23 @@
 #include "tend/config.h"
 
 typedef struct {
-  char *key;   /* lowercased, as configparser's optionxform */
-  char *value; /* trimmed; continuation lines joined with '\n' */
-  int line;    /* line of the key */
-  bool used;   /* set by the consumer; unused keys are reported */
+  char *key;        /* lowercased, as configparser's optionxform */
+  char *value;      /* trimmed; continuation lines joined with '\n' */
+  const char *file; /* where the key is (its last value, when given again):
+                       a repeated section merges keys of several files */
+  int line;
+  bool used;        /* set by the consumer; unused keys are reported */
 } cfg_entry_t;
 
 typedef struct {
   char *name;       /* as written between the brackets */
-  const char *file; /* absolute path, owned by cfg_ini_t.files */
+  const char *file; /* absolute path, owned by cfg_ini_t.files: where the
+                       section first appears */
   int line;
-  bool skip;        /* a duplicate: already reported, not to be used */
   cfg_entry_t *entries;
   size_t nentries, capentries;
+  char **known;     /* the keys its consumer looked for (cfg_section_know) */
+  size_t nknown;
 } cfg_section_t;
 
 typedef struct {
@@ -38,9 +42,11 @@ typedef struct {
 } cfg_ini_t;
 
 /*
- * Read one more file (an absolute path) into ini. Syntax errors, duplicate
- * sections (across files, except [include], which each file may have) and
- * duplicate keys go to diag as "FILE:LINE: ..." and the reading goes on.
+ * Read one more file (an absolute path) into ini. Syntax errors go to diag
+ * as "FILE:LINE: ..." and the reading goes on. A section already read
+ * (also from another file, except [include], which each file may have)
+ * merges into the first, a key given again replaces the earlier value:
+ * each is a notice naming both places.
  * Returns 0, -ENOMEM, or the negative errno of opening or reading the file
  * (then nothing is reported: the caller words it).
  */
@@ -49,6 +55,10 @@ void cfg_ini_free(cfg_ini_t *ini);
 
 /* The entry of that key in s, or NULL. */
 cfg_entry_t *cfg_section_get(cfg_section_t *s, const char *key);
+
+/* Remember that the consumer of s reads key (found or not): the keys a
+ * misspelt one is compared with. 0 or -ENOMEM. */
+int cfg_section_know(cfg_section_t *s, const char *key);
 
 /* Append a formatted message to diag's errors (unless the same text is
  * already there: a program with numprocs = 8 reports a bad value once) or

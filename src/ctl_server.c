@@ -88,6 +88,13 @@ int ctl_reply(ctl_conn_t *c, json_t *reply, const void *data, size_t len) {
     return ctl_reply_error(c, "the reply is over the protocol's limit (%u MiB)",
                            TEND_CTL_MAX_REPLY_JSON >> 20);
   }
+  if (r == 0 && c->sink != NULL) {
+    r = tend_buf_append(c->sink, b.data, b.len);
+    tend_buf_free(&b);
+    if (r != 0)
+      ctl_conn_end(c);
+    return r;
+  }
   struct wreq *w = r == 0 ? malloc(sizeof(*w) + b.len) : NULL;
   if (w == NULL) {
     tend_buf_free(&b);
@@ -197,6 +204,30 @@ static void reject_closed_cb(uv_handle_t *h) {
   server_release(s);
 }
 
+static void conn_link(ctl_server_t *s, ctl_conn_t *c) {
+  c->next = s->conns;
+  if (s->conns != NULL)
+    s->conns->prev = c;
+  s->conns = c;
+  s->nconns++;
+}
+
+ctl_conn_t *ctl_conn_sink(ctl_server_t *s, tend_buf_t *out) {
+  ctl_conn_t *c = calloc(1, sizeof(*c));
+  if (c == NULL)
+    return NULL;
+  /* A pipe never opened: nothing to read or write, but closing it goes
+   * through the loop as a socket's does, so a handler may still use the
+   * connection after ending it. */
+  uv_pipe_init(s->loop, &c->pipe, 0);
+  c->pipe.data = c;
+  c->server = s;
+  c->sink = out;
+  s->open_handles++;
+  conn_link(s, c);
+  return c;
+}
+
 static void connection_cb(uv_stream_t *listener, int status) {
   ctl_server_t *s = listener->data;
   if (status != 0)
@@ -224,11 +255,7 @@ static void connection_cb(uv_stream_t *listener, int status) {
     uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
     return;
   }
-  c->next = s->conns;
-  if (s->conns != NULL)
-    s->conns->prev = c;
-  s->conns = c;
-  s->nconns++;
+  conn_link(s, c);
   if (!peer_allowed(&c->pipe)) {
     ctl_reply_error(c, "permission denied: only root and the daemon's user may control it");
     ctl_conn_end(c);
@@ -251,12 +278,17 @@ static bool socket_alive(const char *path) {
   return true;
 }
 
-int ctl_server_start(ctl_server_t *s, uv_loop_t *loop, const char *path, int mode,
-                     ctl_request_cb on_request, ctl_gone_cb on_gone) {
+void ctl_server_init(ctl_server_t *s, uv_loop_t *loop, ctl_request_cb on_request,
+                     ctl_gone_cb on_gone) {
   memset(s, 0, sizeof(*s));
   s->loop = loop;
   s->on_request = on_request;
   s->on_gone = on_gone;
+}
+
+int ctl_server_start(ctl_server_t *s, uv_loop_t *loop, const char *path, int mode,
+                     ctl_request_cb on_request, ctl_gone_cb on_gone) {
+  ctl_server_init(s, loop, on_request, on_gone);
   struct stat st;
   if (lstat(path, &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
@@ -300,7 +332,7 @@ void ctl_server_close(ctl_server_t *s, void (*cb)(ctl_server_t *s)) {
       unlink(s->path);
     uv_close((uv_handle_t *)&s->listener, listener_closed_cb);
   }
-  /* memset in start: a server that never started has nothing open. */
+  /* memset in init: a server that never started has nothing open. */
   free(s->path);
   s->path = NULL;
   if (s->open_handles == 0 && cb != NULL)

@@ -31,6 +31,7 @@ struct ctl_conn {
   bool ending;    /* close once the queued replies are written */
   bool closing;
   void *user;     /* for the request handler (subscriptions, waits) */
+  tend_buf_t *sink; /* no socket: the reply frames are appended here */
   ctl_conn_t *next, *prev;
 };
 
@@ -48,6 +49,11 @@ struct ctl_server {
   int open_handles;
 };
 
+/* A server that does not listen (yet): ctl_server_start does this first;
+ * alone, it is what ctl_conn_sink needs. */
+void ctl_server_init(ctl_server_t *s, uv_loop_t *loop, ctl_request_cb on_request,
+                     ctl_gone_cb on_gone);
+
 /*
  * Listen on path with the given mode. A socket file left by a dead daemon
  * is replaced; a live daemon answering on it gives -EADDRINUSE, any other
@@ -60,6 +66,12 @@ int ctl_server_start(ctl_server_t *s, uv_loop_t *loop, const char *path, int mod
 /* Close the listener and every connection, remove the socket file; cb once
  * every handle is closed. */
 void ctl_server_close(ctl_server_t *s, void (*cb)(ctl_server_t *s));
+
+/* A connection with no socket behind it (fuzzers, tests): it is one of
+ * s's connections, ended, gone and closed as the others, but each reply
+ * frame is appended to out, which must outlive it. NULL when out of
+ * memory. */
+ctl_conn_t *ctl_conn_sink(ctl_server_t *s, tend_buf_t *out);
 
 /* Queue a reply frame: reply is consumed (json_decref'ed). 0 or a negative
  * errno (the connection is then ended). */

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "tend/daemon.h"
 #include "ctl_server.h"
+#include "daemon.h"
 #include "daemon_chan.h"
 #include "daemon_pool.h"
 #include "daemon_worker.h"
@@ -68,7 +69,7 @@ typedef struct pending {
   struct pending *next;
 } pending_t;
 
-typedef struct {
+struct daemon {
   uv_loop_t loop;
   sv_t sv;
   ctl_server_t ctl;
@@ -78,13 +79,14 @@ typedef struct {
   pending_t *pending;
   chanset_t chans;
   char *config_path;
+  unsigned config_flags; /* TEND_CONFIG_*: a reload reads as the start did */
   char *pidfile;
   int exit_status;
   bool stopping;
   bool ready_sent; /* READY=1 told to systemd */
   bool sv_done, pools_done, workers_done; /* shutdown: what has stopped */
   char last_status[160];
-} daemon_t;
+};
 
 static daemon_t *the_daemon; /* for callbacks that carry no pointer */
 
@@ -652,7 +654,7 @@ static void req_wait(daemon_t *d, ctl_conn_t *c, json_t *req) {
 static int reload(daemon_t *d, ctl_conn_t *c) {
   tend_config_t *cfg = NULL;
   tend_diag_t diag = {0};
-  int r = tend_config_load(d->config_path, &cfg, &diag);
+  int r = tend_config_load_flags(d->config_path, d->config_flags, &cfg, &diag);
   print_diag(&diag, true);
   if (r != 0) {
     LOG("error", "reload", F_STR("config", d->config_path),
@@ -860,6 +862,67 @@ static void signal_cb(uv_signal_t *s, int signum) {
   }
 }
 
+/* The supervisor, channels, pools and workers of cfg (taken) on d's loop. */
+static void core_start(daemon_t *d, tend_config_t *cfg) {
+  static const sv_hooks_t hooks = {.exited = hook_exited,
+                                   .output = hook_output,
+                                   .state = hook_state,
+                                   .forget = hook_forget};
+  sv_init(&d->sv, &d->loop, &hooks);
+  chanset_init(&d->chans, &d->loop);
+  d->sv.chans = &d->chans;
+  if (chanset_apply(&d->chans, cfg) != 0)
+    LOG("error", "start", F_STR("error", "cannot create the channels: out of memory"));
+  dpool_apply(&d->loop, cfg);
+  dworker_apply(&d->loop, cfg);
+  sv_apply(&d->sv, cfg, NULL);
+}
+
+/* ---- the core alone (daemon.h) ----------------------------------------- */
+
+daemon_t *daemon_open(tend_config_t *cfg, const char *config_path) {
+  daemon_t *d = calloc(1, sizeof(*d));
+  if (d == NULL || (d->config_path = strdup(config_path)) == NULL ||
+      uv_loop_init(&d->loop) != 0) {
+    if (d != NULL)
+      free(d->config_path);
+    free(d);
+    tend_config_free(cfg);
+    return NULL;
+  }
+  the_daemon = d;
+  ctl_server_init(&d->ctl, &d->loop, on_request, conn_gone);
+  core_start(d, cfg);
+  return d;
+}
+
+uv_loop_t *daemon_loop(daemon_t *d) { return &d->loop; }
+
+int daemon_request(daemon_t *d, json_t *req, const char *data, size_t len, tend_buf_t *out) {
+  /* finish_shutdown has closed every connection: as with the socket, no
+   * request can come any more. */
+  if (d->sv_done && d->pools_done && d->workers_done)
+    return -ESHUTDOWN;
+  ctl_conn_t *c = ctl_conn_sink(&d->ctl, out);
+  if (c == NULL)
+    return -ENOMEM;
+  on_request(c, req, data, len);
+  return 0;
+}
+
+int daemon_close(daemon_t *d) {
+  shutdown_daemon(d);
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  tend_proc_release();
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&d->loop) != 0)
+    return -EBUSY;
+  the_daemon = NULL;
+  free(d->config_path);
+  free(d);
+  return 0;
+}
+
 /* socket_owner = USER or USER:GROUP: who else may connect (with a
  * socket_mode that lets them). */
 static int chown_socket(const char *path, const char *owner) {
@@ -898,14 +961,15 @@ static int write_pidfile(const char *path) {
   return r;
 }
 
-int tend_daemon_run(const char *config_path) {
+int tend_daemon_run(const char *config_path, unsigned config_flags) {
   daemon_t d;
   memset(&d, 0, sizeof(d));
   the_daemon = &d;
 
   tend_config_t *cfg = NULL;
   tend_diag_t diag = {0};
-  int r = tend_config_load(config_path, &cfg, &diag);
+  d.config_flags = config_flags;
+  int r = tend_config_load_flags(config_path, config_flags, &cfg, &diag);
   print_diag(&diag, false);
   tend_diag_free(&diag);
   if (r != 0) {
@@ -983,18 +1047,7 @@ int tend_daemon_run(const char *config_path) {
   LOG("info", "start", F_STR("version", TEND_VERSION), F_INT("pid", getpid()),
       F_STR("config", cfg->path), F_STR("socket", cfg->socket),
       F_INT("programs", (long long)cfg->nprograms));
-  sv_hooks_t hooks = {.exited = hook_exited,
-                      .output = hook_output,
-                      .state = hook_state,
-                      .forget = hook_forget};
-  sv_init(&d.sv, &d.loop, &hooks);
-  chanset_init(&d.chans, &d.loop);
-  d.sv.chans = &d.chans;
-  if (chanset_apply(&d.chans, cfg) != 0)
-    LOG("error", "start", F_STR("error", "cannot create the channels: out of memory"));
-  dpool_apply(&d.loop, cfg);
-  dworker_apply(&d.loop, cfg);
-  sv_apply(&d.sv, cfg, NULL);
+  core_start(&d, cfg);
   notify_states(&d); /* nothing to start at all: ready at once */
 
   uv_run(&d.loop, UV_RUN_DEFAULT);

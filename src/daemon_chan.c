@@ -12,6 +12,7 @@
 #include "daemon_chan.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,7 +157,11 @@ void dchan_get(chanset_t *set, ctl_conn_t *c, json_t *req) {
     return;
   r->is_get = true;
   json_t *cnt = json_object_get(req, "count");
-  r->want = json_is_integer(cnt) && json_integer_value(cnt) > 0 ? (int)json_integer_value(cnt) : 1;
+  json_int_t want = json_is_integer(cnt) ? json_integer_value(cnt) : 1;
+  if (want < 1)
+    want = 1;
+  /* Not cut to an int: 2^32 would become 0, a get answered with nothing. */
+  r->want = want < INT_MAX ? (int)want : INT_MAX;
   json_t *to = json_object_get(req, "timeout_ms");
   if (json_is_integer(to) && json_integer_value(to) >= 0) {
     r->timer = malloc(sizeof(*r->timer));

@@ -195,7 +195,8 @@ static int outcome_cmp(const void *a, const void *b) {
 /* Answer the waiting joins with every task of the batch, then open the
  * pool again for the next batch (unless the daemon is stopping). */
 static void answer_joins(dpool_t *p) {
-  qsort(p->outcomes, p->noutcomes, sizeof(*p->outcomes), outcome_cmp);
+  if (p->noutcomes > 1) /* an empty batch has no array: qsort(NULL) is undefined */
+    qsort(p->outcomes, p->noutcomes, sizeof(*p->outcomes), outcome_cmp);
   json_t *arr = json_array();
   for (size_t i = 0; i < p->noutcomes; i++)
     json_array_append_new(arr, outcome_json(&p->outcomes[i]));
@@ -216,6 +217,15 @@ static void answer_joins(dpool_t *p) {
     pool_open(p); /* a joined pool takes a new batch, as a new Pool would */
 }
 
+/* Every pool is freed: the module is as before its first dpool_apply, so a
+ * daemon opened again in the same process (fuzz_request) starts afresh. */
+static void shutdown_done(void) {
+  void (*cb)(void) = stopped_cb;
+  stopping = false;
+  stopped_cb = NULL;
+  cb();
+}
+
 static void join_cb(tend_sched_t *s) {
   dpool_t *p = tend_sched_data(s);
   tend_sched_free(s);
@@ -232,8 +242,7 @@ static void join_cb(tend_sched_t *s) {
         pools = q->next;
         pool_free(q);
       }
-      if (stopped_cb != NULL)
-        stopped_cb();
+      shutdown_done();
     }
     return;
   }
@@ -455,7 +464,7 @@ void dpool_shutdown(void (*cb)(void)) {
   stopping = true;
   stopped_cb = cb;
   if (pools == NULL) {
-    cb();
+    shutdown_done();
     return;
   }
   /* Queued tasks are skipped, running ones stopped like programs are;
@@ -474,6 +483,6 @@ void dpool_shutdown(void (*cb)(void)) {
       pools = q->next;
       pool_free(q);
     }
-    cb();
+    shutdown_done();
   }
 }

@@ -52,6 +52,7 @@ static void maybe_done(void) {
   if (shutting_down && workers == NULL && shutdown_cb != NULL) {
     void (*cb)(void) = shutdown_cb;
     shutdown_cb = NULL;
+    shutting_down = false; /* as at start: a daemon opened again starts afresh */
     cb();
   }
 }

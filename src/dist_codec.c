@@ -34,6 +34,16 @@ char *dist_task_encode(const tend_dist_task_t *t, const char *submitter, int *er
   *err = -EINVAL;
   if (t->argv == NULL || t->argv[0] == NULL || t->argv[0][0] == '\0')
     return NULL;
+  /* JSON holds text only: bytes that are not UTF-8 are the caller's error,
+   * not the "out of memory" a failed json_string would say. */
+  for (char **a = t->argv; *a != NULL; a++)
+    if (!tend_utf8_valid(*a, strlen(*a)))
+      return NULL;
+  for (char **e = t->env; e != NULL && *e != NULL; e++)
+    if (!tend_utf8_valid(*e, strlen(*e)))
+      return NULL;
+  if (t->cwd != NULL && !tend_utf8_valid(t->cwd, strlen(t->cwd)))
+    return NULL;
   *err = -ENOMEM;
   json_t *o = json_object(), *argv = json_array(), *env = json_object();
   if (o == NULL || argv == NULL || env == NULL)
@@ -292,7 +302,9 @@ static int64_t get_int(json_t *o, const char *k) {
 int dist_result_decode(const char *entry_id, const char *json, size_t len,
                        struct dist_result_out *o) {
   memset(o, 0, sizeof(*o));
-  json_t *j = json_loadb(json, len, 0, NULL);
+  /* A task's output may hold NUL bytes, written as \u0000 (valid UTF-8,
+   * so not in base64): refusing them would lose the whole result. */
+  json_t *j = json_loadb(json, len, JSON_ALLOW_NUL, NULL);
   if (j == NULL || !json_is_object(j) || get_str(j, "id") == NULL) {
     json_decref(j);
     return -EINVAL;

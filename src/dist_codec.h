@@ -24,7 +24,8 @@ struct dist_spec {
   unsigned max_attempts;
 };
 
-/* JSON text of t (malloc'd), or NULL: -ENOMEM / -EINVAL in *err. */
+/* JSON text of t (malloc'd), or NULL: -ENOMEM, or -EINVAL (no argv[0], an
+ * env entry without NAME=, a string that is not UTF-8) in *err. */
 char *dist_task_encode(const tend_dist_task_t *t, const char *submitter, int *err);
 
 /* 0, or -EINVAL with why in msg. */

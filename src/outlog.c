@@ -251,6 +251,14 @@ static void batch_rotate(batch_t *b) {
 static void emit(batch_t *b, const char *a, size_t alen, const char *c, size_t clen,
                  bool add_nl) {
   outlog_t *l = b->l;
+  if (l->line_fn != NULL) {
+    /* the bytes given end with the newline unless add_nl */
+    if (l->line_fn(l->line_arg, a, alen, c, add_nl ? clen : clen - 1) == 0)
+      l->lines++;
+    else
+      l->dropped++;
+    return;
+  }
   if (!b->ready)
     batch_prepare(b);
   if (b->fail != 0) {
@@ -338,7 +346,16 @@ static int partial_set(outlog_t *l, size_t keep, const char *data, size_t n) {
   return 0;
 }
 
+void outlog_open_lines(outlog_t *l, outlog_line_fn fn, void *arg) {
+  memset(l, 0, sizeof(*l));
+  l->fd = -1;
+  l->line_fn = fn;
+  l->line_arg = arg;
+}
+
 int outlog_open(outlog_t *l, const char *path, uint64_t maxbytes, int backups) {
+  l->line_fn = NULL;
+  l->line_arg = NULL;
   l->path = NULL;
   l->maxbytes = maxbytes;
   l->backups = backups > 0 ? backups : 0;
@@ -404,6 +421,8 @@ int outlog_flush(outlog_t *l) {
 }
 
 int outlog_reopen(outlog_t *l) {
+  if (l->line_fn != NULL)
+    return 0;
   close_live(l);
   int r = open_live(l);
   if (r < 0)

@@ -25,6 +25,12 @@
 
 #define OUTLOG_MAX_LINE (64 * 1024)
 
+/* A line for a line sink (outlog_open_lines): the bytes a then b, without
+ * the newline. 0, or a negative errno when it was dropped (the sink
+ * reports its own errors; the log counts the line in dropped). */
+typedef int (*outlog_line_fn)(void *arg, const char *a, size_t alen, const char *b,
+                              size_t blen);
+
 typedef struct {
   char *path;
   uint64_t maxbytes; /* 0: never rotate */
@@ -39,6 +45,8 @@ typedef struct {
   uint64_t dropped;  /* lines that could not be written */
   bool timestamps;   /* prefix each line with an RFC 3339 time and a space
                         (set after outlog_open) */
+  outlog_line_fn line_fn; /* a line sink instead of a file */
+  void *line_arg;
 } outlog_t;
 
 /* Open (create, append) path, creating missing parent directories. 0 or a
@@ -47,6 +55,12 @@ typedef struct {
  * (the writes that fail after it return 0). A path that is not a regular
  * file (/dev/null, a tty) is written but never rotated. */
 int outlog_open(outlog_t *l, const char *path, uint64_t maxbytes, int backups);
+
+/* A log whose lines go to fn (syslog) instead of a file: cut exactly as
+ * a file log cuts them (partial lines kept, long lines cut at
+ * OUTLOG_MAX_LINE, flushed at close). outlog_write and outlog_flush then
+ * return 0 (fn reports); outlog_reopen does nothing. */
+void outlog_open_lines(outlog_t *l, outlog_line_fn fn, void *arg);
 
 /* Append data: complete lines are written, the rest kept. Returns 0, or a
  * negative errno the first time a failure streak starts (later failures of

@@ -351,6 +351,8 @@ static void log_output(sv_proc_t *p, int stream, const char *data, size_t len) {
       LOG("error", "log_error", F_STR("program", p->name), F_STR("file", p->log[stream].path),
           F_STR("error", strerror(-r)), F_STR("action", "dropping lines until it works"));
   }
+  if (p->slog_open[stream] && !to_channel)
+    outlog_write(&p->slog[stream], data, len); /* the sink reports */
   if (p->sv->hooks.output != NULL)
     p->sv->hooks.output(p, stream, data, len);
 }
@@ -391,14 +393,29 @@ static void drain_pipes(sv_proc_t *p, tend_proc_t *run) {
     while ((n = read(fd, p->sv->readbuf, sizeof(p->sv->readbuf))) > 0)
       log_output(p, i - 1, p->sv->readbuf, (size_t)n);
   }
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < 2; i++) {
     if (p->log_open[i])
       outlog_flush(&p->log[i]);
+    if (p->slog_open[i])
+      outlog_flush(&p->slog[i]);
+  }
+}
+
+/* One line for syslog, its ident the bare process name (supervisord's
+ * config.name). */
+static int syslog_line(void *arg, const char *a, size_t alen, const char *b, size_t blen) {
+  sv_proc_t *p = arg;
+  const char *bare = strchr(p->name, ':') ? strchr(p->name, ':') + 1 : p->name;
+  return syslog_sink_send(&p->sv->syslog, bare, a, alen, b, blen);
 }
 
 static void open_logs(sv_proc_t *p) {
   const tend_logconf_t *lc[2] = {&p->conf->out, &p->conf->err};
   for (int i = 0; i < 2; i++) {
+    if (lc[i]->syslog && !p->slog_open[i]) {
+      outlog_open_lines(&p->slog[i], syslog_line, p);
+      p->slog_open[i] = true;
+    }
     if (p->log_open[i] || lc[i]->path == NULL)
       continue;
     int r = outlog_open(&p->log[i], lc[i]->path, lc[i]->maxbytes, lc[i]->backups);
@@ -428,6 +445,9 @@ static void close_logs(sv_proc_t *p) {
     if (p->log_open[i])
       outlog_close(&p->log[i]);
     p->log_open[i] = false;
+    if (p->slog_open[i])
+      outlog_close(&p->slog[i]);
+    p->slog_open[i] = false;
   }
 }
 
@@ -473,6 +493,18 @@ static void spawn(sv_proc_t *p) {
   o.argv = c->argv;
   o.cwd = c->directory;
   o.stdio[0].kind = c->stdin_pipe ? TEND_STDIO_PIPE : TEND_STDIO_NULL;
+  if (c->fcgi.url != NULL) {
+    /* the group's listening socket is its stdin, as FastCGI wants */
+    int fd = svfcgi_fd(p);
+    if (fd < 0) {
+      LOG("error", "spawn_error", F_STR("program", p->name), F_STR("socket", c->fcgi.url),
+          F_STR("error", strerror(-fd)));
+      failed_start(p, "socket error");
+      return;
+    }
+    o.stdio[0].kind = TEND_STDIO_FD;
+    o.stdio[0].fd = fd;
+  }
   /* Always a pipe for output, even unlogged: `tend logs -f` may watch. */
   o.stdio[1].kind = TEND_STDIO_PIPE;
   o.stdio[2].kind = c->redirect_stderr ? TEND_STDIO_STDOUT : TEND_STDIO_PIPE;
@@ -846,7 +878,9 @@ int sv_send(sv_proc_t *p, const char *data, size_t len, bool eof, const char **w
   }
   tend_proc_t *run = p->run;
   if (!run->has_pipe[0] || uv_is_closing((uv_handle_t *)&run->pipes[0])) {
-    *why = p->conf->stdin_pipe ? "its stdin is closed" : "it has no stdin pipe (stdin = null)";
+    *why = p->conf->fcgi.url != NULL ? "its stdin is its fcgi socket"
+           : p->conf->stdin_pipe    ? "its stdin is closed"
+                                    : "it has no stdin pipe (stdin = null)";
     return -EPIPE;
   }
   if (len > 0) {
@@ -887,6 +921,7 @@ void sv_init(sv_t *sv, uv_loop_t *loop, const sv_hooks_t *hooks) {
   memset(sv, 0, sizeof(*sv));
   sv->loop = loop;
   sv->hooks = *hooks;
+  syslog_sink_init(&sv->syslog);
 }
 
 sv_proc_t *sv_find(sv_t *sv, const char *name) {
@@ -1011,6 +1046,12 @@ void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff) {
   }
   gen->config = config;
   gen_ref(gen);
+  if (syslog_sink_set_path(&sv->syslog, config->syslog_socket) != 0)
+    LOG("error", "reload", F_STR("syslog_socket", config->syslog_socket),
+        F_STR("error", strerror(ENOMEM)));
+  /* Before anything starts: a changed program may start within the loops
+   * below, and it needs its socket. */
+  svfcgi_apply(sv, config);
 
   /* Removed programs first: stop them (they are forgotten once stopped). */
   for (sv_proc_t *p = sv->procs, *next; p != NULL; p = next) {
@@ -1117,6 +1158,9 @@ static void check_shutdown(sv_t *sv) {
     forget(sv->procs);
   gen_unref(sv->gen);
   sv->gen = NULL;
+  /* after the forgets: they flush the last lines to syslog */
+  syslog_sink_close(&sv->syslog);
+  svfcgi_close_all(sv);
   if (sv->open_handles == 0 && sv->shutdown_cb != NULL)
     sv->shutdown_cb(sv);
 }

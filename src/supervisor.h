@@ -19,6 +19,7 @@
 
 #include "channel.h"
 #include "outlog.h"
+#include "syslog_sink.h"
 #include "tend/buf.h"
 #include "tend/config.h"
 #include "tend/proc.h"
@@ -87,6 +88,8 @@ struct sv_proc {
 
   outlog_t log[2]; /* stdout, stderr */
   bool log_open[2];
+  outlog_t slog[2]; /* the same streams cut into lines for syslog */
+  bool slog_open[2];
 
   unsigned mark;     /* for callers that pick a set of processes (the
                         daemon's name selection): scratch, not state */
@@ -116,6 +119,8 @@ struct sv {
   int open_handles; /* timers and children still closing */
   uv_timer_t reap_timer; /* looks for zombies a moment after a kill */
   int reap_tries;
+  syslog_sink_t syslog;  /* where every stdout_logfile = syslog goes */
+  struct sv_fcgi *fcgi;  /* the fcgi-programs' sockets (sv_fcgi.c) */
   char readbuf[64 * 1024];
 };
 
@@ -174,6 +179,17 @@ bool svchan_output(sv_proc_t *p, const char *data, size_t len);
 void svchan_started(sv_proc_t *p);
 void svchan_exited(sv_proc_t *p);
 void svchan_forget(sv_proc_t *p);
+
+/* fcgi-program sockets (sv_fcgi.c). */
+/* Bind the sockets config names that are not open yet, close those it
+ * no longer names (errors logged). */
+void svfcgi_apply(sv_t *sv, const tend_config_t *config);
+/* The listening socket for p (an fcgi-program), bound now if an earlier
+ * try failed; a negative errno (for the caller to report) when it cannot
+ * be. */
+int svfcgi_fd(sv_proc_t *p);
+/* Close them all (shutdown). */
+void svfcgi_close_all(sv_t *sv);
 
 /* Reap orphans re-parented to us (we are a child subreaper) that libuv
  * does not know about. Called on SIGCHLD. */

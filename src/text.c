@@ -29,6 +29,10 @@ const char *tend_signame(int signum, char *out, size_t outlen) {
 int tend_signum(const char *name) {
   if (name == NULL || *name == '\0')
     return -EINVAL;
+  /* "SIG34": what tend_signame calls a signal without an abbreviation (the
+   * real-time ones), so that a name it wrote reads back. */
+  if (strncasecmp(name, "SIG", 3) == 0 && isdigit((unsigned char)name[3]))
+    name += 3;
   if (isdigit((unsigned char)name[0])) {
     char *end;
     long n = strtol(name, &end, 10);

@@ -25,11 +25,6 @@ static void stop_left_daemon(void) {
 
 TestSuite(channels, .timeout = 120, .fini = stop_left_daemon);
 
-static void assert_exit(tu_result_t *r, int code) {
-  cr_assert_eq(r->exit_code, code, "exit %d (want %d)\nstdout: %.300s\nstderr: %s", r->exit_code,
-               code, r->out, r->err);
-}
-
 Test(channels, fifo_through_put_and_get) {
   tu_daemon_start(&d, "[channel:q]\ncapacity = 1000\n");
   char input[8192] = "";

@@ -21,169 +21,31 @@
 #endif
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define MiB (1024u * 1024u)
 
-/* ---- strays ------------------------------------------------------------- */
+TestSuite(run, .init = tu_strays_init, .fini = tu_strays_fini);
 
-/* Our direct children (original or reparented), from /proc. */
-static int my_children(pid_t *out, int max) {
-  DIR *d = opendir("/proc");
-  cr_assert(d != NULL);
-  pid_t me = getpid();
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL && n < max) {
-    char *end;
-    long pid = strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0)
-      continue;
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-      continue;
-    size_t k = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[k] = '\0';
-    const char *rp = strrchr(buf, ')');
-    char state;
-    int ppid;
-    if (rp != NULL && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me)
-      out[n++] = (pid_t)pid;
-  }
-  closedir(d);
-  return n;
-}
-
-static void reap_zombies(void) {
-  while (waitpid(-1, NULL, WNOHANG) > 0)
-    ;
-}
-
-static void strays_init(void) {
-  cr_assert(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER: %s",
-            strerror(errno));
-}
-
-/* Kill (by pid) and reap whatever descendant is still around; returns how
- * many were alive, listed in `names`. */
-static int strays_kill(char *names, size_t cap) {
-  int nleaked = 0;
-  names[0] = '\0';
-  for (int round = 0; round < 20; round++) {
-    reap_zombies();
-    pid_t kids[64];
-    int n = my_children(kids, 64);
-    if (n == 0)
-      break;
-    for (int i = 0; i < n; i++) {
-      /* Something tend signalled may still be on its way out. */
-      if (tu_wait_gone(kids[i], 1000))
-        continue;
-      char path[64], comm[64] = "?";
-      snprintf(path, sizeof(path), "/proc/%d/comm", (int)kids[i]);
-      FILE *f = fopen(path, "r");
-      if (f != NULL) {
-        if (fgets(comm, sizeof(comm), f) != NULL)
-          comm[strcspn(comm, "\n")] = '\0';
-        fclose(f);
-      }
-      size_t used = strlen(names);
-      snprintf(names + used, cap - used, " %d(%s)", (int)kids[i], comm);
-      nleaked++;
-      kill(kids[i], SIGKILL);
-      tu_wait_gone(kids[i], 2000);
-    }
-  }
-  reap_zombies();
-  return nleaked;
-}
-
-static char *test_dir_path;
-
-/* This test's temporary directory, made on first use and removed by the
- * teardown, whether the test passed or not. */
-static const char *test_dir(void) {
-  if (test_dir_path == NULL)
-    test_dir_path = tu_tmpdir();
-  return test_dir_path;
-}
-
-/* The teardown, also after a failed assertion: clean up only (Criterion
- * does not count assertions made in .fini). */
-static void strays_fini(void) {
-  char names[512];
-  strays_kill(names, sizeof(names));
-  if (test_dir_path != NULL) {
-    tu_rmdir(test_dir_path);
-    test_dir_path = NULL;
-  }
-}
-
-/* The end of every test: nothing it started may still run. */
-static void assert_no_strays(void) {
-  char names[512];
-  int n = strays_kill(names, sizeof(names));
-  cr_assert(n == 0, "processes left behind (now killed):%s", names);
-}
-
-TestSuite(run, .init = strays_init, .fini = strays_fini);
-
-/* A test of the run suite whose body ends with assert_no_strays(). */
+/* A test of the run suite whose body ends with tu_assert_no_strays(). */
 #define RUN_TEST(name)                                                                         \
   static void name##_body(void);                                                               \
   Test(run, name) {                                                                            \
     name##_body();                                                                             \
-    assert_no_strays();                                                                        \
+    tu_assert_no_strays(1000);                                                                 \
   }                                                                                            \
   static void name##_body(void)
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* tend ARGS... (NULL-terminated list), `input` on its stdin (NULL:
- * /dev/null). */
-static void tend_v(tu_result_t *r, const char *input, size_t input_len, int deadline_ms,
-                   const char *const *args) {
-  const char *argv[64];
-  int n = 0;
-  argv[n++] = tu_tend();
-  for (int i = 0; args[i] != NULL; i++) {
-    cr_assert(n < 63);
-    argv[n++] = args[i];
-  }
-  argv[n] = NULL;
-  tu_run((char *const *)argv, input, input_len, deadline_ms, r);
-}
-
-#define TEND_IN(r, input, input_len, deadline_ms, ...)                                        \
-  tend_v((r), (input), (input_len), (deadline_ms), (const char *const[]){__VA_ARGS__, NULL})
-#define TEND(r, deadline_ms, ...) TEND_IN(r, NULL, 0, deadline_ms, __VA_ARGS__)
-
-/* Format into a new string (freed by the caller). */
-__attribute__((format(printf, 1, 2))) static char *fmt(const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = NULL;
-  int n = vasprintf(&s, f, ap);
-  va_end(ap);
-  cr_assert(n >= 0);
-  return s;
-}
 
 static void write_file(const char *path, const void *data, size_t len, mode_t mode) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -211,36 +73,6 @@ static int count_lines(const char *s, size_t n) {
     k += s[i] == '\n';
   return k;
 }
-
-/* Ends the test if the run hit tu_run's deadline: tend hung. */
-static void assert_finished(const tu_result_t *r) {
-  cr_assert(!r->timed_out, "tend did not finish within the deadline (%.1fs); stderr: %.300s",
-            r->seconds, r->err);
-  cr_assert(r->signal == 0, "tend died of signal %d; stderr: %.300s", r->signal, r->err);
-}
-
-#define assert_exit(r, code)                                                                   \
-  do {                                                                                         \
-    assert_finished(r);                                                                        \
-    cr_assert_eq((r)->exit_code, (code), "exit %d, expected %d; stderr: %.400s",               \
-                 (r)->exit_code, (code), (r)->err);                                            \
-  } while (0)
-
-#define assert_out(r, text)                                                                    \
-  do {                                                                                         \
-    cr_assert_eq((r)->out_len, strlen(text), "stdout (%zu bytes): '%.300s', expected '%s'",    \
-                 (r)->out_len, (r)->out, (text));                                              \
-    cr_assert(memcmp((r)->out, (text), (r)->out_len) == 0, "stdout '%.300s', expected '%s'",   \
-              (r)->out, (text));                                                               \
-  } while (0)
-
-#define assert_err(r, text)                                                                    \
-  do {                                                                                         \
-    cr_assert_eq((r)->err_len, strlen(text), "stderr (%zu bytes): '%.300s', expected '%s'",    \
-                 (r)->err_len, (r)->err, (text));                                              \
-    cr_assert(memcmp((r)->err, (text), (r)->err_len) == 0, "stderr '%.300s', expected '%s'",   \
-              (r)->err, (text));                                                               \
-  } while (0)
 
 /* Base64 decoding (RFC 4648, padded); -1 when malformed. */
 static long b64_decode(const char *s, unsigned char *out, size_t cap) {
@@ -376,8 +208,8 @@ RUN_TEST(show_exit_goes_to_stderr_only) {
  * deadlock. */
 RUN_TEST(large_output_both_ways_before_reading_input) {
   const size_t n = 64 * MiB;
-  const char *dir = test_dir();
-  char *in = fmt("%s/in", dir);
+  const char *dir = tu_test_dir();
+  char *in = tu_fmt("%s/in", dir);
   int fd = open(in, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   cr_assert(fd >= 0);
   char *chunk = malloc(MiB);
@@ -405,8 +237,8 @@ RUN_TEST(large_output_both_ways_before_reading_input) {
 }
 
 RUN_TEST(binary_input_file_round_trip) {
-  const char *dir = test_dir();
-  char *in = fmt("%s/bytes", dir);
+  const char *dir = tu_test_dir();
+  char *in = tu_fmt("%s/bytes", dir);
   unsigned char bytes[256];
   for (int i = 0; i < 256; i++)
     bytes[i] = (unsigned char)i;
@@ -423,8 +255,8 @@ RUN_TEST(binary_input_file_round_trip) {
 }
 
 RUN_TEST(missing_input_file) {
-  const char *dir = test_dir();
-  char *in = fmt("%s/absent", dir);
+  const char *dir = tu_test_dir();
+  char *in = tu_fmt("%s/absent", dir);
   tu_result_t r;
   TEND(&r, 10000, "run", "--input-file", in, "--", "sh", "-c", "echo ran");
   assert_exit(&r, 125);
@@ -438,7 +270,7 @@ RUN_TEST(missing_input_file) {
 RUN_TEST(stdin_passthrough) {
   static const char small[] = "one\0two\nthree";
   tu_result_t r;
-  TEND_IN(&r, small, sizeof(small) - 1, 10000, "run", "--stdin", "--", "cat");
+  TEND_BYTES(&r, small, sizeof(small) - 1, 10000, "run", "--stdin", "--", "cat");
   assert_exit(&r, 0);
   cr_assert_eq(r.out_len, sizeof(small) - 1);
   cr_assert(memcmp(r.out, small, sizeof(small) - 1) == 0);
@@ -452,7 +284,7 @@ RUN_TEST(stdin_passthrough_large) {
   for (size_t i = 0; i < n; i++)
     big[i] = (char)(i * 2654435761u >> 13); /* every offset matters */
   tu_result_t r;
-  TEND_IN(&r, big, n, 30000, "run", "--stdin", "--", "cat");
+  TEND_BYTES(&r, big, n, 30000, "run", "--stdin", "--", "cat");
   assert_exit(&r, 0);
   cr_assert_eq(r.out_len, n, "stdout has %zu bytes, expected %zu", r.out_len, n);
   cr_assert(memcmp(r.out, big, n) == 0, "the input came back changed");
@@ -463,7 +295,7 @@ RUN_TEST(stdin_passthrough_large) {
 
 RUN_TEST(stdin_is_dev_null_by_default) {
   tu_result_t r;
-  TEND_IN(&r, "not for the child\n", 18, 10000, "run", "--", "cat");
+  TEND_IN(&r, "not for the child\n", 10000, "run", "--", "cat");
   assert_exit(&r, 0);
   assert_out(&r, "");
   assert_err(&r, "");
@@ -553,9 +385,9 @@ RUN_TEST(timeout_units) {
 /* A command that ignores SIGTERM gets SIGKILL once --kill-after expires.
  * SIG_IGN survives exec, so the sleep really ignores it. */
 RUN_TEST(timeout_kill_after_for_term_ignoring_child) {
-  const char *dir = test_dir();
-  char *pidfile = fmt("%s/pid", dir);
-  char *script = fmt("trap '' TERM; echo $$ > %s; exec sleep 30", pidfile);
+  const char *dir = tu_test_dir();
+  char *pidfile = tu_fmt("%s/pid", dir);
+  char *script = tu_fmt("trap '' TERM; echo $$ > %s; exec sleep 30", pidfile);
   tu_result_t r;
   TEND(&r, 10000, "run", "--json", "--timeout", "0.3", "--kill-after", "0.4", "--", "sh", "-c",
        script);
@@ -586,11 +418,11 @@ RUN_TEST(timeout_kill_after_for_term_ignoring_child) {
  * pipes open: tend can neither kill it nor wait for EOF, and must return
  * once the timeout has ended the child. */
 static void grandchild_escape(bool json) {
-  const char *dir = test_dir();
-  char *gcfile = fmt("%s/gc", dir), *fgfile = fmt("%s/fg", dir);
-  char *script = fmt("echo before; setsid sleep 300 & echo $! > %s; "
-                     "sleep 300 & echo $! > %s; wait",
-                     gcfile, fgfile);
+  const char *dir = tu_test_dir();
+  char *gcfile = tu_fmt("%s/gc", dir), *fgfile = tu_fmt("%s/fg", dir);
+  char *script = tu_fmt("echo before; setsid sleep 300 & echo $! > %s; "
+                        "sleep 300 & echo $! > %s; wait",
+                        gcfile, fgfile);
   tu_result_t r;
   if (json)
     TEND(&r, 10000, "run", "--json", "--timeout", "0.5", "--kill-after", "0.5", "--", "sh", "-c",
@@ -640,9 +472,9 @@ RUN_TEST(timeout_with_escaped_grandchild_holding_pipes_json) { grandchild_escape
 /* The child exits at once, but its escaped grandchild holds the pipes: the
  * outputs never reach EOF, and the timeout still ends the wait. */
 RUN_TEST(child_exited_grandchild_holds_pipes_until_timeout) {
-  const char *dir = test_dir();
-  char *gcfile = fmt("%s/gc", dir);
-  char *script = fmt("setsid sleep 300 & echo $! > %s; echo done", gcfile);
+  const char *dir = tu_test_dir();
+  char *gcfile = tu_fmt("%s/gc", dir);
+  char *script = tu_fmt("setsid sleep 300 & echo $! > %s; echo done", gcfile);
   tu_result_t r;
   TEND(&r, 10000, "run", "--timeout", "0.5", "--kill-after", "0.5", "--", "sh", "-c", script);
   long gc = tu_wait_number_file(gcfile, 2000);
@@ -684,10 +516,10 @@ RUN_TEST(command_not_found) {
 }
 
 RUN_TEST(command_not_executable) {
-  const char *dir = test_dir();
-  char *path = fmt("%s/script", dir);
+  const char *dir = tu_test_dir();
+  char *path = tu_fmt("%s/script", dir);
   write_file(path, "#!/bin/sh\necho ran\n", 19, 0644);
-  char *want = fmt("tend: cannot run '%s': Permission denied\n", path);
+  char *want = tu_fmt("tend: cannot run '%s': Permission denied\n", path);
   tu_result_t r;
   TEND(&r, 10000, "run", "--", path);
   assert_exit(&r, 126);
@@ -706,8 +538,8 @@ RUN_TEST(command_not_executable) {
 }
 
 RUN_TEST(bad_cwd) {
-  const char *dir = test_dir();
-  char *missing = fmt("%s/missing", dir);
+  const char *dir = tu_test_dir();
+  char *missing = tu_fmt("%s/missing", dir);
   tu_result_t r;
   TEND(&r, 10000, "run", "--cwd", missing, "--", "sh", "-c", "echo ran");
   assert_exit(&r, 125);
@@ -717,7 +549,7 @@ RUN_TEST(bad_cwd) {
             "stderr should name the directory and the error: '%s'", r.err);
   tu_result_free(&r);
 
-  char *file = fmt("%s/file", dir);
+  char *file = tu_fmt("%s/file", dir);
   write_file(file, "", 0, 0644);
   TEND(&r, 10000, "run", "--cwd", file, "--", "sh", "-c", "echo ran");
   assert_exit(&r, 125);
@@ -755,9 +587,9 @@ RUN_TEST(json_fields) {
 }
 
 RUN_TEST(json_pid_is_the_child) {
-  const char *dir = test_dir();
-  char *pidfile = fmt("%s/pid", dir);
-  char *script = fmt("echo $$ > %s", pidfile);
+  const char *dir = tu_test_dir();
+  char *pidfile = tu_fmt("%s/pid", dir);
+  char *script = tu_fmt("echo $$ > %s", pidfile);
   tu_result_t r;
   TEND(&r, 10000, "run", "--json", "--", "sh", "-c", script);
   assert_exit(&r, 0);
@@ -811,8 +643,8 @@ RUN_TEST(json_non_utf8_output) {
 /* All 256 byte values: NUL survives as \u0000, each byte >= 0x80 becomes
  * one U+FFFD, and the base64 holds the exact bytes. */
 RUN_TEST(json_all_bytes) {
-  const char *dir = test_dir();
-  char *in = fmt("%s/bytes", dir);
+  const char *dir = tu_test_dir();
+  char *in = tu_fmt("%s/bytes", dir);
   unsigned char bytes[256];
   for (int i = 0; i < 256; i++)
     bytes[i] = (unsigned char)i;
@@ -880,7 +712,7 @@ static void assert_usage_error(const char *const *args, const char *const *words
     argv[n++] = args[i];
   argv[n] = NULL;
   tu_result_t r;
-  tend_v(&r, NULL, 0, 10000, argv);
+  tu_tend_v(&r, NULL, 0, 10000, argv);
   assert_exit(&r, 125);
   assert_out(&r, "");
   cr_assert(r.err_len > 0 && strncmp(r.err, "tend run: ", 10) == 0,
@@ -992,7 +824,7 @@ RUN_TEST(unknown_subcommand) {
   tu_result_free(&r);
 
   const char *const none[] = {NULL};
-  tend_v(&r, NULL, 0, 10000, none);
+  tu_tend_v(&r, NULL, 0, 10000, none);
   assert_exit(&r, 2);
   cr_assert(strstr(r.err, "usage") != NULL, "stderr: '%s'", r.err);
   tu_result_free(&r);
@@ -1008,7 +840,7 @@ RUN_TEST(env_sets_and_inherits) {
        "TEND_T_EQ=a=b", "--", "sh", "-c",
        "echo \"$TEND_T_FOO|$TEND_T_FOOBAR|$TEND_T_OLD|$TEND_T_EQ\"; echo \"$PATH\"");
   assert_exit(&r, 0);
-  char *want = fmt("bar|kept|new|a=b\n%s\n", getenv("PATH"));
+  char *want = tu_fmt("bar|kept|new|a=b\n%s\n", getenv("PATH"));
   assert_out(&r, want);
   free(want);
   tu_result_free(&r);
@@ -1029,10 +861,10 @@ RUN_TEST(env_sets_and_inherits) {
 }
 
 RUN_TEST(cwd) {
-  const char *dir = test_dir();
+  const char *dir = tu_test_dir();
   char real[PATH_MAX];
   cr_assert(realpath(dir, real) != NULL);
-  char *want = fmt("%s\n", real);
+  char *want = tu_fmt("%s\n", real);
   tu_result_t r;
   TEND(&r, 10000, "run", "--cwd", dir, "--", "pwd");
   assert_exit(&r, 0);
@@ -1040,7 +872,7 @@ RUN_TEST(cwd) {
   tu_result_free(&r);
 
   /* Relative paths in the command's arguments are relative to --cwd. */
-  char *data = fmt("%s/data", dir);
+  char *data = tu_fmt("%s/data", dir);
   write_file(data, "in the dir\n", 11, 0644);
   TEND(&r, 10000, "run", "--cwd", dir, "--", "cat", "data");
   assert_exit(&r, 0);

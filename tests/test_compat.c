@@ -15,7 +15,6 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -52,42 +51,13 @@ static const char *fmt(const char *f, ...) {
   return s;
 }
 
-/* The children of pid (by their parent in /proc/N/stat: a per-thread
- * children list would miss those reparented to another thread). */
-static int children_of(pid_t pid, pid_t *out, int max) {
-  DIR *dir = opendir("/proc");
-  cr_assert(dir != NULL);
-  int n = 0;
-  for (struct dirent *e; n < max && (e = readdir(dir)) != NULL;) {
-    char *end;
-    long v = strtol(e->d_name, &end, 10);
-    if (*end != '\0' || v <= 0)
-      continue;
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", v);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-      continue;
-    size_t k = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[k] = '\0';
-    const char *rp = strrchr(buf, ')');
-    char state;
-    int ppid;
-    if (rp != NULL && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == (int)pid)
-      out[n++] = (pid_t)v;
-  }
-  closedir(dir);
-  return n;
-}
-
 /* Stop a daemon by pid and remove its directory; a child it left behind
  * is killed by pid (its group) so that no test leaks a process. */
 static void stop_daemon(tu_daemon_t *x) {
   if (x->dir == NULL)
     return;
   pid_t kids[64];
-  int n = x->pid > 0 ? children_of(x->pid, kids, 64) : 0;
+  int n = x->pid > 0 ? tu_children_of(x->pid, kids, 64) : 0;
   tu_daemon_stop(x);
   for (int i = 0; i < n; i++) {
     if (!tu_wait_gone(kids[i], 2000)) {
@@ -97,15 +67,14 @@ static void stop_daemon(tu_daemon_t *x) {
   }
 }
 
-/* Each test process is a child subreaper: if a daemon dies without
- * stopping its programs, they come to us and are killed here by pid. */
-static void init(void) { prctl(PR_SET_CHILD_SUBREAPER, 1); }
-
+/* Each test process is a child subreaper (tu_strays_init): if a daemon
+ * dies without stopping its programs, they come to us and are killed here
+ * by pid. */
 static void cleanup(void) {
   stop_daemon(&d);
   stop_daemon(&d2);
   pid_t orphans[64];
-  int n = children_of(getpid(), orphans, 64);
+  int n = tu_children_of(getpid(), orphans, 64);
   for (int i = 0; i < n; i++) {
     kill(-orphans[i], SIGKILL);
     kill(orphans[i], SIGKILL);
@@ -116,7 +85,7 @@ static void cleanup(void) {
   nstrs = 0;
 }
 
-TestSuite(compat, .timeout = 60, .init = init, .fini = cleanup);
+TestSuite(compat, .timeout = 60, .init = tu_strays_init, .fini = cleanup);
 
 /* A temporary directory for a daemon: its config, socket and log paths. */
 static void setup_dir(tu_daemon_t *x) {
@@ -175,11 +144,6 @@ static void mkdir_in(const char *dir, const char *sub) {
 }
 
 /* ---- talking to the daemon ------------------------------------------------ */
-
-static void assert_exit(tu_result_t *r, int code) {
-  cr_assert_eq(r->exit_code, code, "exit %d (want %d)\nstdout: %s\nstderr: %s", r->exit_code,
-               code, r->out, r->err);
-}
 
 /* `tend status --json [PATTERN]`: the array (caller decrefs). */
 static json_t *status_list(tu_daemon_t *x, const char *pattern) {
@@ -1164,12 +1128,6 @@ Test(compat, unsupported_sections_are_reported_and_the_rest_runs) {
              "command = memmon -p app=200MB\n"
              "events = TICK_60\n"
              "\n"
-             "[fcgi-program:php]\n"                           /* line 9 */
-             "socket = tcp://localhost:9002\n"
-             "command = /usr/bin/php-cgi\n"
-             "process_name = %(program_name)s_%(process_num)02d\n"
-             "numprocs = 2\n"
-             "\n"
              "[program:app]\n"
              "command = sh -c 'echo \"app ran\"; exec sleep 300'\n"
              "startsecs = 0\n");
@@ -1177,10 +1135,7 @@ Test(compat, unsupported_sections_are_reported_and_the_rest_runs) {
   wait_running(&d, "app");
   cr_assert(line_with(d.log, "tend.conf:5:", "[eventlistener:memmon]", "not supported", NULL),
             "%s", daemon_log(&d));
-  cr_assert(line_with(d.log, "tend.conf:9:", "[fcgi-program:php]", "not supported", NULL), "%s",
-            daemon_log(&d));
   cr_assert_eq(tu_file_count(d.log, "eventlistener:memmon"), 1, "%s", daemon_log(&d));
-  cr_assert_eq(tu_file_count(d.log, "fcgi-program:php"), 1, "%s", daemon_log(&d));
   cr_assert(tu_wait_file_contains(fmt("%s/log/app.out", d.dir), "app ran\n", 5000));
   cr_assert_str_eq(logs_of(&d, "app", false), "app ran\n");
   json_t *all = status_list(&d, NULL);

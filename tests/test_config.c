@@ -545,8 +545,8 @@ Test(config, command_is_split_like_shlex) {
 /* ---- errors ----------------------------------------------------------------- */
 
 Test(config, error_messages) {
-  expect_errors("[program:web]\ncommand = web\ncolour = blue\n", 1,
-                "{f}:3: [program:web] colour: unknown key");
+  expect_errors("[program:web]\ncommand = web\nautostrat = false\n", 1,
+                "{f}:3: [program:web] autostrat: unknown key; did you mean 'autostart'?");
   expect_errors("[program:web]\ncommand = web\nautostart = maybe\n", 1,
                 "{f}:3: [program:web] autostart: invalid value 'maybe': expected true or false "
                 "(or yes/no, on/off, 1/0)");
@@ -621,10 +621,6 @@ Test(config, ini_syntax_errors) {
                 "{f}:3: [program:web] expected 'key = value' or '[section]', got 'just words'");
   expect_errors("[program:web]\ncommand = web\n= 1\n", 1,
                 "{f}:3: [program:web] a line starts with '=': the key is missing");
-  expect_errors("[program:web]\ncommand = web\nCommand = other\n", 1,
-                "{f}:3: [program:web] command: duplicate key (first at line 2)");
-  expect_errors("[program:web]\ncommand = web\n[program:web]\ncommand = web2\n", 1,
-                "{f}:3: [program:web] duplicate section (first at {f}:1)");
 }
 
 Test(config, duplicate_process_names) {
@@ -643,7 +639,7 @@ Test(config, all_errors_are_reported_together) {
                 "[mystery]\n"                  /* 5 */
                 "[program:b]\n"                /* 6 */
                 "autostart = true\n"           /* 7 */
-                "flavour = x\n"                /* 8 */
+                "stopsignl = x\n"              /* 8 */
                 "[program:c]\n"                /* 9 */
                 "command = c %(oops)s\n"       /* 10 */
                 "[program:d]\n"                /* 11 */
@@ -660,7 +656,7 @@ Test(config, all_errors_are_reported_together) {
           "HUP, INT, QUIT, KILL, USR1, USR2, ...) or number", f),
       fmt("%s:5: [mystery] unknown section", f),
       fmt("%s:6: [program:b] command: missing (every program needs one)", f),
-      fmt("%s:8: [program:b] flavour: unknown key", f),
+      fmt("%s:8: [program:b] stopsignl: unknown key; did you mean 'stopsignal'?", f),
       fmt("%s:10: [program:c] command: unknown expansion '%%(oops)s' (known names: here, "
           "host_node_name, program_name, group_name, process_num, numprocs, ENV_<variable>)", f),
   };
@@ -751,9 +747,10 @@ Test(config, include_cycle_is_an_error) {
 
 Test(config, include_errors_name_the_included_file) {
   put("t.conf", "[include]\nfiles = more.conf\n");
-  put("more.conf", "[program:x]\ncommand = x\nbogus = 1\n");
+  put("more.conf", "[program:x]\ncommand = x\nstartsec = 1\n");
   expect_errors("[include]\nfiles = more.conf\n", 1,
-                fmt("%s:3: [program:x] bogus: unknown key", P("more.conf")));
+                fmt("%s:3: [program:x] startsec: unknown key; did you mean 'startsecs'?",
+                    P("more.conf")));
   put("t.conf", "[include]\n");
   tend_config_t *c;
   tend_diag_t d;
@@ -845,13 +842,13 @@ Test(config, unsupported_sections_are_skipped_with_a_notice) {
   tend_config_t *c = load_ok("[eventlistener:memmon]\n"
                              "command = memmon -a 200MB\n"
                              "events = TICK_60\n"
-                             "[fcgi-program:php]\n"
-                             "command = php-cgi\n"
-                             "socket = unix:///run/php.sock\n"
                              "[program:a]\n"
                              "command = a\n"
                              "stdout_capture_maxbytes = 1MB\n"
-                             "serverurl = AUTO\n",
+                             "serverurl = AUTO\n"
+                             "[ctlplugin:serialrestart]\n"
+                             "supervisor.ctl_factory = supervisorserialrestart.controllerplugin"
+                             ":make_serialrestart_controllerplugin\n",
                              &d);
   cr_assert_eq(c->nprograms, 1);
   cr_assert_str_eq(c->programs[0].name, "a");
@@ -859,12 +856,12 @@ Test(config, unsupported_sections_are_skipped_with_a_notice) {
   cr_assert_eq(d.nnotices, 4);
   cr_assert_str_eq(d.notices[0],
                    fmt("%s:1: [eventlistener:memmon] not supported, section skipped", f));
-  cr_assert_str_eq(d.notices[1],
-                   fmt("%s:4: [fcgi-program:php] not supported, section skipped", f));
-  cr_assert_str_eq(d.notices[2], fmt("%s:9: [program:a] stdout_capture_maxbytes: supervisord key "
+  cr_assert_str_eq(d.notices[1], fmt("%s:6: [program:a] stdout_capture_maxbytes: supervisord key "
                                      "not used by tend, ignored", f));
-  cr_assert_str_eq(d.notices[3], fmt("%s:10: [program:a] serverurl: supervisord key not used by "
+  cr_assert_str_eq(d.notices[2], fmt("%s:7: [program:a] serverurl: supervisord key not used by "
                                      "tend, ignored", f));
+  cr_assert_str_eq(d.notices[3], fmt("%s:8: [ctlplugin:serialrestart] not used by tend, ignored "
+                                     "(keys: supervisor.ctl_factory)", f));
   tend_config_free(c);
   tend_diag_free(&d);
 }
@@ -991,12 +988,12 @@ Test(config, log_notices) {
                              &d);
   cr_assert_null(c->programs[0].err.path);
   cr_assert_null(c->programs[0].out.path);
-  cr_assert_eq(d.nnotices, 2);
+  cr_assert(c->programs[0].out.syslog, "stdout_logfile = syslog is stdout_syslog = true");
+  cr_assert_str_eq(c->syslog_socket, "/dev/log");
+  cr_assert_eq(d.nnotices, 1);
   cr_assert_str_eq(d.notices[0], fmt("%s:4: [program:a] stderr_logfile: redirect_stderr is true, "
                                      "so stderr goes to the stdout log; stderr_logfile ignored",
                                      P("t.conf")));
-  cr_assert_str_eq(d.notices[1], fmt("%s:5: [program:a] stdout_logfile: syslog is not supported "
-                                     "by tend; not logged", P("t.conf")));
   tend_config_free(c);
   tend_diag_free(&d);
 }
@@ -1012,14 +1009,169 @@ Test(config, crlf_and_byte_order_mark) {
 Test(config, unknown_keys_in_every_section) {
   expect_errors("[tend]\nsockets = x\n[supervisord]\nlogfiles = y\n[group:g]\nprogram = a\n"
                 "[include]\nfiles = none/*.conf\nfile = z\n",
-                4, "{f}:2: [tend] sockets: unknown key",
-                "{f}:4: [supervisord] logfiles: unknown key",
-                "{f}:6: [group:g] program: unknown key", "{f}:9: [include] file: unknown key");
+                4, "{f}:2: [tend] sockets: unknown key; did you mean 'socket'?",
+                "{f}:4: [supervisord] logfiles: unknown key; did you mean 'logfile'?",
+                "{f}:6: [group:g] program: unknown key; did you mean 'programs'?",
+                "{f}:9: [include] file: unknown key; did you mean 'files'?");
+  /* tend's own sections have no keys of other tools: any unknown key is a
+   * mistake */
+  expect_errors("[tend]\nflavour = x\n[pool:p]\ncolour = y\n", 2,
+                "{f}:2: [tend] flavour: unknown key", "{f}:4: [pool:p] colour: unknown key");
 }
 
-Test(config, duplicate_section_across_files) {
-  put("extra.conf", "[program:a]\ncommand = again\n");
+/* What supervisord ignores without a word (real files carry pidfile or
+ * loglevel in [program:x], stdout_logfile in [supervisord]) is a notice;
+ * --strict makes each an error. */
+Test(config, unknown_keys_are_notices_unless_strict) {
+  const char *text = "[supervisord]\n"               /* 1 */
+                     "stdout_logfile = /dev/stdout\n" /* 2 */
+                     "[program:a]\n"                  /* 3 */
+                     "command = a\n"                  /* 4 */
+                     "pidfile = /run/a.pid\n"         /* 5 */
+                     "loglevel = debug\n";            /* 6 */
+  tend_diag_t d;
+  tend_config_t *c = load_ok(text, &d);
+  const char *f = P("t.conf");
+  cr_assert_eq(d.nnotices, 3);
+  cr_assert_str_eq(d.notices[0], fmt("%s:2: [supervisord] stdout_logfile: unknown key, ignored "
+                                     "as supervisord does", f));
+  cr_assert_str_eq(d.notices[1], fmt("%s:5: [program:a] pidfile: unknown key, ignored as "
+                                     "supervisord does", f));
+  cr_assert_str_eq(d.notices[2], fmt("%s:6: [program:a] loglevel: unknown key, ignored as "
+                                     "supervisord does", f));
+  tend_config_free(c);
+  tend_diag_free(&d);
+  c = (tend_config_t *)1;
+  cr_assert_eq(tend_config_load_flags(f, TEND_CONFIG_STRICT, &c, &d), -EINVAL);
+  cr_assert_null(c);
+  cr_assert_eq(d.nerrors, 3);
+  cr_assert_str_eq(d.errors[0], fmt("%s:2: [supervisord] stdout_logfile: unknown key "
+                                    "(supervisord ignores it; an error with --strict)", f));
+  cr_assert_str_eq(d.errors[1], fmt("%s:5: [program:a] pidfile: unknown key (supervisord "
+                                    "ignores it; an error with --strict)", f));
+  cr_assert_str_eq(d.errors[2], fmt("%s:6: [program:a] loglevel: unknown key (supervisord "
+                                    "ignores it; an error with --strict)", f));
+  tend_diag_free(&d);
+}
+
+/* supervisord reads with configparser's strict = False: a key given again
+ * wins, a section named again merges into the first. Each is a notice
+ * naming both places. */
+Test(config, a_key_given_again_wins_with_a_notice) {
+  tend_diag_t d;
+  tend_config_t *c = load_ok("[program:web]\n"          /* 1 */
+                             "command = web\n"          /* 2 */
+                             "Command = other\n"        /* 3 */
+                             "  --flag\n",              /* 4: continues line 3's value */
+                             &d);
+  const char *f = P("t.conf");
+  cr_assert_eq(c->nprograms, 1);
+  assert_argv(&c->programs[0], 2, "other", "--flag");
+  cr_assert_eq(d.nnotices, 1);
+  cr_assert_str_eq(d.notices[0], fmt("%s:3: [program:web] command: given again: this value "
+                                     "replaces the one at %s:2", f, f));
+  tend_config_free(c);
+  tend_diag_free(&d);
+}
+
+Test(config, a_section_named_again_merges_across_files) {
+  /* the conf.d pattern: a later file adds to (and overrides in) a section
+   * of the main file; %(here)s and relative paths of a merged key are
+   * those of the file that holds it, as supervisord expands them file by
+   * file */
+  put("conf.d/extra.conf", "[program:a]\n"               /* 1 */
+                           "startsecs = 7\n"             /* 2 */
+                           "directory = %(here)s/run\n"  /* 3 */
+                           "stdout_logfile = out.log\n"  /* 4 */
+                           "[unix_http_server]\n"        /* 5 */
+                           "chown = nobody\n");          /* 6 */
+  tend_diag_t d;
+  tend_config_t *c = load_ok("[unix_http_server]\n"      /* 1 */
+                             "file = /run/s.sock\n"      /* 2 */
+                             "[program:a]\n"             /* 3 */
+                             "command = a\n"             /* 4 */
+                             "startsecs = 2\n"           /* 5 */
+                             "[program:a]\n"             /* 6 */
+                             "autostart = false\n"       /* 7 */
+                             "[include]\n"               /* 8 */
+                             "files = conf.d/*.conf\n",  /* 9 */
+                             &d);
+  const char *f = P("t.conf"), *e = P("conf.d/extra.conf");
+  cr_assert_eq(c->nprograms, 1);
+  const tend_program_t *p = &c->programs[0];
+  cr_assert_eq(p->startsecs, 7);
+  cr_assert(!p->autostart);
+  cr_assert_str_eq(p->directory, P("conf.d/run"));
+  cr_assert_str_eq(p->out.path, P("conf.d/out.log"));
+  cr_assert_str_eq(p->file, f, "the program is where its section first appears");
+  cr_assert_eq(p->line, 3);
+  const char *want[] = {
+      fmt("%s:1: [unix_http_server] not used by tend, ignored (keys: file, chown)", f),
+      fmt("%s:6: [program:a] section repeated: merged into the one at %s:3", f, f),
+      fmt("%s:1: [program:a] section repeated: merged into the one at %s:3", e, f),
+      fmt("%s:2: [program:a] startsecs: given again: this value replaces the one at %s:5", e, f),
+      fmt("%s:5: [unix_http_server] section repeated: merged into the one at %s:1", e, f),
+  };
+  cr_assert_eq(d.nnotices, 5, "%zu notices, the first: %s", d.nnotices, d.notices[0]);
+  for (size_t i = 0; i < 5; i++)
+    cr_assert_str_eq(d.notices[i], want[i]);
+  tend_config_free(c);
+  tend_diag_free(&d);
+}
+
+/* An error in a key merged in from another file points at that file. */
+Test(config, an_error_in_a_merged_key_names_its_file) {
+  put("extra.conf", "[program:a]\nstartsecs = soon\n");
   expect_errors("[include]\nfiles = extra.conf\n[program:a]\ncommand = a\n", 1,
-                fmt("%s:1: [program:a] duplicate section (first at %s:3)", P("extra.conf"),
-                    P("t.conf")));
+                fmt("%s:2: [program:a] startsecs: invalid value 'soon': expected a number of "
+                    "seconds >= 0", P("extra.conf")));
+}
+
+/* tend check's summary: the processes of the sections tend does not run. */
+Test(config, event_listeners_are_counted_as_skipped) {
+  tend_diag_t d;
+  tend_config_t *c = load_ok("[program:a]\ncommand = a\n"
+                             "[eventlistener:l]\ncommand = l\nevents = TICK_5\nnumprocs = 3\n"
+                             "process_name = l%(process_num)d\n",
+                             &d);
+  cr_assert_eq(c->nprograms, 1);
+  cr_assert_eq(c->nskipped, 1);
+  cr_assert_str_eq(c->skipped[0].section, "eventlistener:l");
+  cr_assert_eq(c->skipped[0].processes, 3);
+  cr_assert_str_eq(c->skipped[0].why, "event listeners are not supported");
+  cr_assert_eq(c->skipped[0].line, 3);
+  cr_assert_eq(tend_config_supervisord_processes(c), 4);
+  tend_config_free(c);
+  tend_diag_free(&d);
+}
+
+/* [fcgi-program:x]: a group x of numprocs processes, each with the
+ * group's socket (supervisord's FastCGIGroupConfig). */
+Test(config, fcgi_program) {
+  tend_diag_t d;
+  tend_config_t *c = load_ok("[fcgi-program:web]\n"
+                             "command = app\n"
+                             "socket = unix://run/%(program_name)s.sock\n"
+                             "socket_backlog = 64\n"
+                             "process_name = %(program_name)s_%(process_num)d\n"
+                             "numprocs = 2\n"
+                             "[fcgi-program:api]\n"
+                             "command = api\n"
+                             "socket = tcp://LocalHost:9000\n",
+                             &d);
+  cr_assert_eq(c->nprograms, 3);
+  const tend_program_t *w = tend_config_find(c, "web:web_1");
+  cr_assert_not_null(w);
+  cr_assert_str_eq(w->group, "web");
+  cr_assert_str_eq(w->fcgi.url, fmt("unix://%s", P("run/web.sock")));
+  cr_assert_str_eq(w->fcgi.path, P("run/web.sock"));
+  cr_assert_eq(w->fcgi.backlog, 64);
+  cr_assert_eq(w->fcgi.mode, 0700);
+  cr_assert(!w->stdin_pipe);
+  const tend_program_t *a = tend_config_find(c, "api");
+  cr_assert_str_eq(a->fcgi.url, "tcp://localhost:9000");
+  cr_assert_eq(a->fcgi.port, 9000);
+  cr_assert_null(a->fcgi.path);
+  tend_config_free(c);
+  tend_diag_free(&d);
 }

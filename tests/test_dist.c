@@ -13,12 +13,12 @@
  * The last test drives the library itself (tend/dist.h) on a loop of its
  * own, as the daemon would run a node agent.
  */
+#include "looputil.h"
 #include "testutil.h"
 #include "tend/dist.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -27,11 +27,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,24 +39,6 @@
 extern char **environ;
 
 /* ---- processes ------------------------------------------------------------ */
-
-static char *dir_path;
-
-static const char *tdir(void) {
-  if (dir_path == NULL)
-    dir_path = tu_tmpdir();
-  return dir_path;
-}
-
-__attribute__((format(printf, 1, 2))) static char *fmt(const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = NULL;
-  int n = vasprintf(&s, f, ap);
-  va_end(ap);
-  cr_assert(n >= 0);
-  return s;
-}
 
 /* Start argv in the background, its own process group, stdin /dev/null,
  * stdout and stderr appended to log (or /dev/null). */
@@ -101,70 +81,6 @@ static int wait_exit(pid_t pid, int deadline_ms) {
   return st;
 }
 
-/* Our direct children (ours or reparented to us), from /proc. */
-static int my_children(pid_t *out, int max) {
-  DIR *d = opendir("/proc");
-  cr_assert(d != NULL);
-  pid_t me = getpid();
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL && n < max) {
-    char *end;
-    long pid = strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0)
-      continue;
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-      continue;
-    size_t k = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[k] = '\0';
-    const char *rp = strrchr(buf, ')');
-    char state;
-    int ppid;
-    if (rp != NULL && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me)
-      out[n++] = (pid_t)pid;
-  }
-  closedir(d);
-  return n;
-}
-
-/* Kill and reap every descendant still here; how many were alive. */
-static int strays_kill(char *names, size_t cap) {
-  int n_alive = 0;
-  names[0] = '\0';
-  for (int round = 0; round < 20; round++) {
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-      ;
-    pid_t kids[64];
-    int n = my_children(kids, 64);
-    if (n == 0)
-      break;
-    for (int i = 0; i < n; i++) {
-      if (tu_wait_gone(kids[i], 500))
-        continue;
-      char path[64], comm[64] = "?";
-      snprintf(path, sizeof(path), "/proc/%d/comm", (int)kids[i]);
-      FILE *f = fopen(path, "r");
-      if (f != NULL) {
-        if (fgets(comm, sizeof(comm), f) != NULL)
-          comm[strcspn(comm, "\n")] = '\0';
-        fclose(f);
-      }
-      size_t used = strlen(names);
-      snprintf(names + used, cap - used, " %d(%s)", (int)kids[i], comm);
-      n_alive++;
-      kill(kids[i], SIGKILL);
-      tu_wait_gone(kids[i], 2000);
-    }
-  }
-  while (waitpid(-1, NULL, WNOHANG) > 0)
-    ;
-  return n_alive;
-}
-
 /* ---- redis-server ------------------------------------------------------------ */
 
 typedef struct {
@@ -190,10 +106,10 @@ static int free_port(void) {
  * r->port (a free one when 0); wait until it accepts connections. */
 static void redis_start_on(redis_t *r, const char *const *extra) {
   if (r->dir == NULL) {
-    r->dir = fmt("%s/redis", tdir());
+    r->dir = tu_fmt("%s/redis", tu_test_dir());
     cr_assert(mkdir(r->dir, 0700) == 0);
-    r->log = fmt("%s/redis.log", r->dir);
-    r->sock = fmt("%s/redis.sock", r->dir);
+    r->log = tu_fmt("%s/redis.log", r->dir);
+    r->sock = tu_fmt("%s/redis.sock", r->dir);
   }
   if (r->port == 0)
     r->port = free_port();
@@ -227,7 +143,7 @@ static void redis_kill(redis_t *r, int sig) {
   r->pid = 0;
 }
 
-static char *url(void) { return fmt("redis://127.0.0.1:%d", R.port); }
+static char *url(void) { return tu_fmt("redis://127.0.0.1:%d", R.port); }
 
 /* A hiredis connection to look into the streams. */
 static redisContext *rc(void) {
@@ -250,25 +166,9 @@ static long long xlen(const char *key) {
 
 /* ---- tend -------------------------------------------------------------------- */
 
-static void tend_v(tu_result_t *r, const char *input, int deadline_ms, const char *const *args) {
-  const char *argv[64];
-  int n = 0;
-  argv[n++] = tu_tend();
-  for (int i = 0; args[i] != NULL; i++) {
-    cr_assert(n < 63);
-    argv[n++] = args[i];
-  }
-  argv[n] = NULL;
-  tu_run((char *const *)argv, input, input ? strlen(input) : 0, deadline_ms, r);
-}
-
-#define TEND_IN(r, input, deadline_ms, ...)                                                   \
-  tend_v((r), (input), (deadline_ms), (const char *const[]){__VA_ARGS__, NULL})
-#define TEND(r, deadline_ms, ...) TEND_IN(r, NULL, deadline_ms, __VA_ARGS__)
-
 /* A worker in the background, its stderr in DIR/NAME.log. */
 static pid_t worker(const char *name, const char *const *more) {
-  char *u = url(), *log = fmt("%s/%s.log", tdir(), name);
+  char *u = url(), *log = tu_fmt("%s/%s.log", tu_test_dir(), name);
   const char *argv[40] = {tu_tend(), "worker", "--redis", u, "--name", name, "-v"};
   int n = 7;
   for (int i = 0; more != NULL && more[i] != NULL; i++)
@@ -282,7 +182,7 @@ static pid_t worker(const char *name, const char *const *more) {
   return pid;
 }
 
-static char *wlog_path(const char *name) { return fmt("%s/%s.log", tdir(), name); }
+static char *wlog_path(const char *name) { return tu_fmt("%s/%s.log", tu_test_dir(), name); }
 
 /* tend submit ARGS: the id it printed. */
 static char *submit_v(const char *const *args) {
@@ -293,7 +193,7 @@ static char *submit_v(const char *const *args) {
     argv[n++] = args[i];
   argv[n] = NULL;
   tu_result_t r;
-  tend_v(&r, NULL, 10000, argv);
+  tu_tend_v(&r, NULL, 0, 10000, argv);
   cr_assert_eq(r.exit_code, 0, "tend submit: exit %d: %s", r.exit_code, r.err);
   size_t len = strcspn(r.out, "\n");
   cr_assert(len > 0 && r.out[len] == '\n' && r.out[len + 1] == '\0', "ids: '%s'", r.out);
@@ -349,26 +249,19 @@ static void stop_worker(pid_t pid) {
 /* ---- the suite ----------------------------------------------------------------- */
 
 static void init(void) {
-  cr_assert(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  tu_strays_init();
   memset(&R, 0, sizeof(R));
 }
 
 static void fini(void) {
-  char names[512];
   redis_kill(&R, SIGKILL);
-  strays_kill(names, sizeof(names));
-  if (dir_path != NULL) {
-    tu_rmdir(dir_path);
-    dir_path = NULL;
-  }
+  tu_strays_fini();
 }
 
 /* Everything a test started is gone: redis stopped, workers stopped. */
 static void assert_clean(void) {
   redis_kill(&R, SIGTERM);
-  char names[512];
-  int n = strays_kill(names, sizeof(names));
-  cr_assert(n == 0, "processes left behind (now killed):%s", names);
+  tu_assert_no_strays(500);
 }
 
 TestSuite(dist, .init = init, .fini = fini, .timeout = 60);
@@ -420,7 +313,7 @@ Test(dist, bad_urls_are_usage_errors_and_hide_the_password) {
 
 Test(dist, unreachable_server_exits_4) {
   int port = free_port(); /* nobody listens there */
-  char *u = fmt("redis://127.0.0.1:%d", port), *where = fmt("127.0.0.1:%d", port);
+  char *u = tu_fmt("redis://127.0.0.1:%d", port), *where = tu_fmt("127.0.0.1:%d", port);
   tu_result_t r;
   TEND(&r, 10000, "worker", "--redis", u);
   cr_assert_eq(r.exit_code, 4, "%s", r.err);
@@ -435,7 +328,7 @@ Test(dist, unreachable_server_exits_4) {
   TEND(&r, 10000, "results", "--redis", u, "--wait", "1-0");
   cr_assert_eq(r.exit_code, 4, "%s", r.err);
   tu_result_free(&r);
-  char *sock = fmt("unix://%s/none.sock", tdir());
+  char *sock = tu_fmt("unix://%s/none.sock", tu_test_dir());
   TEND(&r, 10000, "results", "--redis", sock);
   cr_assert_eq(r.exit_code, 4, "%s", r.err);
   cr_assert(strstr(r.err, "No such file or directory") != NULL, "%s", r.err);
@@ -455,11 +348,11 @@ Test(dist, authentication) {
   redis_start((const char *const[]){"--requirepass", "s3cret", "--user", "alice", "on",
                                     ">wonder", "~*", "&*", "+@all", NULL});
   tu_result_t r;
-  char *none = fmt("redis://127.0.0.1:%d", R.port);
-  char *wrong = fmt("redis://:nope@127.0.0.1:%d", R.port);
-  char *good = fmt("redis://:s3cret@127.0.0.1:%d/0", R.port);
-  char *acl = fmt("redis://alice:wonder@127.0.0.1:%d", R.port);
-  char *aclbad = fmt("redis://alice:s3cret@127.0.0.1:%d", R.port);
+  char *none = tu_fmt("redis://127.0.0.1:%d", R.port);
+  char *wrong = tu_fmt("redis://:nope@127.0.0.1:%d", R.port);
+  char *good = tu_fmt("redis://:s3cret@127.0.0.1:%d/0", R.port);
+  char *acl = tu_fmt("redis://alice:wonder@127.0.0.1:%d", R.port);
+  char *aclbad = tu_fmt("redis://alice:s3cret@127.0.0.1:%d", R.port);
   TEND(&r, 10000, "submit", "--redis", none, "--", "true");
   cr_assert_eq(r.exit_code, 1, "%s", r.err);
   cr_assert(strstr(r.err, "wants a password") != NULL, "%s", r.err);
@@ -490,7 +383,7 @@ Test(dist, authentication) {
 Test(dist, a_task_runs_and_its_result_says_everything) {
   redis_start(NULL);
   pid_t w = worker("w1", (const char *const[]){"-j", "2", NULL});
-  char *cwd = fmt("%s", tdir());
+  char *cwd = tu_fmt("%s", tu_test_dir());
   char *id = SUBMIT("--env", "FOO=bar baz", "--cwd", cwd, "--", "sh", "-c",
                     "echo \"out $FOO $(pwd) $TEND_TASK_ID $TEND_TASK_ATTEMPT $TEND_WORKER\"; "
                     "echo err >&2; exit 3");
@@ -501,7 +394,7 @@ Test(dist, a_task_runs_and_its_result_says_everything) {
   cr_assert_str_eq(jstr(j, "status"), "failed");
   cr_assert_eq(jint(j, "exit_code"), 3);
   cr_assert(json_is_null(json_object_get(j, "signal")));
-  char *want = fmt("out bar baz %s %s 1 w1\n", cwd, id);
+  char *want = tu_fmt("out bar baz %s %s 1 w1\n", cwd, id);
   cr_assert_str_eq(jstr(j, "stdout"), want);
   cr_assert_str_eq(jstr(j, "stderr"), "err\n");
   cr_assert_eq(jint(j, "attempt"), 1);
@@ -519,7 +412,7 @@ Test(dist, a_task_runs_and_its_result_says_everything) {
   tu_result_t r;
   TEND(&r, 15000, "results", "--redis", u, "--timeout", "10", "--wait", ok);
   cr_assert_eq(r.exit_code, 0, "%s", r.err);
-  char *head = fmt("%s: exit 0, attempt 1, worker w1 on %s, ", ok, host);
+  char *head = tu_fmt("%s: exit 0, attempt 1, worker w1 on %s, ", ok, host);
   cr_assert(strncmp(r.out, head, strlen(head)) == 0, "%s", r.out);
   cr_assert(strstr(r.out, " s\nhello\n") != NULL, "%s", r.out);
   tu_result_free(&r);
@@ -598,10 +491,10 @@ Test(dist, jobs_run_at_once) {
   redis_start(NULL);
   /* Three tasks that each wait for all three to have started: they end
    * only if the worker runs them at the same time. */
-  char *barrier = fmt("touch %s/started.$TEND_TASK_ID; i=0; "
-                      "while [ $(ls %s | grep -c '^started') -lt 3 ]; do "
-                      "i=$((i+1)); [ $i -gt 500 ] && exit 1; sleep 0.01; done; echo ok",
-                      tdir(), tdir());
+  char *barrier = tu_fmt("touch %s/started.$TEND_TASK_ID; i=0; "
+                         "while [ $(ls %s | grep -c '^started') -lt 3 ]; do "
+                         "i=$((i+1)); [ $i -gt 500 ] && exit 1; sleep 0.01; done; echo ok",
+                         tu_test_dir(), tu_test_dir());
   char *ids[3];
   for (int i = 0; i < 3; i++)
     ids[i] = SUBMIT("--", "sh", "-c", barrier);
@@ -681,12 +574,13 @@ Test(dist, output_cap_timeout_and_errors) {
 Test(dist, at_least_once_a_killed_worker_loses_nothing) {
   redis_start(NULL);
   /* Attempt 1 hangs (and says where); attempt 2 finishes. */
-  char *script = fmt("echo $$ > %s/pid.$TEND_TASK_ATTEMPT; "
-                     "[ \"$TEND_TASK_ATTEMPT\" = 1 ] && exec sleep 60; echo done on $TEND_WORKER",
-                     tdir());
+  char *script = tu_fmt("echo $$ > %s/pid.$TEND_TASK_ATTEMPT; "
+                        "[ \"$TEND_TASK_ATTEMPT\" = 1 ] && exec sleep 60; "
+                        "echo done on $TEND_WORKER",
+                        tu_test_dir());
   pid_t a = worker("a", (const char *const[]){"--visibility", "1", "-j", "1", NULL});
   char *id = SUBMIT("--", "sh", "-c", script);
-  char *pidfile = fmt("%s/pid.1", tdir());
+  char *pidfile = tu_fmt("%s/pid.1", tu_test_dir());
   long task = tu_wait_number_file(pidfile, 10000);
   cr_assert(task > 0, "attempt 1 did not start");
   kill(a, SIGKILL);
@@ -781,8 +675,8 @@ Test(dist, a_poison_task_goes_to_dead_after_max_attempts) {
 Test(dist, sigterm_lets_running_tasks_finish) {
   redis_start(NULL);
   pid_t w = worker("w", (const char *const[]){"-j", "1", NULL});
-  char *flag = fmt("%s/started", tdir());
-  char *script = fmt("echo 1 > %s; sleep 0.5; echo finished", flag);
+  char *flag = tu_fmt("%s/started", tu_test_dir());
+  char *script = tu_fmt("echo 1 > %s; sleep 0.5; echo finished", flag);
   char *id = SUBMIT("--", "sh", "-c", script);
   cr_assert(tu_wait_number_file(flag, 10000) == 1);
   int64_t t0 = tu_now_ms();
@@ -801,9 +695,9 @@ Test(dist, sigterm_lets_running_tasks_finish) {
 Test(dist, sigterm_hands_back_what_outlives_the_grace) {
   redis_start(NULL);
   pid_t a = worker("a", (const char *const[]){"-j", "1", "--grace", "0.2", NULL});
-  char *flag = fmt("%s/started", tdir());
-  char *script = fmt("[ \"$TEND_WORKER\" = b ] && { echo on b, attempt $TEND_TASK_ATTEMPT; "
-                     "exit 0; }; echo 1 > %s; exec sleep 30", flag);
+  char *flag = tu_fmt("%s/started", tu_test_dir());
+  char *script = tu_fmt("[ \"$TEND_WORKER\" = b ] && { echo on b, attempt $TEND_TASK_ATTEMPT; "
+                        "exit 0; }; echo 1 > %s; exec sleep 30", flag);
   char *id = SUBMIT("--", "sh", "-c", script);
   cr_assert(tu_wait_number_file(flag, 10000) == 1);
   int64_t t0 = tu_now_ms();
@@ -831,7 +725,7 @@ Test(dist, redis_restarts_and_the_worker_goes_on) {
   pid_t w = worker("w", NULL);
   char *u = url();
   /* A follower across the restart. */
-  char *flog = fmt("%s/follow.log", tdir());
+  char *flog = tu_fmt("%s/follow.log", tu_test_dir());
   pid_t f = spawn_bg((const char *const[]){tu_tend(), "results", "--redis", u, "--follow",
                                            "--json", NULL},
                      flog);
@@ -862,7 +756,7 @@ Test(dist, redis_restarts_and_the_worker_goes_on) {
 
 Test(dist, unix_socket_and_database_number) {
   redis_start(NULL);
-  char *u = fmt("unix://%s?db=3", R.sock);
+  char *u = tu_fmt("unix://%s?db=3", R.sock);
   tu_result_t r;
   TEND(&r, 10000, "submit", "--redis", u, "--stream", "jobs", "--", "echo", "in db 3");
   cr_assert_eq(r.exit_code, 0, "%s", r.err);
@@ -870,8 +764,8 @@ Test(dist, unix_socket_and_database_number) {
   cr_assert(sscanf(r.out, "%63s", id) == 1);
   tu_result_free(&r);
   cr_assert_eq(xlen("jobs"), 0, "db 0 holds nothing");
-  char *tcp3 = fmt("redis://127.0.0.1:%d/3", R.port);
-  char *wlog = fmt("%s/w3.log", tdir());
+  char *tcp3 = tu_fmt("redis://127.0.0.1:%d/3", R.port);
+  char *wlog = tu_fmt("%s/w3.log", tu_test_dir());
   pid_t w = spawn_bg((const char *const[]){tu_tend(), "worker", "--redis", tcp3, "--stream",
                                            "jobs", NULL},
                      wlog);
@@ -901,7 +795,7 @@ Test(dist, a_server_that_never_answers_times_out) {
   cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 16) == 0);
   socklen_t len = sizeof(sa);
   getsockname(fd, (struct sockaddr *)&sa, &len);
-  char *u = fmt("redis://127.0.0.1:%d", ntohs(sa.sin_port));
+  char *u = tu_fmt("redis://127.0.0.1:%d", ntohs(sa.sin_port));
   tu_result_t r;
   TEND(&r, 10000, "submit", "--redis", u, "--redis-timeout", "0.5", "--", "true");
   cr_assert_eq(r.exit_code, 4, "%s", r.err);
@@ -939,7 +833,7 @@ Test(dist, a_frozen_server_is_dropped_then_found_again) {
 /* ---- the library on a caller's loop (how the daemon runs a node agent) -------------- */
 
 struct agent {
-  int logs_retry, logs_connected;
+  bool retried, connected; /* it logged so */
   int stopped, client_closed;
   char id[64];
   bool got_result;
@@ -951,9 +845,9 @@ static void agent_log_cb(tend_dist_worker_t *w, tend_dist_level_t level, const c
   struct agent *A = tend_dist_worker_data(w);
   (void)level;
   if (strstr(msg, "trying again") != NULL)
-    A->logs_retry++;
+    A->retried = true;
   if (strstr(msg, "connected to Redis") != NULL)
-    A->logs_connected++;
+    A->connected = true;
 }
 
 static void agent_stopped_cb(tend_dist_worker_t *w) {
@@ -988,24 +882,6 @@ static void agent_client_closed_cb(tend_dist_client_t *c) {
   A->client_closed++;
 }
 
-static void tick_cb(uv_timer_t *t) { (void)t; }
-
-/* Run the loop until *flag is set (or the deadline). */
-static bool run_until(uv_loop_t *loop, const int *iflag, const bool *bflag, int deadline_ms) {
-  uv_timer_t tick; /* so that each turn returns */
-  uv_timer_init(loop, &tick);
-  uv_timer_start(&tick, tick_cb, 50, 50);
-  int64_t end = tu_now_ms() + deadline_ms;
-  bool ok = false;
-  while (!ok && tu_now_ms() < end) {
-    uv_run(loop, UV_RUN_ONCE);
-    ok = (iflag != NULL && *iflag > 0) || (bflag != NULL && *bflag);
-  }
-  uv_close((uv_handle_t *)&tick, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return ok;
-}
-
 Test(dist, the_worker_is_a_library_object_on_the_callers_loop) {
   R.port = free_port(); /* Redis is not there yet: a daemon waits for it */
   char *u = url();
@@ -1019,9 +895,9 @@ Test(dist, the_worker_is_a_library_object_on_the_callers_loop) {
   tend_dist_worker_t *w;
   char err[256];
   cr_assert(tend_dist_worker_start(&loop, &o, &w, err, sizeof(err)) == 0, "%s", err);
-  cr_assert(run_until(&loop, &A.logs_retry, NULL, 10000), "no retry while Redis is away");
+  cr_assert(lu_run_until(&loop, &A.retried, 10000), "no retry while Redis is away");
   redis_start(NULL);
-  cr_assert(run_until(&loop, &A.logs_connected, NULL, 15000), "did not connect once Redis came");
+  cr_assert(lu_run_until(&loop, &A.connected, 15000), "did not connect once Redis came");
 
   tend_dist_client_t *c;
   tend_dist_client_opts_t co = {.url = u, .stream = "agent", .error_cb = agent_client_err_cb,
@@ -1034,7 +910,7 @@ Test(dist, the_worker_is_a_library_object_on_the_callers_loop) {
     uv_run(&loop, UV_RUN_ONCE);
   }
   cr_assert(tend_dist_results_read(c, "0", true, agent_result_cb, NULL) == 0);
-  cr_assert(run_until(&loop, NULL, &A.got_result, 15000), "no result");
+  cr_assert(lu_run_until(&loop, &A.got_result, 15000), "no result");
   cr_assert_str_eq(A.stdout_, "agent\n");
   cr_assert_eq(A.attempt, 1);
   tend_dist_worker_stats_t st;
@@ -1057,7 +933,7 @@ Test(dist, the_daemon_as_a_node_agent) {
    * logs to the daemon log, and stops with the daemon. */
   redis_start(NULL);
   char *u = url();
-  char *text = fmt("[worker:jobs]\nredis = %s\nworkers = 2\n", u);
+  char *text = tu_fmt("[worker:jobs]\nredis = %s\nworkers = 2\n", u);
   tu_daemon_t d;
   tu_daemon_start(&d, text);
   char *id = SUBMIT("--stream", "jobs", "--", "sh", "-c", "echo node $TEND_WORKER");

@@ -23,11 +23,6 @@ static void stop_left_daemon(void) {
 
 TestSuite(dpool, .timeout = 120, .fini = stop_left_daemon);
 
-static void assert_exit(tu_result_t *r, int code) {
-  cr_assert_eq(r->exit_code, code, "exit %d (want %d)\nstdout: %.500s\nstderr: %s", r->exit_code,
-               code, r->out, r->err);
-}
-
 Test(dpool, bounded_concurrency_close_join) {
   tu_daemon_start(&d, "[pool:work]\nworkers = 2\n");
   /* Each task writes "START END" nanosecond times into its own file. */

@@ -16,28 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *slurp(const char *path, size_t *len) {
-  *len = 0;
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  char *buf = NULL;
-  size_t cap = 0, n;
-  char tmp[65536];
-  while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
-    buf = realloc(buf, cap + n + 1);
-    cr_assert_not_null(buf);
-    memcpy(buf + cap, tmp, n);
-    cap += n;
-  }
-  fclose(f);
-  if (buf == NULL)
-    buf = calloc(1, 1);
-  buf[cap] = '\0';
-  *len = cap;
-  return buf;
-}
-
 /* PATH.i, a backup's name. */
 static char *numbered(const char *path, int i) {
   char *p;
@@ -58,7 +36,7 @@ static bool exists(const char *path) {
 
 static void expect_file(const char *path, const char *want) {
   size_t len;
-  char *got = slurp(path, &len);
+  char *got = tu_read_file(path, &len);
   cr_assert_not_null(got, "%s missing", path);
   cr_assert_eq(len, strlen(want), "%s: %zu bytes, want %zu", path, len, strlen(want));
   cr_assert(memcmp(got, want, len) == 0, "%s: got \"%s\", want \"%s\"", path, got, want);
@@ -107,7 +85,7 @@ static void check_chunking(size_t maxchunk, unsigned seed) {
   cr_assert_eq(l.lines, 3001);
   cr_assert_eq(l.dropped, 0);
   size_t glen;
-  char *got = slurp(path, &glen);
+  char *got = tu_read_file(path, &glen);
   cr_assert_eq(glen, len + 21);
   cr_assert(memcmp(got, text, len) == 0, "content differs (maxchunk %zu)", maxchunk);
   cr_assert(memcmp(got + len, "tail-without-newline\n", 21) == 0);
@@ -184,7 +162,7 @@ Test(outlog, rotation_keeps_every_line_once_in_order) {
   for (int f = oldest; f >= 0; f--) {
     char *p = f == 0 ? strdup(path) : numbered(path, f);
     size_t len;
-    char *s = slurp(p, &len);
+    char *s = tu_read_file(p, &len);
     cr_assert_not_null(s);
     cr_assert_leq(len, maxbytes, "%s has %zu bytes", p, len);
     /* Only the live file may be far from full. */
@@ -355,7 +333,7 @@ Test(outlog, long_line_is_cut_into_max_line_pieces) {
   cr_assert_eq(l.lines, 6);
   outlog_close(&l);
   size_t len;
-  char *got = slurp(path, &len);
+  char *got = tu_read_file(path, &len);
   cr_assert_eq(len, n + 4 + 2 * (OUTLOG_MAX_LINE + 1));
   size_t at = 0, piece = 0;
   for (size_t i = 0; i < 4; i++) {
@@ -557,7 +535,7 @@ Test(outlog, short_write_keeps_whole_lines_only) {
   outlog_close(&l);
   text[990] = '\0';
   size_t len;
-  char *got = slurp(path, &len);
+  char *got = tu_read_file(path, &len);
   cr_assert_eq(len, 995);
   cr_assert(memcmp(got, text, 990) == 0);
   cr_assert(memcmp(got + 990, "next\n", 5) == 0);
@@ -639,7 +617,7 @@ Test(outlog, tail_across_backups_and_blocks) {
   write_numbered(&l, 0, 70000, 10);
   outlog_close(&l);
   size_t len;
-  char *live = slurp(path, &len);
+  char *live = tu_read_file(path, &len);
   cr_assert_eq(len, 100000);
   free(live);
   for (int n = 1; n <= 90000; n = n * 3 + 7) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tend pool, end to end: every test drives the real tend binary (tu_run,
- * or run_ex below when it needs to act while tend runs, or its rusage)
+ * or tu_run_hooked when it needs to act while tend runs)
  * and checks what a user sees: the commands run ({} {#} and the appended
  * task, ::: and stdin), the concurrency (-j1 against -j4, from timestamps
  * the tasks record themselves: nothing here sleeps), grouped output,
@@ -15,174 +15,26 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
-/* ---- strays (as in test_cli_run.c) -------------------------------------- */
-
-static int my_children(pid_t *out, int max) {
-  DIR *d = opendir("/proc");
-  cr_assert(d != NULL);
-  pid_t me = getpid();
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL && n < max) {
-    char *end;
-    long pid = strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0)
-      continue;
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-      continue;
-    size_t k = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[k] = '\0';
-    const char *rp = strrchr(buf, ')');
-    char state;
-    int ppid;
-    if (rp != NULL && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == me)
-      out[n++] = (pid_t)pid;
-  }
-  closedir(d);
-  return n;
-}
-
-static void reap_zombies(void) {
-  while (waitpid(-1, NULL, WNOHANG) > 0)
-    ;
-}
-
-static int strays_kill(char *names, size_t cap) {
-  int nleaked = 0;
-  names[0] = '\0';
-  for (int round = 0; round < 20; round++) {
-    reap_zombies();
-    pid_t kids[64];
-    int n = my_children(kids, 64);
-    if (n == 0)
-      break;
-    for (int i = 0; i < n; i++) {
-      if (tu_wait_gone(kids[i], 1000))
-        continue;
-      size_t used = strlen(names);
-      snprintf(names + used, cap - used, " %d", (int)kids[i]);
-      nleaked++;
-      kill(kids[i], SIGKILL);
-      tu_wait_gone(kids[i], 2000);
-    }
-  }
-  reap_zombies();
-  return nleaked;
-}
-
-static char *test_dir_path;
-
-static const char *test_dir(void) {
-  if (test_dir_path == NULL)
-    test_dir_path = tu_tmpdir();
-  return test_dir_path;
-}
-
-static void strays_init(void) {
-  cr_assert(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
-}
-
-static void strays_fini(void) {
-  char names[512];
-  strays_kill(names, sizeof(names));
-  if (test_dir_path != NULL) {
-    tu_rmdir(test_dir_path);
-    test_dir_path = NULL;
-  }
-}
-
-static void assert_no_strays(void) {
-  char names[512];
-  int n = strays_kill(names, sizeof(names));
-  cr_assert(n == 0, "processes left behind (now killed):%s", names);
-}
-
-TestSuite(pool, .init = strays_init, .fini = strays_fini, .timeout = 240);
+TestSuite(pool, .init = tu_strays_init, .fini = tu_strays_fini, .timeout = 240);
 
 #define POOL_TEST(name)                                                                        \
   static void name##_body(void);                                                               \
   Test(pool, name) {                                                                           \
     name##_body();                                                                             \
-    assert_no_strays();                                                                        \
+    tu_assert_no_strays(1000);                                                                 \
   }                                                                                            \
   static void name##_body(void)
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static void tend_v(tu_result_t *r, const char *input, size_t input_len, int deadline_ms,
-                   const char *const *args) {
-  const char *argv[256];
-  int n = 0;
-  argv[n++] = tu_tend();
-  for (int i = 0; args[i] != NULL; i++) {
-    cr_assert(n < 255);
-    argv[n++] = args[i];
-  }
-  argv[n] = NULL;
-  tu_run((char *const *)argv, input, input_len, deadline_ms, r);
-}
-
-static size_t len_or_0(const char *s) { return s != NULL ? strlen(s) : 0; }
-
-#define TEND_IN(r, input, deadline_ms, ...)                                                   \
-  tend_v((r), (input), len_or_0(input), (deadline_ms), (const char *const[]){__VA_ARGS__, NULL})
-#define TEND(r, deadline_ms, ...) TEND_IN(r, NULL, deadline_ms, __VA_ARGS__)
-
-__attribute__((format(printf, 1, 2))) static char *fmt(const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  char *s = NULL;
-  int n = vasprintf(&s, f, ap);
-  va_end(ap);
-  cr_assert(n >= 0);
-  return s;
-}
-
-static void assert_finished(const tu_result_t *r) {
-  cr_assert(!r->timed_out, "tend did not finish within the deadline (%.1fs); stderr: %.300s",
-            r->seconds, r->err);
-  cr_assert(r->signal == 0, "tend died of signal %d; stderr: %.300s", r->signal, r->err);
-}
-
-#define assert_exit(r, code)                                                                   \
-  do {                                                                                         \
-    assert_finished(r);                                                                        \
-    cr_assert_eq((r)->exit_code, (code), "exit %d, expected %d; stderr: %.400s",               \
-                 (r)->exit_code, (code), (r)->err);                                            \
-  } while (0)
-
-#define assert_out(r, text)                                                                    \
-  do {                                                                                         \
-    cr_assert_eq((r)->out_len, strlen(text), "stdout (%zu bytes): '%.300s', expected '%s'",    \
-                 (r)->out_len, (r)->out, (text));                                              \
-    cr_assert(memcmp((r)->out, (text), (r)->out_len) == 0, "stdout '%.300s', expected '%s'",   \
-              (r)->out, (text));                                                               \
-  } while (0)
 
 /* Split text into lines (in place); returns how many. */
 static int split_lines(char *text, char **lines, int max) {
@@ -200,7 +52,7 @@ static int split_lines(char *text, char **lines, int max) {
 
 /* Nanosecond timestamp a task wrote to dir/name. */
 static int64_t stamp(const char *name) {
-  char *path = fmt("%s/%s", test_dir(), name);
+  char *path = tu_fmt("%s/%s", tu_test_dir(), name);
   char *s = tu_read_file(path, NULL);
   cr_assert(s != NULL, "no %s: the task did not run", path);
   int64_t v = strtoll(s, NULL, 10);
@@ -208,121 +60,6 @@ static int64_t stamp(const char *name) {
   free(s);
   free(path);
   return v;
-}
-
-/* ---- a run we can act on while it goes, with its rusage ----------------- */
-
-typedef bool (*hook_fn)(pid_t pid, void *data); /* true: done hooking */
-
-typedef struct {
-  tu_result_t r;
-  struct rusage ru;
-} run_ex_t;
-
-static void run_ex(char *const argv[], const char *input, size_t input_len, int deadline_ms,
-                   hook_fn hook, void *hook_data, run_ex_t *x) {
-  memset(x, 0, sizeof(*x));
-  tu_result_t *r = &x->r;
-  size_t ocap = 4096, ecap = 4096;
-  r->out = malloc(ocap);
-  r->err = malloc(ecap);
-  int in[2], out[2], err[2];
-  cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0 &&
-            pipe2(err, O_CLOEXEC) == 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  pid_t pid;
-  int e = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  cr_assert(e == 0, "spawn: %s", strerror(e));
-  close(in[0]);
-  close(out[1]);
-  close(err[1]);
-  fcntl(in[1], F_SETFL, O_NONBLOCK);
-  if (input == NULL || input_len == 0) {
-    close(in[1]);
-    in[1] = -1;
-  }
-  int64_t start = tu_now_ms(), deadline = start + deadline_ms;
-  size_t sent = 0;
-  bool hooking = hook != NULL;
-  int fds[2] = {out[0], err[0]};
-  static char chunk[1 << 16];
-  while (fds[0] >= 0 || fds[1] >= 0) {
-    if (hooking && hook(pid, hook_data))
-      hooking = false;
-    struct pollfd p[3];
-    int n = 0;
-    for (int i = 0; i < 2; i++)
-      p[n++] = (struct pollfd){fds[i], POLLIN, 0};
-    p[n++] = (struct pollfd){in[1], POLLOUT, 0};
-    int64_t left = deadline - tu_now_ms();
-    if (left <= 0) {
-      r->timed_out = true;
-      kill(pid, SIGKILL);
-      break;
-    }
-    poll(p, (nfds_t)n, hooking ? 10 : (int)left);
-    for (int i = 0; i < 2; i++) {
-      if (fds[i] < 0 || p[i].revents == 0)
-        continue;
-      ssize_t k = read(fds[i], chunk, sizeof(chunk));
-      if (k <= 0) {
-        close(fds[i]);
-        fds[i] = -1;
-        continue;
-      }
-      char **buf = i ? &r->err : &r->out;
-      size_t *len = i ? &r->err_len : &r->out_len;
-      size_t *cap = i ? &ecap : &ocap;
-      while (*len + (size_t)k + 1 > *cap)
-        *cap *= 2;
-      *buf = realloc(*buf, *cap);
-      memcpy(*buf + *len, chunk, (size_t)k);
-      *len += (size_t)k;
-    }
-    if (in[1] >= 0 && p[2].revents) {
-      ssize_t k = write(in[1], input + sent, input_len - sent);
-      if (k > 0)
-        sent += (size_t)k;
-      if ((k < 0 && errno != EAGAIN) || sent == input_len) {
-        close(in[1]);
-        in[1] = -1;
-      }
-    }
-  }
-  r->out[r->out_len] = '\0';
-  r->err[r->err_len] = '\0';
-  for (int i = 0; i < 2; i++)
-    if (fds[i] >= 0)
-      close(fds[i]);
-  if (in[1] >= 0)
-    close(in[1]);
-  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  struct pollfd pp = {pfd, POLLIN, 0};
-  int64_t left = deadline + 2000 - tu_now_ms();
-  if (pfd < 0 || poll(&pp, 1, left > 0 ? (int)left : 0) != 1) {
-    r->timed_out = true;
-    kill(pid, SIGKILL);
-  }
-  if (pfd >= 0)
-    close(pfd);
-  wait4(pid, &r->status, 0, &x->ru);
-  r->exit_code = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
-  r->signal = WIFSIGNALED(r->status) ? WTERMSIG(r->status) : 0;
-  r->seconds = (double)(tu_now_ms() - start) / 1000.0;
 }
 
 /* ---- substitution and task sources -------------------------------------- */
@@ -366,14 +103,14 @@ POOL_TEST(tasks_from_stdin) {
 POOL_TEST(tasks_start_before_the_input_ends) {
   /* The producer writes the second line only once the first task has
    * run: a pool that read its stdin to the end first would never finish. */
-  const char *d = test_dir();
-  char *script = fmt("{ echo a; while [ ! -e %s/a ]; do sleep 0.01; done; echo b; } | "
-                     "%s pool -j 2 -- touch %s/{}", d, tu_tend(), d);
+  const char *d = tu_test_dir();
+  char *script = tu_fmt("{ echo a; while [ ! -e %s/a ]; do sleep 0.01; done; echo b; } | "
+                        "%s pool -j 2 -- touch %s/{}", d, tu_tend(), d);
   char *argv[] = {"sh", "-c", script, NULL};
   tu_result_t r;
   tu_run(argv, NULL, 0, 20000, &r);
   assert_exit(&r, 0);
-  char *b = fmt("%s/b", d);
+  char *b = tu_fmt("%s/b", d);
   cr_assert(access(b, F_OK) == 0);
   tu_result_free(&r);
   free(b);
@@ -384,8 +121,8 @@ POOL_TEST(a_closed_stdout_stops_the_pool) {
   /* tend pool ... | head -1: the reader goes away; tend stops starting
    * tasks, stops the running ones and exits 141, as a pipeline member
    * killed by SIGPIPE would. */
-  char *script = fmt("%s pool -j 2 -- seq 1 1000000 ::: 1 2 3 4 5 6 7 8 | head -1; "
-                     "echo \"status ${PIPESTATUS[0]}\"", tu_tend());
+  char *script = tu_fmt("%s pool -j 2 -- seq 1 1000000 ::: 1 2 3 4 5 6 7 8 | head -1; "
+                        "echo \"status ${PIPESTATUS[0]}\"", tu_tend());
   char *argv[] = {"bash", "-c", script, NULL};
   tu_result_t r;
   tu_run(argv, NULL, 0, 20000, &r);
@@ -400,8 +137,8 @@ POOL_TEST(a_closed_stdout_stops_the_pool) {
 /* Four tasks that stamp their start and end (date +%s%N) around a 0.3 s
  * sleep: their workload, not our synchronisation. */
 static void run_stamped(const char *jobs, double *seconds) {
-  char *script = fmt("date +%%s%%N > %s/s.$0; sleep 0.3; date +%%s%%N > %s/e.$0", test_dir(),
-                     test_dir());
+  char *script = tu_fmt("date +%%s%%N > %s/s.$0; sleep 0.3; date +%%s%%N > %s/e.$0", tu_test_dir(),
+                        tu_test_dir());
   tu_result_t r;
   TEND(&r, 30000, "pool", "-j", jobs, "--", "sh", "-c", script, ":::", "1", "2", "3", "4");
   assert_exit(&r, 0);
@@ -445,8 +182,8 @@ POOL_TEST(four_jobs_run_tasks_together) {
 
 POOL_TEST(never_more_than_n_at_once) {
   /* 10 tasks, -j 3: at no instant are more than 3 between start and end. */
-  char *script = fmt("date +%%s%%N > %s/s.$0; sleep 0.1; date +%%s%%N > %s/e.$0", test_dir(),
-                     test_dir());
+  char *script = tu_fmt("date +%%s%%N > %s/s.$0; sleep 0.1; date +%%s%%N > %s/e.$0", tu_test_dir(),
+                        tu_test_dir());
   tu_result_t r;
   TEND(&r, 30000, "pool", "-j", "3", "--", "sh", "-c", script, ":::", "1", "2", "3", "4", "5",
        "6", "7", "8", "9", "10");
@@ -536,7 +273,7 @@ POOL_TEST(big_outputs_spill_and_stay_exact) {
 /* ---- joblog, exit status ------------------------------------------------ */
 
 POOL_TEST(joblog_has_gnu_parallel_columns) {
-  char *log = fmt("%s/joblog", test_dir());
+  char *log = tu_fmt("%s/joblog", tu_test_dir());
   tu_result_t r;
   int64_t before = (int64_t)time(NULL);
   TEND(&r, 20000, "pool", "-j", "1", "--joblog", log, "--", "sh", "-c", "printf abc; exit $0",
@@ -602,7 +339,7 @@ POOL_TEST(exit_status_caps_at_101) {
 
 POOL_TEST(halt_on_error_starts_nothing_more) {
   tu_result_t r;
-  char *log = fmt("%s/joblog", test_dir());
+  char *log = tu_fmt("%s/joblog", tu_test_dir());
   TEND(&r, 20000, "pool", "-j", "1", "--halt-on-error", "--joblog", log, "--", "sh", "-c",
        "echo $0; exit $0", ":::", "0", "4", "0", "0");
   assert_exit(&r, 1);
@@ -619,13 +356,13 @@ POOL_TEST(halt_on_error_starts_nothing_more) {
 
 POOL_TEST(halt_on_error_waits_for_running_tasks) {
   /* Task 1 fails while task 2 still runs: 2 completes, 3 and 4 never start. */
-  char *script = fmt("[ $0 = 1 ] && exit 1; sleep 0.3; echo done$0 > %s/done.$0", test_dir());
+  char *script = tu_fmt("[ $0 = 1 ] && exit 1; sleep 0.3; echo done$0 > %s/done.$0", tu_test_dir());
   tu_result_t r;
   TEND(&r, 20000, "pool", "-j", "2", "--halt-on-error", "--", "sh", "-c", script, ":::", "1",
        "2", "3", "4");
   assert_exit(&r, 1);
   tu_result_free(&r);
-  char *p2 = fmt("%s/done.2", test_dir()), *p3 = fmt("%s/done.3", test_dir());
+  char *p2 = tu_fmt("%s/done.2", tu_test_dir()), *p3 = tu_fmt("%s/done.3", tu_test_dir());
   cr_assert(access(p2, F_OK) == 0, "the running task was not waited for");
   cr_assert(access(p3, F_OK) != 0, "a task started after the failure");
   free(p2);
@@ -634,14 +371,14 @@ POOL_TEST(halt_on_error_waits_for_running_tasks) {
 }
 
 POOL_TEST(dry_run_prints_and_runs_nothing) {
-  char *target = fmt("%s/f-{}", test_dir());
+  char *target = tu_fmt("%s/f-{}", tu_test_dir());
   tu_result_t r;
   TEND(&r, 20000, "pool", "--dry-run", "--", "touch", target, "{#}", ":::", "a", "b c");
   assert_exit(&r, 0);
-  char *want = fmt("touch %s/f-a 1\ntouch '%s/f-b c' 2\n", test_dir(), test_dir());
+  char *want = tu_fmt("touch %s/f-a 1\ntouch '%s/f-b c' 2\n", tu_test_dir(), tu_test_dir());
   assert_out(&r, want);
   tu_result_free(&r);
-  char *made = fmt("%s/f-a", test_dir());
+  char *made = tu_fmt("%s/f-a", tu_test_dir());
   cr_assert(access(made, F_OK) != 0, "--dry-run ran the command");
   TEND_IN(&r, "x\ny\n", 20000, "pool", "--dry-run", "--", "rm", "-rf");
   assert_exit(&r, 0);
@@ -653,7 +390,7 @@ POOL_TEST(dry_run_prints_and_runs_nothing) {
 }
 
 POOL_TEST(timeout_kills_a_task) {
-  char *log = fmt("%s/joblog", test_dir());
+  char *log = tu_fmt("%s/joblog", tu_test_dir());
   tu_result_t r;
   TEND(&r, 20000, "pool", "-j", "2", "--timeout", "0.3", "--joblog", log, "--", "sh", "-c",
        "sleep $0 & wait", ":::", "30", "0");
@@ -685,7 +422,7 @@ POOL_TEST(bad_usage_is_255) {
   TEND(&r, 10000, "pool", "--", ":::", "a");
   assert_exit(&r, 255);
   tu_result_free(&r);
-  char *nodir = fmt("%s/no/such/dir/log", test_dir());
+  char *nodir = tu_fmt("%s/no/such/dir/log", tu_test_dir());
   TEND(&r, 10000, "pool", "--joblog", nodir, "--", "true", ":::", "a");
   assert_exit(&r, 255);
   tu_result_free(&r);
@@ -713,32 +450,32 @@ static bool sigint_when_running(pid_t pid, void *data) {
 }
 
 POOL_TEST(sigint_stops_running_groups_and_prints_a_summary) {
-  const char *d = test_dir();
-  char *script = fmt("echo started $0; sleep 300 & echo $! > %s/gc.$0.tmp; "
-                     "mv %s/gc.$0.tmp %s/gc.$0; wait", d, d, d);
+  const char *d = tu_test_dir();
+  char *script = tu_fmt("echo started $0; sleep 300 & echo $! > %s/gc.$0.tmp; "
+                        "mv %s/gc.$0.tmp %s/gc.$0; wait", d, d, d);
   char *argv[] = {(char *)tu_tend(), "pool", "-j", "2", "--", "sh", "-c", script, ":::", "1",
                   "2", "3", "4", NULL};
   struct sigint_hook h = {d, false};
-  run_ex_t x;
-  run_ex(argv, NULL, 0, 20000, sigint_when_running, &h, &x);
+  tu_result_t r;
+  tu_run_hooked(argv, NULL, 0, 20000, sigint_when_running, &h, &r);
   cr_assert(h.sent, "the tasks never started");
-  assert_exit(&x.r, 130);
-  cr_assert(strstr(x.r.err, "tend pool: interrupted by SIGINT: 2 tasks done (2 failed), "
+  assert_exit(&r, 130);
+  cr_assert(strstr(r.err, "tend pool: interrupted by SIGINT: 2 tasks done (2 failed), "
                             "2 stopped while running, 2 queued not started") != NULL,
-            "summary: %s", x.r.err);
+            "summary: %s", r.err);
   /* What the stopped tasks printed is still delivered, grouped. */
-  cr_assert(strstr(x.r.out, "started 1\n") != NULL && strstr(x.r.out, "started 2\n") != NULL,
-            "%s", x.r.out);
+  cr_assert(strstr(r.out, "started 1\n") != NULL && strstr(r.out, "started 2\n") != NULL,
+            "%s", r.out);
   for (int i = 1; i <= 2; i++) {
-    char *p = fmt("%s/gc.%d", d, i);
+    char *p = tu_fmt("%s/gc.%d", d, i);
     pid_t gc = (pid_t)tu_wait_number_file(p, 1000);
     cr_assert(tu_wait_gone(gc, 3000), "grandchild %d of task %d survived", (int)gc, i);
     free(p);
   }
-  char *p3 = fmt("%s/gc.3", d);
+  char *p3 = tu_fmt("%s/gc.3", d);
   cr_assert(access(p3, F_OK) != 0, "task 3 started after SIGINT");
   free(p3);
-  tu_result_free(&x.r);
+  tu_result_free(&r);
   free(script);
 }
 
@@ -779,18 +516,18 @@ POOL_TEST(twenty_thousand_tasks_in_bounded_memory) {
   }
   input[len] = '\0';
   char *argv[] = {(char *)tu_tend(), "pool", "-j", "8", "--", "/bin/true", NULL};
-  run_ex_t x;
+  tu_result_t r;
   long hwm_kb = 0;
-  run_ex(argv, input, len, 200000, sample_hwm, &hwm_kb, &x);
-  assert_exit(&x.r, 0);
+  tu_run_hooked(argv, input, len, 200000, sample_hwm, &hwm_kb, &r);
+  assert_exit(&r, 0);
   long limit_kb = 16 * 1024;
 #if defined(__SANITIZE_ADDRESS__)
   limit_kb = 160 * 1024; /* shadow memory and the allocator's quarantine */
 #endif
-  fprintf(stderr, "pool: %d tasks in %.1f s, tend peak RSS %ld KiB\n", N, x.r.seconds, hwm_kb);
+  fprintf(stderr, "pool: %d tasks in %.1f s, tend peak RSS %ld KiB\n", N, r.seconds, hwm_kb);
   cr_assert(hwm_kb > 0, "VmHWM was never read");
   cr_assert(hwm_kb < limit_kb, "tend peaked at %ld KiB for %d tasks", hwm_kb, N);
-  tu_result_free(&x.r);
+  tu_result_free(&r);
   free(input);
 }
 

@@ -5,6 +5,7 @@
  * PATH, umask, running as another user (the fork path), many spawns in a
  * row. Real children on a real loop; every wait is bounded by a loop
  * deadline. */
+#include "looputil.h"
 #include "testutil.h"
 #include "tend/proc.h"
 
@@ -41,25 +42,6 @@ static void teardown(void) {
 
 TestSuite(proc, .init = setup, .fini = teardown, .timeout = 30);
 
-static void deadline_cb(uv_timer_t *t) {
-  *(bool *)t->data = true;
-  uv_stop(t->loop);
-}
-
-/* Run the loop until cond (polled after each turn) or deadline_ms. */
-static bool run_until(bool *cond, int deadline_ms) {
-  bool expired = false;
-  uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  t.data = &expired;
-  uv_timer_start(&t, deadline_cb, (uint64_t)deadline_ms, 0);
-  while (!*cond && !expired)
-    uv_run(&loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(&loop, UV_RUN_NOWAIT);
-  return *cond;
-}
-
 static bool exited;
 static void exit_cb(tend_proc_t *p) {
   (void)p;
@@ -74,7 +56,7 @@ static void close_cb(tend_proc_t *p) {
 
 static void finish(tend_proc_t *p) {
   tend_proc_close(p, close_cb);
-  cr_assert(run_until(&closed, 5000), "close callback never came");
+  cr_assert(lu_run_until(&loop, &closed, 5000), "close callback never came");
 }
 
 static int spawn(tend_proc_t *p, char **argv, const char *cwd) {
@@ -106,7 +88,7 @@ Test(proc, exit_code_and_runtime) {
   cr_assert(spawn(&p, argv, NULL) == 0);
   cr_assert(p.pid > 0);
   cr_assert(p.state == TEND_PROC_RUNNING);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.state, TEND_PROC_EXITED);
   cr_assert_eq(p.exit_status, 7);
   cr_assert_eq(p.term_signal, 0);
@@ -119,7 +101,7 @@ Test(proc, terminating_signal) {
   tend_proc_t p;
   char *argv[] = {"sh", "-c", "kill -KILL $$", NULL};
   cr_assert(spawn(&p, argv, NULL) == 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.term_signal, SIGKILL);
   finish(&p);
 }
@@ -140,7 +122,7 @@ Test(proc, own_process_group_and_session) {
   cr_assert_eq(sid, p.pid);
   cr_assert_eq(ppid, getpid());
   cr_assert(tend_proc_signal(&p, SIGTERM, false) == 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.term_signal, SIGTERM);
   cr_assert_eq(tend_proc_signal(&p, SIGTERM, false), -ESRCH);
   finish(&p);
@@ -162,7 +144,7 @@ Test(proc, child_sees_only_stdio_descriptors) {
   o.stdio[2] = (tend_stdio_t){.kind = TEND_STDIO_PIPE};
   exited = false;
   cr_assert(tend_proc_spawn(&loop, &p, &o, exit_cb) == 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.exit_status, 0);
   cr_assert_str_eq(slurp(out), "0\n1\n2\n");
   close(leak1);
@@ -187,7 +169,7 @@ Test(proc, stdio_kinds) {
   o.stdio[2] = (tend_stdio_t){.kind = TEND_STDIO_FD, .fd = errfd};
   exited = false;
   cr_assert(tend_proc_spawn(&loop, &p, &o, exit_cb) == 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.exit_status, 0);
   cr_assert_str_eq(slurp(out), "to-out\n");
   cr_assert_str_eq(slurp(err), "to-err\n");
@@ -232,7 +214,7 @@ Test(proc, pipes_both_ways_with_env_and_cwd) {
   uv_buf_t b = uv_buf_init("there\n", 6);
   cr_assert(uv_try_write((uv_stream_t *)&p.pipes[0], &b, 1) == 6);
   tend_proc_close_pipe(&p, 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   /* The output may trail the exit by a loop turn. */
   char want[512];
   snprintf(want, sizeof(want), "hi there %s\n", dir);
@@ -253,7 +235,7 @@ Test(proc, group_signal_reaches_grandchildren) {
   cr_assert(gc > 0, "grandchild pid never written");
   cr_assert(tu_alive((pid_t)gc));
   cr_assert(tend_proc_signal(&p, SIGTERM, true) == 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   bool gone = tu_wait_gone((pid_t)gc, 5000);
   if (!gone)
     kill((pid_t)gc, SIGKILL);
@@ -288,7 +270,7 @@ Test(proc, stop_escalates_to_sigkill_after_grace) {
   }
   int64_t start = tu_now_ms();
   cr_assert(tend_proc_stop(&p, SIGTERM, 300, 0) == 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   int64_t took = tu_now_ms() - start;
   cr_assert_eq(p.term_signal, SIGKILL);
   cr_assert(p.killed);
@@ -301,7 +283,7 @@ Test(proc, stop_without_escalation) {
   tend_proc_t p;
   cr_assert(spawn(&p, argv, NULL) == 0);
   cr_assert(tend_proc_stop(&p, SIGTERM, 5000, 0) == 0);
-  cr_assert(run_until(&exited, 3000), "SIGTERM did not stop sleep");
+  cr_assert(lu_run_until(&loop, &exited, 3000), "SIGTERM did not stop sleep");
   cr_assert_eq(p.term_signal, SIGTERM);
   cr_assert(!p.killed);
   finish(&p); /* closing with the grace timer still armed is fine */
@@ -321,7 +303,7 @@ Test(proc, close_kills_what_the_stop_left_behind) {
   long gc = tu_wait_number_file(pidfile, 5000);
   cr_assert(gc > 0);
   cr_assert(tend_proc_stop(&p, SIGTERM, 30000, 0) == 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert(tu_alive((pid_t)gc), "the grandchild should have ignored SIGTERM");
   finish(&p);
   bool gone = tu_wait_gone((pid_t)gc, 5000);
@@ -424,7 +406,7 @@ static void cap_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 
 /* The exit, then the EOF on the output (which may trail it). */
 static bool exited_and_eof(struct capture *c, int deadline_ms) {
-  return run_until(&exited, deadline_ms) && run_until(&c->eof, deadline_ms);
+  return lu_run_until(&loop, &exited, deadline_ms) && lu_run_until(&loop, &c->eof, deadline_ms);
 }
 
 Test(proc, command_found_through_the_child_env_path) {
@@ -447,7 +429,7 @@ Test(proc, command_found_through_the_child_env_path) {
   memset(&p, 0, sizeof(p));
   exited = false;
   cr_assert_eq(tend_proc_spawn(&loop, &p, &o, exit_cb), 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.exit_status, 0);
   cr_assert_str_eq(slurp(out), "found it\n");
   finish(&p);
@@ -466,7 +448,7 @@ Test(proc, command_found_through_the_child_env_path) {
   closed = false;
   exited = false;
   cr_assert_eq(tend_proc_spawn(&loop, &p, &o2, exit_cb), 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.exit_status, 4);
   finish(&p);
   free(out);
@@ -510,7 +492,7 @@ Test(proc, path_search_follows_execvp) {
     int r = tend_proc_spawn(&loop, &p, &o, exit_cb);
     cr_assert_eq(r, cases[i].want_r, "case %zu: %d", i, r);
     if (r == 0) {
-      cr_assert(run_until(&exited, 5000));
+      cr_assert(lu_run_until(&loop, &exited, 5000));
       cr_assert_eq(p.exit_status, cases[i].want_status, "case %zu", i);
     } else {
       cr_assert_eq(p.err_what, TEND_PROC_ERR_EXEC);
@@ -574,7 +556,7 @@ Test(proc, stdio_kinds_fd_from_low_descriptors) {
   uv_buf_t in = uv_buf_init("v\n", 2);
   cr_assert_eq(uv_try_write((uv_stream_t *)&p.pipes[0], &in, 1), 2);
   tend_proc_close_pipe(&p, 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.exit_status, 0);
   cr_assert_str_eq(slurp(fa), "err-v\n");
   cr_assert_str_eq(slurp(fb), "out-v\n");
@@ -629,7 +611,7 @@ Test(proc, reaped_no_zombie_left) {
   cr_assert(spawn(&p, argv, NULL) == 0);
   int pid = p.pid;
   cr_assert(p.pidfd >= 0);
-  cr_assert(run_until(&exited, 5000));
+  cr_assert(lu_run_until(&loop, &exited, 5000));
   cr_assert_eq(p.exit_status, 0);
   finish(&p);
   cr_assert_eq(p.pidfd, -1, "the pidfd is closed with the handle");
@@ -693,7 +675,7 @@ Test(proc, two_hundred_spawns_two_in_flight) {
   memset(&many, 0, sizeof(many));
   int fds_before = count_fds();
   many_fill();
-  cr_assert(run_until(&many.all_closed, 60000), "%d of %d closed", many.closed, MANY);
+  cr_assert(lu_run_until(&loop, &many.all_closed, 60000), "%d of %d closed", many.closed, MANY);
   cr_assert_eq(many.spawn_errors, 0);
   cr_assert_eq(many.exited, MANY);
   cr_assert_eq(many.failed, 0);

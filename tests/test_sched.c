@@ -9,6 +9,7 @@
  * wait is bounded by a loop deadline, and each test ends with no handle
  * left on the loop.
  */
+#include "looputil.h"
 #include "testutil.h"
 #include "tend/sched.h"
 
@@ -38,25 +39,6 @@ static void teardown(void) {
 }
 
 TestSuite(sched, .init = setup, .fini = teardown, .timeout = 120);
-
-static void deadline_cb(uv_timer_t *t) {
-  *(bool *)t->data = true;
-  uv_stop(t->loop);
-}
-
-/* Run the loop until *cond or deadline_ms. */
-static bool run_until(bool *cond, int deadline_ms) {
-  bool expired = false;
-  uv_timer_t t;
-  uv_timer_init(&loop, &t);
-  t.data = &expired;
-  uv_timer_start(&t, deadline_cb, (uint64_t)deadline_ms, 0);
-  while (!*cond && !expired)
-    uv_run(&loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&t, NULL);
-  uv_run(&loop, UV_RUN_NOWAIT);
-  return *cond;
-}
 
 /* ---- a test's tasks and callbacks -------------------------------------- */
 
@@ -175,7 +157,7 @@ static void release_all(ctx_t *c) {
 
 /* Run to the join, release every capture, free the pool. */
 static void finish(ctx_t *c, int deadline_ms) {
-  cr_assert(run_until(&c->joined, deadline_ms), "no join: %llu of %d tasks done",
+  cr_assert(lu_run_until(&loop, &c->joined, deadline_ms), "no join: %llu of %d tasks done",
             (unsigned long long)c->dones, c->ntasks);
   cr_assert(c->submit_in_join_failed, "a closed pool accepted a task");
   if (c->s != NULL) {
@@ -228,7 +210,7 @@ Test(sched, fifo_start_order_and_results) {
   cr_assert_eq(tend_sched_new(&loop, &o, &c.s), 0);
   submit_all(&c);
   tend_sched_close(c.s);
-  cr_assert(run_until(&c.joined, 30000));
+  cr_assert(lu_run_until(&loop, &c.joined, 30000));
   for (int i = 0; i < c.ntasks; i++) {
     tend_task_t *t = &c.tasks[i].t;
     cr_assert_eq(t->seq, (uint64_t)i + 1);
@@ -270,7 +252,7 @@ Test(sched, join_after_close_even_when_empty) {
   tend_sched_close(c.s);
   cr_assert(!c.joined, "join_cb must come from the loop");
   cr_assert_eq(tend_sched_submit(c.s, &c.tasks[0].t), -EPIPE);
-  cr_assert(run_until(&c.joined, 5000));
+  cr_assert(lu_run_until(&loop, &c.joined, 5000));
   cr_assert_null(c.s);
   free(c.tasks);
 }
@@ -313,7 +295,7 @@ Test(sched, spawn_error_is_a_done_task) {
   submit_all(&c);
   cr_assert_eq(c.dones, 0, "done_cb from inside submit");
   tend_sched_close(c.s);
-  cr_assert(run_until(&c.joined, 10000));
+  cr_assert(lu_run_until(&loop, &c.joined, 10000));
   tend_task_t *t = &c.tasks[0].t;
   cr_assert_eq(t->outcome, TEND_TASK_SPAWN_FAILED);
   cr_assert_eq(t->spawn_error, -ENOENT);
@@ -334,7 +316,7 @@ Test(sched, timeout_stops_the_group) {
   submit_all(&c);
   tend_sched_close(c.s);
   int64_t t0 = tu_now_ms();
-  cr_assert(run_until(&c.joined, 10000));
+  cr_assert(lu_run_until(&loop, &c.joined, 10000));
   tend_task_t *t = &c.tasks[0].t;
   cr_assert(t->timed_out);
   cr_assert_eq(t->term_signal, SIGTERM);
@@ -352,7 +334,7 @@ Test(sched, halt_skips_the_queue_running_tasks_finish) {
   tend_sched_opts_t o = opts(&c, 2);
   cr_assert_eq(tend_sched_new(&loop, &o, &c.s), 0);
   submit_all(&c);
-  cr_assert(run_until(&c.joined, 10000), "halt closes the pool: join follows");
+  cr_assert(lu_run_until(&loop, &c.joined, 10000), "halt closes the pool: join follows");
   cr_assert_eq(c.tasks[0].t.exit_status, 1);
   cr_assert_eq(c.tasks[1].t.outcome, TEND_TASK_EXITED, "the running task finished");
   cr_assert_eq(c.tasks[1].t.exit_status, 0);
@@ -401,7 +383,7 @@ Test(sched, cancel_kills_process_groups) {
   files_ready = false;
   poll.data = NULL; /* 3 files */
   uv_timer_start(&poll, check_files_cb, 10, 10); /* another process writes them */
-  cr_assert(run_until(&files_ready, 10000), "the 3 tasks did not start");
+  cr_assert(lu_run_until(&loop, &files_ready, 10000), "the 3 tasks did not start");
   uv_close((uv_handle_t *)&poll, NULL);
   cr_assert_eq(c.starts, 3);
   pid_t gc[3];
@@ -412,7 +394,7 @@ Test(sched, cancel_kills_process_groups) {
     cr_assert(gc[i] > 0 && tu_alive(gc[i]));
   }
   tend_sched_cancel(c.s, SIGTERM, 2000);
-  cr_assert(run_until(&c.joined, 10000));
+  cr_assert(lu_run_until(&loop, &c.joined, 10000));
   for (int i = 0; i < 3; i++) {
     tend_task_t *t = &c.tasks[i].t;
     cr_assert_eq(t->outcome, TEND_TASK_EXITED);
@@ -444,13 +426,13 @@ Test(sched, cancel_does_not_wait_for_a_pipe_held_outside_the_group) {
   files_ready = false;
   poll.data = (void *)1; /* one file */
   uv_timer_start(&poll, check_files_cb, 10, 10); /* another process writes it */
-  cr_assert(run_until(&files_ready, 10000), "the task did not start");
+  cr_assert(lu_run_until(&loop, &files_ready, 10000), "the task did not start");
   uv_close((uv_handle_t *)&poll, NULL);
   char p[512];
   snprintf(p, sizeof(p), "%s/gc.1", dir);
   pid_t gc = (pid_t)tu_wait_number_file(p, 0);
   tend_sched_cancel(c.s, SIGTERM, 500);
-  bool joined = run_until(&c.joined, 5000);
+  bool joined = lu_run_until(&loop, &c.joined, 5000);
   kill(gc, SIGKILL);
   cr_assert(joined, "the cancel waited for a pipe held outside the group");
   char out[16];
@@ -523,7 +505,7 @@ Test(sched, big_output_spills_to_a_file_byte_exact) {
   cr_assert_eq(tend_sched_new(&loop, &o, &c.s), 0);
   submit_all(&c);
   tend_sched_close(c.s);
-  cr_assert(run_until(&c.joined, 30000));
+  cr_assert(lu_run_until(&loop, &c.joined, 30000));
   for (int i = 0; i < 2; i++) {
     tend_task_t *t = &c.tasks[i].t;
     cr_assert_eq(t->exit_status, 0);
@@ -558,7 +540,7 @@ Test(sched, memory_budget_spills_the_rest) {
   cr_assert_eq(tend_sched_new(&loop, &o, &c.s), 0);
   submit_all(&c);
   tend_sched_close(c.s);
-  cr_assert(run_until(&c.joined, 30000));
+  cr_assert(lu_run_until(&loop, &c.joined, 30000));
   int spilled = 0;
   for (int i = 0; i < c.ntasks; i++) {
     assert_output(&c.tasks[i].t, 0, data, n);
@@ -579,7 +561,7 @@ Test(sched, merged_and_discarded_streams) {
   cr_assert_eq(tend_sched_new(&loop, &o, &c.s), 0);
   submit_all(&c);
   tend_sched_close(c.s);
-  cr_assert(run_until(&c.joined, 10000));
+  cr_assert(lu_run_until(&loop, &c.joined, 10000));
   char buf[64];
   cr_assert_eq(tend_task_output_read(&c.tasks[0].t, 0, 0, buf, sizeof(buf)), 6);
   cr_assert(memcmp(buf, "a\nb\nc\n", 6) == 0);
@@ -601,7 +583,7 @@ Test(sched, two_thousand_tiny_tasks) {
   tend_sched_opts_t o = opts(&c, 4);
   cr_assert_eq(tend_sched_new(&loop, &o, &c.s), 0);
   feed_cb(c.s);
-  cr_assert(run_until(&c.joined, 100000));
+  cr_assert(lu_run_until(&loop, &c.joined, 100000));
   tend_sched_stats_t st;
   tend_sched_stats(c.s, &st);
   cr_assert_eq(st.done, 2000);
@@ -629,7 +611,7 @@ Test(sched, no_temporary_file_keeps_output_in_memory) {
   cr_assert_eq(tend_sched_new(&loop, &o, &c.s), 0);
   submit_all(&c);
   tend_sched_close(c.s);
-  cr_assert(run_until(&c.joined, 10000));
+  cr_assert(lu_run_until(&loop, &c.joined, 10000));
   cr_assert(!c.tasks[0].t.cap[0].spilled);
   assert_output(&c.tasks[0].t, 0, data, n);
   free(data);
@@ -661,7 +643,7 @@ Test(sched, streamed_output_goes_to_the_callback) {
   cr_assert_eq(tend_sched_new(&loop, &o, &c.s), 0);
   submit_all(&c);
   tend_sched_close(c.s);
-  cr_assert(run_until(&c.joined, 10000));
+  cr_assert(lu_run_until(&loop, &c.joined, 10000));
   cr_assert_eq(nstreamed[0], 10);
   cr_assert(memcmp(streamed[0], "one\nthree\n", 10) == 0);
   cr_assert_eq(nstreamed[1], 4);

@@ -3,12 +3,14 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +34,18 @@ const char *tu_tend(void) {
   return p;
 }
 
-static void append(char **buf, size_t *len, const char *data, size_t n) {
-  *buf = realloc(*buf, *len + n + 1);
-  cr_assert(*buf != NULL);
+/* Append n bytes to *buf (holding *len of *cap), keeping it NUL-terminated.
+ * The capacity doubles: growing by exactly n would copy the whole buffer on
+ * every read, quadratic in the output (minutes for 64 MiB under ASan). */
+static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n) {
+  if (*len + n + 1 > *cap) {
+    size_t c = *cap > 0 ? *cap : 4096;
+    while (c < *len + n + 1)
+      c *= 2;
+    *buf = realloc(*buf, c);
+    cr_assert(*buf != NULL);
+    *cap = c;
+  }
   memcpy(*buf + *len, data, n);
   *len += n;
   (*buf)[*len] = '\0';
@@ -42,9 +53,15 @@ static void append(char **buf, size_t *len, const char *data, size_t n) {
 
 void tu_run(char *const argv[], const char *input, size_t input_len, int deadline_ms,
             tu_result_t *r) {
+  tu_run_hooked(argv, input, input_len, deadline_ms, NULL, NULL, r);
+}
+
+void tu_run_hooked(char *const argv[], const char *input, size_t input_len, int deadline_ms,
+                   tu_hook_fn hook, void *hook_data, tu_result_t *r) {
   memset(r, 0, sizeof(*r));
-  append(&r->out, &r->out_len, "", 0);
-  append(&r->err, &r->err_len, "", 0);
+  size_t out_cap = 0, err_cap = 0;
+  append(&r->out, &r->out_len, &out_cap, "", 0);
+  append(&r->err, &r->err_len, &err_cap, "", 0);
   int in[2] = {-1, -1}, out[2], err[2];
   cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0);
   if (input != NULL)
@@ -86,9 +103,11 @@ void tu_run(char *const argv[], const char *input, size_t input_len, int deadlin
 
   int64_t start = tu_now_ms(), deadline = start + deadline_ms;
   size_t sent = 0;
-  bool out_open = true, err_open = true;
+  bool out_open = true, err_open = true, hooking = hook != NULL;
   static char chunk[1 << 16];
   while (out_open || err_open) {
+    if (hooking && hook(pid, hook_data))
+      hooking = false;
     struct pollfd p[3];
     int n = 0;
     int io = -1, ie = -1, ii = -1;
@@ -101,16 +120,17 @@ void tu_run(char *const argv[], const char *input, size_t input_len, int deadlin
       kill(-pid, SIGKILL);
       break;
     }
-    if (poll(p, (nfds_t)n, (int)left) < 0)
+    /* A hook looks at the process from outside: no event tells it when. */
+    if (poll(p, (nfds_t)n, hooking && left > 10 ? 10 : (int)left) < 0)
       continue;
     if (io >= 0 && p[io].revents) {
       ssize_t k = read(out[0], chunk, sizeof(chunk));
-      if (k > 0) append(&r->out, &r->out_len, chunk, (size_t)k);
+      if (k > 0) append(&r->out, &r->out_len, &out_cap, chunk, (size_t)k);
       else out_open = false;
     }
     if (ie >= 0 && p[ie].revents) {
       ssize_t k = read(err[0], chunk, sizeof(chunk));
-      if (k > 0) append(&r->err, &r->err_len, chunk, (size_t)k);
+      if (k > 0) append(&r->err, &r->err_len, &err_cap, chunk, (size_t)k);
       else err_open = false;
     }
     if (ii >= 0 && p[ii].revents) {
@@ -161,7 +181,7 @@ void tu_rmdir(char *dir) {
   free(dir);
 }
 
-bool tu_alive(pid_t pid) {
+bool tu_proc_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgrp) {
   char path[64], buf[512];
   snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
   FILE *f = fopen(path, "r");
@@ -170,8 +190,21 @@ bool tu_alive(pid_t pid) {
   size_t n = fread(buf, 1, sizeof(buf) - 1, f);
   fclose(f);
   buf[n] = '\0';
+  /* The command name in parentheses may hold anything: the fields start
+   * after the last ')'. */
   const char *rp = strrchr(buf, ')');
-  return rp != NULL && rp[1] == ' ' && rp[2] != 'Z';
+  int pp, pg;
+  if (rp == NULL || sscanf(rp + 1, " %c %d %d", state, &pp, &pg) != 3)
+    return false;
+  *ppid = (pid_t)pp;
+  *pgrp = (pid_t)pg;
+  return true;
+}
+
+bool tu_alive(pid_t pid) {
+  char state;
+  pid_t ppid, pgrp;
+  return tu_proc_stat(pid, &state, &ppid, &pgrp) && state != 'Z';
 }
 
 bool tu_wait_gone(pid_t pid, int deadline_ms) {
@@ -208,26 +241,135 @@ long tu_wait_number_file(const char *path, int deadline_ms) {
   }
 }
 
+char *tu_fmt(const char *f, ...) {
+  va_list ap;
+  va_start(ap, f);
+  char *s = NULL;
+  int n = vasprintf(&s, f, ap);
+  va_end(ap);
+  cr_assert(n >= 0);
+  return s;
+}
+
+/* ---- tend on the command line ------------------------------------------ */
+
+void tu_tend_v(tu_result_t *r, const char *input, size_t input_len, int deadline_ms,
+               const char *const *args) {
+  const char *argv[256];
+  int n = 0;
+  argv[n++] = tu_tend();
+  for (int i = 0; args[i] != NULL; i++) {
+    cr_assert(n < 255, "too many arguments for tend");
+    argv[n++] = args[i];
+  }
+  argv[n] = NULL;
+  tu_run((char *const *)argv, input, input_len, deadline_ms, r);
+}
+
+/* ---- processes a test leaves behind ------------------------------------ */
+
+int tu_children_of(pid_t ppid, pid_t *out, int max) {
+  DIR *d = opendir("/proc");
+  cr_assert(d != NULL);
+  int n = 0;
+  for (struct dirent *e; n < max && (e = readdir(d)) != NULL;) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    char state;
+    pid_t pp, pg;
+    if (*end == '\0' && pid > 0 && tu_proc_stat((pid_t)pid, &state, &pp, &pg) && pp == ppid)
+      out[n++] = (pid_t)pid;
+  }
+  closedir(d);
+  return n;
+}
+
+void tu_strays_init(void) {
+  cr_assert(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER: %s",
+            strerror(errno));
+}
+
+static void reap_zombies(void) {
+  while (waitpid(-1, NULL, WNOHANG) > 0)
+    ;
+}
+
+int tu_strays_kill(int grace_ms, char *names, size_t cap) {
+  int nleft = 0;
+  names[0] = '\0';
+  /* Rounds: a killed process may have had children, reparented to us. */
+  for (int round = 0; round < 20; round++) {
+    reap_zombies();
+    pid_t kids[64];
+    int n = tu_children_of(getpid(), kids, 64);
+    if (n == 0)
+      break;
+    for (int i = 0; i < n; i++) {
+      if (tu_wait_gone(kids[i], grace_ms))
+        continue;
+      char path[64], comm[64] = "?";
+      snprintf(path, sizeof(path), "/proc/%d/comm", (int)kids[i]);
+      FILE *f = fopen(path, "r");
+      if (f != NULL) {
+        if (fgets(comm, sizeof(comm), f) != NULL)
+          comm[strcspn(comm, "\n")] = '\0';
+        fclose(f);
+      }
+      size_t used = strlen(names);
+      snprintf(names + used, cap - used, " %d(%s)", (int)kids[i], comm);
+      nleft++;
+      kill(kids[i], SIGKILL);
+      tu_wait_gone(kids[i], 2000);
+    }
+  }
+  reap_zombies();
+  return nleft;
+}
+
+void tu_assert_no_strays(int grace_ms) {
+  char names[512];
+  int n = tu_strays_kill(grace_ms, names, sizeof(names));
+  cr_assert(n == 0, "processes left behind (now killed):%s", names);
+}
+
+static char *test_dir_path;
+
+const char *tu_test_dir(void) {
+  if (test_dir_path == NULL)
+    test_dir_path = tu_tmpdir();
+  return test_dir_path;
+}
+
+void tu_strays_fini(void) {
+  char names[512];
+  tu_strays_kill(1000, names, sizeof(names));
+  if (test_dir_path != NULL) {
+    tu_rmdir(test_dir_path);
+    test_dir_path = NULL;
+  }
+}
+
 /* ---- the daemon -------------------------------------------------------- */
 
-#include <stdarg.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 char *tu_read_file(const char *path, size_t *len) {
+  if (len != NULL)
+    *len = 0;
   FILE *f = fopen(path, "rb");
   if (f == NULL)
     return NULL;
   char *buf = NULL;
-  size_t n = 0;
+  size_t n = 0, cap = 0;
   char chunk[65536];
   size_t k;
   while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    append(&buf, &n, chunk, k);
+    append(&buf, &n, &cap, chunk, k);
   fclose(f);
   if (buf == NULL)
-    append(&buf, &n, "", 0);
+    append(&buf, &n, &cap, "", 0);
   if (len != NULL)
     *len = n;
   return buf;

@@ -7,9 +7,11 @@
 #ifndef TEND_TESTUTIL_H
 #define TEND_TESTUTIL_H
 
+#include <criterion/criterion.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 typedef struct {
@@ -29,6 +31,12 @@ typedef struct {
 void tu_run(char *const argv[], const char *input, size_t input_len, int deadline_ms,
             tu_result_t *r);
 void tu_result_free(tu_result_t *r);
+
+/* tu_run, calling hook(pid, hook_data) every 10 ms or so while the process
+ * runs, to act on it or sample it, until the hook returns true. */
+typedef bool (*tu_hook_fn)(pid_t pid, void *data);
+void tu_run_hooked(char *const argv[], const char *input, size_t input_len, int deadline_ms,
+                   tu_hook_fn hook, void *hook_data, tu_result_t *r);
 
 /* Path of the built tend binary (TEND_BIN). */
 const char *tu_tend(void);
@@ -50,7 +58,89 @@ long tu_wait_number_file(const char *path, int deadline_ms);
 /* Current monotonic time in milliseconds. */
 int64_t tu_now_ms(void);
 
-#endif
+/* Format into a new string (the caller frees it). */
+char *tu_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- tend on the command line ------------------------------------------ */
+
+/* tend ARGS... (args NULL-terminated) with the input_len bytes at input on
+ * its stdin (input NULL: /dev/null). */
+void tu_tend_v(tu_result_t *r, const char *input, size_t input_len, int deadline_ms,
+               const char *const *args);
+
+/* tend ARGS... with input_len bytes of input (NULL: /dev/null) on its
+ * stdin; with the string text (NULL: /dev/null); with /dev/null. */
+#define TEND_BYTES(r, input, input_len, deadline_ms, ...)                                     \
+  tu_tend_v((r), (input), (input_len), (deadline_ms), (const char *const[]){__VA_ARGS__, NULL})
+#define TEND_IN(r, text, deadline_ms, ...)                                                    \
+  TEND_BYTES(r, text, tu_strlen0(text), deadline_ms, __VA_ARGS__)
+#define TEND(r, deadline_ms, ...) TEND_BYTES(r, NULL, 0, deadline_ms, __VA_ARGS__)
+
+static inline size_t tu_strlen0(const char *s) { return s != NULL ? strlen(s) : 0; }
+
+/* What a run (tu_run, tu_ctl, TEND) must have done, as assertions that
+ * report the caller's line. assert_finished: tend ended by itself within
+ * the deadline, not by a signal (else it hung or crashed); assert_exit:
+ * that, with exit code `code`; assert_out / assert_err: stdout / stderr are
+ * exactly `text`. */
+#define assert_finished(r)                                                                     \
+  do {                                                                                         \
+    cr_assert(!(r)->timed_out,                                                                 \
+              "tend did not finish within the deadline (%.1fs); stderr: %.300s", (r)->seconds,  \
+              (r)->err);                                                                       \
+    cr_assert((r)->signal == 0, "tend died of signal %d; stderr: %.300s", (r)->signal,         \
+              (r)->err);                                                                       \
+  } while (0)
+
+#define assert_exit(r, code)                                                                   \
+  do {                                                                                         \
+    assert_finished(r);                                                                        \
+    cr_assert_eq((r)->exit_code, (code), "exit %d, expected %d\nstdout: %.500s\nstderr: %.2000s", \
+                 (r)->exit_code, (code), (r)->out, (r)->err);                                  \
+  } while (0)
+
+#define assert_out(r, text) assert_bytes("stdout", (r)->out, (r)->out_len, text)
+#define assert_err(r, text) assert_bytes("stderr", (r)->err, (r)->err_len, text)
+#define assert_bytes(what, buf, len, text)                                                     \
+  do {                                                                                         \
+    cr_assert_eq((len), strlen(text), "%s (%zu bytes): '%.300s', expected '%s'", (what),       \
+                 (len), (buf), (text));                                                        \
+    cr_assert(memcmp((buf), (text), (len)) == 0, "%s '%.300s', expected '%s'", (what), (buf),  \
+              (text));                                                                         \
+  } while (0)
+
+/* ---- processes a test leaves behind ------------------------------------ */
+
+/* State, parent and process group of pid from /proc/PID/stat; false if it
+ * is gone. */
+bool tu_proc_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgrp);
+
+/* The processes (zombies too) whose parent is ppid, at most max of them:
+ * read from each /proc/N/stat, as a per-thread children list misses those
+ * reparented to another thread. */
+int tu_children_of(pid_t ppid, pid_t *out, int max);
+
+/* A suite's .init: make the test process a child subreaper, so that what
+ * tend leaves behind (even a grandchild that escaped into a session of its
+ * own) is reparented to it and found by the calls below. */
+void tu_strays_init(void);
+
+/* Kill (by pid) and reap every descendant still alive after grace_ms
+ * (something tend signalled may still be on its way out); returns how
+ * many there were, listed as " PID(COMM)" in names. */
+int tu_strays_kill(int grace_ms, char *names, size_t cap);
+
+/* The end of a test: nothing it started may still run after grace_ms (it
+ * fails, after killing them). */
+void tu_assert_no_strays(int grace_ms);
+
+/* This test's temporary directory, made on first use. */
+const char *tu_test_dir(void);
+
+/* A suite's .fini, also after a failed assertion: kill what is left and
+ * remove tu_test_dir(). It asserts nothing: Criterion does not count
+ * assertions made in .fini. */
+void tu_strays_fini(void);
 
 /* ---- the daemon, for end-to-end tests ---------------------------------- */
 
@@ -89,7 +179,10 @@ struct json_t *tu_status_of(tu_daemon_t *d, const char *name);
 bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms);
 /* How many times needle occurs in the file. */
 int tu_file_count(const char *path, const char *needle);
-/* The whole file, malloc'd (NULL if missing). */
+/* The whole file, malloc'd and NUL-terminated, its length in *len (NULL
+ * and 0 if missing). */
 char *tu_read_file(const char *path, size_t *len);
 /* Write a file. */
 void tu_write_file(const char *path, const char *text);
+
+#endif

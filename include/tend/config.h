@@ -37,7 +37,24 @@ typedef struct {
   uint64_t maxbytes; /* 0: never rotate; default 50 MB as supervisord */
   int backups;       /* default 10 */
   bool timestamps;   /* stdout_timestamps: prefix lines with an RFC 3339 time */
+  bool syslog;       /* each line also to syslog (stdout_logfile = syslog, or
+                        stdout_syslog = true), ident the process name */
 } tend_logconf_t;
+
+/* The socket of an [fcgi-program:x] (supervisord's FastCGI group): bound
+ * by the daemon, every process of the group gets it as its fd 0. */
+typedef struct {
+  char *url;     /* NULL: a plain [program:x]; else "tcp://HOST:PORT" or
+                    "unix:///PATH" (PATH absolute, normal) */
+  char *host;    /* tcp: an IPv4 address or a host name (IPv4, as supervisord) */
+  int port;
+  char *path;    /* unix */
+  int backlog;   /* socket_backlog; 0: SOMAXCONN */
+  int mode;      /* unix: socket_mode, default 0700 */
+  char *owner;   /* unix: socket_owner "USER" or "USER:GROUP"; NULL: the
+                    program's user when it has one, else unchanged */
+  int line;      /* of socket =, for messages */
+} tend_fcgi_socket_t;
 
 /* ready = ...: when a started program counts as ready (and RUNNING). */
 typedef enum {
@@ -103,6 +120,8 @@ typedef struct {
   char *ready_path;  /* TEND_READY_UNIX */
   double ready_timeout; /* default 60: then it is a failed start */
 
+  tend_fcgi_socket_t fcgi; /* [fcgi-program:x]: its socket (fcgi.url set) */
+
   char *file; /* where the section is, for messages */
   int line;
 } tend_program_t;
@@ -137,6 +156,15 @@ typedef struct {
   int line;
 } tend_worker_conf_t;
 
+/* A section supervisord would run processes of and tend does not. */
+typedef struct {
+  char *section;   /* "eventlistener:NAME" */
+  int processes;   /* its numprocs: what supervisord would run */
+  const char *why; /* a static sentence: why tend does not run it */
+  char *file;
+  int line;
+} tend_skipped_t;
+
 typedef struct {
   char *path;       /* the main config file, absolute */
   char *socket;     /* control socket; default: beside the config file
@@ -151,6 +179,8 @@ typedef struct {
   char *pidfile;    /* NULL: none */
   int umask;        /* -1: unchanged; [supervisord] umask */
   long minfds, minprocs; /* [supervisord]; 0: not set */
+  char *syslog_socket; /* where syslog lines go: a Unix datagram socket;
+                          default /dev/log */
 
   tend_program_t *programs; /* sorted by tend_program_cmp */
   size_t nprograms;
@@ -160,10 +190,13 @@ typedef struct {
   size_t npools;
   tend_worker_conf_t *workers;
   size_t nworkers;
+  tend_skipped_t *skipped; /* in reading order */
+  size_t nskipped;
 } tend_config_t;
 
 /* Diagnostics collected while loading: errors refuse the config, notices
- * (unused supervisord keys and sections, once each) do not. */
+ * (unused supervisord keys and sections, unknown keys, keys given again
+ * and sections repeated, once each) do not. */
 typedef struct {
   char **errors;
   size_t nerrors;
@@ -177,6 +210,21 @@ typedef struct {
  * -EINVAL). The caller frees *out and diag.
  */
 int tend_config_load(const char *path, tend_config_t **out, tend_diag_t *diag);
+
+/* Flags of tend_config_load_flags. */
+enum {
+  /* Every unknown key is an error, not only a near miss of a known one
+   * (tend check --strict, tend daemon --strict). */
+  TEND_CONFIG_STRICT = 1 << 0,
+};
+
+/* tend_config_load with flags (TEND_CONFIG_*). */
+int tend_config_load_flags(const char *path, unsigned flags, tend_config_t **out,
+                           tend_diag_t *diag);
+
+/* The processes supervisord would run on this config: tend's programs and
+ * those of the skipped sections. */
+size_t tend_config_supervisord_processes(const tend_config_t *c);
 void tend_config_free(tend_config_t *c);
 void tend_diag_free(tend_diag_t *d);
 

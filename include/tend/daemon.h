@@ -4,11 +4,12 @@
 #define TEND_DAEMON_H
 
 /*
- * Load config_path and supervise its programs until SIGTERM, SIGINT or a
+ * Load config_path (with config_flags, TEND_CONFIG_* of tend/config.h, also
+ * at each reload) and supervise its programs until SIGTERM, SIGINT or a
  * `shutdown` request. Returns the process exit status: 0 after a clean
  * shutdown, 2 for an invalid configuration (every error printed to stderr
  * as FILE:LINE: ...), 1 when the daemon cannot start (socket in use...).
  */
-int tend_daemon_run(const char *config_path);
+int tend_daemon_run(const char *config_path, unsigned config_flags);
 
 #endif

@@ -12,7 +12,7 @@
  * call site is not needed: the result is written into out (>= 16 bytes). */
 const char *tend_signame(int signum, char *out, size_t outlen);
 
-/* Parse "TERM", "SIGTERM" or "15". Returns the number, or -EINVAL. */
+/* Parse "TERM", "SIGTERM", "15" or "SIG15". Returns the number, or -EINVAL. */
 int tend_signum(const char *name);
 
 /* True if data[0..n) is valid UTF-8 (no overlongs, no surrogates). */

@@ -411,6 +411,10 @@ static void print_names(const char *label, json_t *arr) {
 }
 
 static int do_reload(int fd, const ctl_args_t *a) {
+  if (a->nargs != 0) {
+    cli_error(a->cmd, "unexpected argument '%s' (usage: tend reload [--json])", a->args[0]);
+    return EXIT_USAGE;
+  }
   json_t *reply;
   int r = call_ok(fd, a, json_pack("{s:s}", "cmd", "reload"), &reply);
   if (r != 0)
@@ -501,13 +505,12 @@ static int do_get(int fd, const ctl_args_t *a) {
 /* ---- daemon pools ---------------------------------------------------- */
 
 static int do_submit(int fd, const ctl_args_t *a) {
-  int first = a->nargs > 1 && strcmp(a->args[1], "--") == 0 ? 2 : 1;
-  if (a->nargs <= first) {
+  if (a->nargs < 2) {
     cli_error(a->cmd, "usage: tend submit POOL -- CMD [ARG...]");
     return EXIT_USAGE;
   }
-  json_t *argv = json_array();
-  for (int i = first; i < a->nargs; i++)
+  json_t *argv = json_array(); /* the command: what follows POOL (cmd_ctl took a "--") */
+  for (int i = 1; i < a->nargs; i++)
     json_array_append_new(argv, json_string(a->args[i]));
   json_t *reply;
   int r = call_ok(fd, a, json_pack("{s:s,s:s,s:o}", "cmd", "submit", "pool", a->args[0], "argv", argv),
@@ -620,6 +623,10 @@ static int do_logrotate(int fd, const ctl_args_t *a) {
 }
 
 static int do_shutdown(int fd, const ctl_args_t *a) {
+  if (a->nargs != 0) {
+    cli_error(a->cmd, "unexpected argument '%s' (usage: tend shutdown)", a->args[0]);
+    return EXIT_USAGE;
+  }
   json_t *reply;
   int r = call_ok(fd, a, json_pack("{s:s}", "cmd", "shutdown"), &reply);
   if (r != 0)
@@ -667,13 +674,31 @@ int cmd_ctl(int argc, char **argv) {
   size_t h = 0;
   while (strcmp(handlers[h].name, a.cmd) != 0)
     h++;
+  /* Options go anywhere before "--": getopt permutes the operands to the
+   * end. submit's operands end with a command, whose options are its own:
+   * there options are taken up to the command's first word, the operand
+   * after POOL ('-': getopt returns each operand in place, as option 1). */
+  bool submit = strcmp(a.cmd, "submit") == 0;
+  const char *pool = NULL;
   int ch;
   opterr = 0;
-  optind = 1;
-  while ((ch = getopt_long(argc, argv, "+c:s:jfn:Ewh", longopts, NULL)) != -1) {
+  optind = 0; /* 0: a fresh scan, in the mode of this optstring (cmd_submit scanned first) */
+  while ((ch = getopt_long(argc, argv, submit ? "-c:s:jfn:Ewh" : "c:s:jfn:Ewh", longopts,
+                           NULL)) != -1) {
+    if (ch == 1 && pool == NULL) {
+      pool = optarg;
+      continue;
+    }
+    if (ch == 1) {
+      optind--; /* the command starts here */
+      break;
+    }
     if (ch != 'c' && ch != 's' && ch != 'h' && ch != '?' && strchr(handlers[h].opts, ch) == NULL) {
-      cli_error(a.cmd, "option '%s' does not apply here (see 'tend help %s')", argv[optind - 1],
-                a.cmd);
+      /* By its long name: argv[optind - 1] is the value after "-n 5". */
+      const struct option *o = longopts;
+      while (o->val != ch)
+        o++;
+      cli_error(a.cmd, "option '--%s' does not apply here (see 'tend help %s')", o->name, a.cmd);
       return EXIT_USAGE;
     }
     switch (ch) {
@@ -715,6 +740,10 @@ int cmd_ctl(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
+  /* POOL back in front of the command, in the slot before it: that held
+   * POOL itself, an option or "--", all parsed by now. */
+  if (pool != NULL)
+    argv[--optind] = (char *)pool;
   a.args = argv + optind;
   a.nargs = argc - optind;
   int fd = connect_daemon(&a);
@@ -735,7 +764,8 @@ const struct ctl_cmd ctl_cmds[] = {
      "usage: tend stop [--json] NAME|GROUP:*|all...\n"},
     {"restart", "stop, then start processes", "usage: tend restart [--json] NAME|GROUP:*|all...\n"},
     {"send", "write TEXT and a newline (or our stdin with -) to a process's stdin",
-     "usage: tend send NAME TEXT|-\n"},
+     "usage: tend send NAME TEXT|-\n"
+     "A TEXT that starts with '-' goes after '--': tend send NAME -- -x\n"},
     {"logs", "print a process's log (-f: follow, -n N lines, --stderr)",
      "usage: tend logs [-f] [-n N] [--stderr] NAME\n"},
     {"wait", "wait for a process to exit; exit with its status",

@@ -395,43 +395,58 @@ static void submit_pump(struct submit *S) {
 
 static void submit_ready_cb(tend_dist_client_t *c) { submit_pump(tend_dist_client_data(c)); }
 
-/* Whether argv (before "--") holds one of names. */
-static bool has_option(int argc, char **argv, const char *const *names) {
-  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-    for (const char *const *n = names; *n != NULL; n++) {
-      size_t l = strlen(*n);
-      if (strncmp(argv[i], *n, l) == 0 && (argv[i][l] == '\0' || argv[i][l] == '='))
-        return true;
-    }
-  return false;
+/* The options of both forms of `tend submit`: the Redis form's, and -c,
+ * -s, --json of the daemon-pool form (cmd_ctl's), so that telling the
+ * forms apart reads each option's value as its own parser will. */
+static const struct option submit_longopts[] = {
+    {"redis", required_argument, NULL, 'r'},
+    {"redis-timeout", required_argument, NULL, 'T'},
+    {"stream", required_argument, NULL, 'S'},
+    {"max-attempts", required_argument, NULL, 'm'},
+    {"timeout", required_argument, NULL, 't'},
+    {"cwd", required_argument, NULL, 'C'},
+    {"env", required_argument, NULL, 'e'},
+    {"from-stdin", no_argument, NULL, 'i'},
+    {"config", required_argument, NULL, 'c'},
+    {"socket", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, 'j'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+#define SUBMIT_SHORTOPTS "c:s:jh"
+
+enum submit_form { SUBMIT_HELP, SUBMIT_REDIS, SUBMIT_POOL, SUBMIT_NO_URL };
+
+/* Which form a `tend submit` line is. Options count up to the command's
+ * first word (the first operand with --redis, else the one after POOL) or
+ * "--": what follows is the command's own, even a --help or a --redis. */
+static enum submit_form submit_form(int argc, char **argv) {
+  bool redis = false, dist_only = false;
+  int operands = 0, ch;
+  opterr = 0;
+  optind = 0; /* 0: a fresh scan, in the mode of this optstring */
+  /* '-': each operand comes back in place as option 1; argv stays as it is. */
+  while ((ch = getopt_long(argc, argv, "-" SUBMIT_SHORTOPTS, submit_longopts, NULL)) != -1) {
+    if (ch == 'h')
+      return SUBMIT_HELP;
+    if (ch == 1 && (redis || ++operands == 2))
+      break;
+    /* After POOL, these are the pool form's (bad) options, not a form. */
+    if (ch == 'r' && operands == 0)
+      redis = true;
+    if ((ch == 'T' || ch == 'S' || ch == 'm' || ch == 'i') && operands == 0)
+      dist_only = true;
+  }
+  return redis ? SUBMIT_REDIS : dist_only ? SUBMIT_NO_URL : SUBMIT_POOL;
 }
 
 int cmd_submit(int argc, char **argv) {
-  static const char *const help[] = {"--help", "-h", NULL};
-  static const char *const redis[] = {"--redis", NULL};
-  static const char *const dist_only[] = {"--stream", "--from-stdin", "--max-attempts",
-                                          "--redis-timeout", NULL};
-  if (has_option(argc, argv, help)) {
-    fputs(cmd_submit_usage, stdout);
-    return 0;
+  switch (submit_form(argc, argv)) {
+  case SUBMIT_HELP: fputs(cmd_submit_usage, stdout); return 0;
+  case SUBMIT_NO_URL: return no_url("submit");
+  case SUBMIT_POOL: return cmd_ctl(argc, argv); /* tend submit POOL -- CMD: a daemon pool */
+  case SUBMIT_REDIS: break;
   }
-  if (!has_option(argc, argv, redis)) {
-    if (has_option(argc, argv, dist_only))
-      return no_url("submit");
-    return cmd_ctl(argc, argv); /* tend submit POOL -- CMD: a daemon pool */
-  }
-  static const struct option longopts[] = {
-      {"redis", required_argument, NULL, 'r'},
-      {"redis-timeout", required_argument, NULL, 'T'},
-      {"stream", required_argument, NULL, 'S'},
-      {"max-attempts", required_argument, NULL, 'm'},
-      {"timeout", required_argument, NULL, 't'},
-      {"cwd", required_argument, NULL, 'C'},
-      {"env", required_argument, NULL, 'e'},
-      {"from-stdin", no_argument, NULL, 'i'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
   struct submit *S = calloc(1, sizeof(*S));
   char **env = calloc((size_t)argc + 1, sizeof(char *));
   char **env_owned = calloc((size_t)argc + 1, sizeof(char *));
@@ -447,9 +462,10 @@ int cmd_submit(int argc, char **argv) {
   uint64_t redis_timeout = 0;
   bool loop_open = false;
   opterr = 0;
-  optind = 1;
+  optind = 0; /* 0: a fresh scan, in the mode of this optstring */
   int ch;
-  while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+  /* '+': options end at the command's first word, so its own stay its own. */
+  while ((ch = getopt_long(argc, argv, "+" SUBMIT_SHORTOPTS, submit_longopts, NULL)) != -1) {
     switch (ch) {
     case 'r': url = optarg; break;
     case 'T':
@@ -490,9 +506,14 @@ int cmd_submit(int argc, char **argv) {
       }
       break;
     case 'i': S->from_stdin = true; break;
-    case 'h': fputs(cmd_submit_usage, stdout); status = 0; goto out;
+    case 'c':
+    case 's':
+    case 'j':
+      cli_error("submit", "option '%s' is for a daemon pool, not with --redis (see 'tend help "
+                "submit')", ch == 'c' ? "--config" : ch == 's' ? "--socket" : "--json");
+      goto out;
     default:
-      cli_bad_option("submit", argv, longopts);
+      cli_bad_option("submit", argv, submit_longopts);
       goto out;
     }
   }
@@ -667,7 +688,7 @@ int cmd_worker(int argc, char **argv) {
   opterr = 0;
   optind = 1;
   int ch;
-  while ((ch = getopt_long(argc, argv, "+j:vh", longopts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "j:vh", longopts, NULL)) != -1) {
     switch (ch) {
     case 'r': o.url = optarg; break;
     case 'T':

@@ -23,6 +23,7 @@
  * pool itself failed (bad option, unwritable joblog).
  */
 #include "cli.h"
+#include "src/template.h"
 #include "tend/sched.h"
 #include "tend/text.h"
 
@@ -97,7 +98,7 @@ static void feed(struct pool *P);
 
 struct ptask {
   tend_task_t t;
-  char *argv[]; /* then the substituted strings */
+  char *argv[]; /* the command, then its replaced words (template_expand) */
 };
 
 struct pool {
@@ -110,7 +111,6 @@ struct pool {
   const char *timeout_arg;
   char **tmpl; /* CMD ARG... */
   int ntmpl;
-  bool has_repl; /* the template holds {} or {#} */
   char **args;   /* after :::, or NULL: stdin */
   int nargs, next_arg;
 
@@ -276,65 +276,12 @@ static void lines_wait(struct pool *P) {
 
 /* ---- commands ----------------------------------------------------------- */
 
-/* Length of s with {} and {#} replaced; written to dst when not NULL. */
-static size_t subst(char *dst, const char *s, const char *line, const char *seq) {
-  size_t n = 0, ll = strlen(line), sl = strlen(seq);
-  while (*s != '\0') {
-    const char *rep = NULL;
-    size_t skip = 0, rl = 0;
-    if (s[0] == '{' && s[1] == '}')
-      rep = line, rl = ll, skip = 2;
-    else if (s[0] == '{' && s[1] == '#' && s[2] == '}')
-      rep = seq, rl = sl, skip = 3;
-    if (rep != NULL) {
-      if (dst != NULL)
-        memcpy(dst + n, rep, rl);
-      n += rl;
-      s += skip;
-    } else {
-      if (dst != NULL)
-        dst[n] = *s;
-      n++;
-      s++;
-    }
-  }
-  if (dst != NULL)
-    dst[n] = '\0';
-  return n;
-}
-
-static bool has_repl(const char *s) { return strstr(s, "{}") != NULL || strstr(s, "{#}") != NULL; }
-
-/* One allocation: the task, its argv, its substituted strings. */
+/* One allocation: the task and its command (template.h). */
 static struct ptask *make_task(struct pool *P, const char *line, uint64_t seq) {
-  char seqs[24];
-  snprintf(seqs, sizeof(seqs), "%" PRIu64, seq);
-  int argc = P->ntmpl + (P->has_repl ? 0 : 1);
-  size_t strbytes = 0;
-  for (int i = 0; i < P->ntmpl; i++)
-    if (has_repl(P->tmpl[i]))
-      strbytes += subst(NULL, P->tmpl[i], line, seqs) + 1;
-  if (!P->has_repl)
-    strbytes += strlen(line) + 1;
-  size_t vec = ((size_t)argc + 1) * sizeof(char *);
-  struct ptask *pt = calloc(1, sizeof(*pt) + vec + strbytes);
+  struct ptask *pt = calloc(1, sizeof(*pt) + template_size(P->tmpl, P->ntmpl, line, seq));
   if (pt == NULL)
     return NULL;
-  char *str = (char *)pt->argv + vec;
-  for (int i = 0; i < P->ntmpl; i++) {
-    if (!has_repl(P->tmpl[i])) {
-      pt->argv[i] = P->tmpl[i];
-      continue;
-    }
-    pt->argv[i] = str;
-    str += subst(str, P->tmpl[i], line, seqs) + 1;
-  }
-  if (!P->has_repl) {
-    pt->argv[argc - 1] = str;
-    strcpy(str, line);
-  }
-  pt->argv[argc] = NULL;
-  pt->t.argv = pt->argv;
+  pt->t.argv = template_expand(pt->argv, P->tmpl, P->ntmpl, line, seq);
   pt->t.out[0] = pt->t.out[1] = TEND_OUT_CAPTURE;
   pt->t.data = P;
   return pt;
@@ -702,8 +649,6 @@ static int parse(int argc, char **argv, struct pool *P) {
   }
   P->tmpl = argv + optind;
   P->ntmpl = end - optind;
-  for (int i = 0; i < P->ntmpl; i++)
-    P->has_repl |= has_repl(P->tmpl[i]);
   return 0;
 }
 

@@ -25,7 +25,7 @@ extern char **environ;
 enum { EXIT_TIMEOUT = 124, EXIT_OWN = 125, EXIT_NOEXEC = 126, EXIT_NOTFOUND = 127 };
 
 const char cmd_run_usage[] =
-    "usage: tend run [OPTIONS] -- CMD [ARG...]\n"
+    "usage: tend run [OPTIONS] [--] CMD [ARG...]\n"
     "\n"
     "Run CMD to its end, like Python's Popen.communicate(): write the input to\n"
     "its stdin and close it, read its stdout and stderr at the same time, wait\n"

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "cli.h"
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,7 +36,10 @@ static const struct cmd cmds[] = {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: tend [--version] [--help] SUBCOMMAND [ARGS...]\n\n"
-             "tend is an event-loop process supervisor.\n\nsubcommands:\n");
+             "tend is an event-loop process supervisor.\n\n"
+             "A subcommand takes its options anywhere before '--', which ends them;\n"
+             "run, pool and submit take them up to CMD's first word: the rest is CMD's.\n"
+             "\nsubcommands:\n");
   for (size_t i = 0; i < NCMDS; i++)
     fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
   fprintf(f, "\ncontrol a running daemon:\n");
@@ -64,13 +68,32 @@ static const struct cmd *find(const char *name) {
 }
 
 static int cmd_help(int argc, char **argv) {
-  if (argc < 2) {
+  static const struct option longopts[] = {
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  opterr = 0;
+  optind = 1;
+  int ch = getopt_long(argc, argv, "h", longopts, NULL); /* its only option ends it */
+  if (ch == 'h') {
+    fputs(find("help")->usage, stdout);
+    return 0;
+  }
+  if (ch != -1) {
+    cli_bad_option("help", argv, longopts);
+    return 2;
+  }
+  if (optind == argc) {
     usage(stdout);
     return 0;
   }
-  const struct cmd *c = find(argv[1]);
+  if (optind + 1 < argc) {
+    cli_error("help", "unexpected argument '%s'", argv[optind + 1]);
+    return 2;
+  }
+  const struct cmd *c = find(argv[optind]);
   if (c == NULL) {
-    fprintf(stderr, "tend help: unknown subcommand '%s'\n", argv[1]);
+    fprintf(stderr, "tend help: unknown subcommand '%s'\n", argv[optind]);
     return 2;
   }
   fputs(c->usage, stdout);

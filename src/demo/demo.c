@@ -40,29 +40,32 @@ enum {
 
 struct demo {
   const char *name;
+  const char *alias; /* another name it answers to, or NULL */
   int (*run)(const struct demo_opts *o);
   const char *summary; /* the tutorial's lesson, and what the demo shows */
   unsigned opts;       /* the options it takes */
 };
 
 static const struct demo demos[] = {
-    {"fork", demo_fork, "os.fork(): one call, two returns, a real parent and child", 0},
-    {"process", demo_process, "multiprocessing.Process: start() and join() a child", OPT_CHILD},
-    {"pool", demo_pool, "multiprocessing.Pool(4): 5 tasks, never more than 4 at once",
+    {"fork", NULL, demo_fork, "os.fork(): one call, two returns, a real parent and child", 0},
+    {"process", NULL, demo_process, "multiprocessing.Process: start() and join() a child",
+     OPT_CHILD},
+    {"pool", NULL, demo_pool, "multiprocessing.Pool(4): 5 tasks, never more than 4 at once",
      OPT_SCALE | OPT_SEED | OPT_CHILD},
-    {"subprocess", demo_subprocess, "subprocess communicate(): input in, output and exit code out",
-     0},
-    {"queue", demo_queue, "multiprocessing.Queue: a writer and a reader process",
+    {"subprocess", NULL, demo_subprocess,
+     "subprocess communicate(): input in, output and exit code out", 0},
+    {"queue", NULL, demo_queue, "multiprocessing.Queue: a writer and a reader process",
      OPT_SCALE | OPT_SEED},
-    {"thread", demo_thread, "threading.Thread: a LoopThread counts to 5", OPT_INTERVAL},
-    {"race", demo_race, "two threads change one balance with no lock: updates get lost",
+    {"thread", NULL, demo_thread, "threading.Thread: a LoopThread counts to 5", OPT_INTERVAL},
+    {"race", NULL, demo_race, "two threads change one balance with no lock: updates get lost",
      OPT_ITERATIONS},
-    {"lock", demo_lock, "threading.Lock: the same bank, always 0, and what the lock costs",
+    {"lock", NULL, demo_lock, "threading.Lock: the same bank, always 0, and what the lock costs",
      OPT_ITERATIONS},
-    {"threadlocal", demo_threadlocal, "threading.local(): a student per thread, no cross-talk", 0},
-    {"multicore", demo_multicore, "busy threads on every core: C has no GIL",
+    {"threadlocal", "local", demo_threadlocal,
+     "threading.local(): a student per thread, no cross-talk", 0},
+    {"multicore", NULL, demo_multicore, "busy threads on every core: C has no GIL",
      OPT_THREADS | OPT_SECONDS},
-    {"distributed", demo_distributed, "master and worker processes around a task queue",
+    {"distributed", NULL, demo_distributed, "master and worker processes around a task queue",
      OPT_REDIS | OPT_SCALE | OPT_SEED | OPT_CHILD},
 };
 #define NDEMOS (sizeof(demos) / sizeof(demos[0]))
@@ -72,7 +75,8 @@ const char cmd_demo_usage[] =
     "       tend demo NAME [OPTIONS]\n"
     "\n"
     "Run one lesson of the Python processes-and-threads tutorial, written in C on\n"
-    "libuv: its source is src/demo/NAME.c. 'tend demo list' names them.\n"
+    "libuv: its source is src/demo/NAME.c. 'tend demo list' names them; 'local'\n"
+    "is another name for 'threadlocal'.\n"
     "\n"
     "  --scale X            pool, queue, distributed: multiply the pauses by X\n"
     "                       (default 1; 0.01 for a quick run)\n"
@@ -107,6 +111,8 @@ static int parse_long(const char *s, long min, long max, long *v) {
   return 0;
 }
 
+/* The options, anywhere before "--" (getopt permutes the operands to the
+ * end): the demo's name, then a child's arguments, are o->args. */
 static int parse_opts(int argc, char **argv, struct demo_opts *o, unsigned *given) {
   o->scale = 1;
   o->seed = (unsigned)getpid() ^ (unsigned)uv_hrtime();
@@ -163,40 +169,45 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o, unsigned *give
   }
   o->args = argv + optind;
   o->nargs = argc - optind;
-  if (o->nargs > 0 && o->child == NULL)
-    return usage_error("unexpected argument '%s'", argv[optind]);
   return 0;
 }
 
 int cmd_demo(int argc, char **argv) {
-  if (argc < 2) {
+  struct demo_opts o = {0};
+  unsigned given = 0;
+  int r = parse_opts(argc, argv, &o, &given);
+  if (r != 0)
+    return r;
+  if (o.nargs == 0) {
     fputs(cmd_demo_usage, stderr);
     return 2;
   }
-  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    fputs(cmd_demo_usage, stdout);
-    return 0;
-  }
-  if (strcasecmp(argv[1], "list") == 0) {
-    for (size_t i = 0; i < NDEMOS; i++)
-      printf("%-12s %s\n", demos[i].name, demos[i].summary);
+  const char *name = o.args[0];
+  o.args++;
+  o.nargs--;
+  if (strcasecmp(name, "list") == 0) {
+    if (given != 0 || o.nargs > 0)
+      return usage_error("'list' takes no options or arguments");
+    for (size_t i = 0; i < NDEMOS; i++) {
+      printf("%-12s %s", demos[i].name, demos[i].summary);
+      if (demos[i].alias != NULL)
+        printf(" (also: %s)", demos[i].alias);
+      putchar('\n');
+    }
     return 0;
   }
   const struct demo *d = NULL;
   for (size_t i = 0; i < NDEMOS && d == NULL; i++)
-    if (strcmp(demos[i].name, argv[1]) == 0)
+    if (strcmp(demos[i].name, name) == 0 ||
+        (demos[i].alias != NULL && strcmp(demos[i].alias, name) == 0))
       d = &demos[i];
   if (d == NULL)
-    return usage_error("unknown demo '%s': 'tend demo list' names them", argv[1]);
-
-  struct demo_opts o = {0};
-  unsigned given = 0;
-  int r = parse_opts(argc - 1, argv + 1, &o, &given);
-  if (r != 0)
-    return r;
+    return usage_error("unknown demo '%s': 'tend demo list' names them", name);
   for (int i = 0; i < 8; i++)
     if ((given & ~d->opts) & (1u << i))
       return usage_error("option '--%s' does not apply to this demo", longopts[i].name);
+  if (o.nargs > 0 && o.child == NULL)
+    return usage_error("unexpected argument '%s'", o.args[0]);
 
   /* One write per line: the lines of parent and children (and threads)
    * then interleave whole, even when stdout is a pipe. */
