@@ -664,6 +664,11 @@ Test(daemon, groups_and_stderr_logs) {
                       "[program:other]\ncommand = sleep 300\nstartsecs = 0\n");
   cr_assert(log_has("program=web:back from=STARTING to=RUNNING", 5000), "%s",
             tu_read_file(d.log, NULL));
+  /* startsecs = 0: RUNNING comes at once; the stop must not race the echo */
+  char *err_log;
+  cr_assert(asprintf(&err_log, "%s/log/web:front.err", d.dir) > 0);
+  cr_assert(tu_wait_file_contains(err_log, "oops\n", 10000), "no stderr line in %s", err_log);
+  free(err_log);
   tu_result_t r;
   tu_ctl(&d, &r, "stop", "web:*", NULL);
   assert_ok(&r, 0);
