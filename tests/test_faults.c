@@ -294,73 +294,23 @@ static bool wait_no_children(int ms) {
   }
 }
 
-/* Wait until pred(content of path) is true; the file changes are inotify
- * events on its directory. Returns pred's last answer. */
-static bool wait_file(const char *path, bool (*pred)(const char *s, long arg), long arg,
-                      int ms) {
-  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  cr_assert(in >= 0);
-  /* The directory, and its parent in case the directory does not exist
-   * yet (then its creation is the event that wakes us up). */
-  char *dir = strdup(path);
-  *strrchr(dir, '/') = '\0';
-  if (inotify_add_watch(in, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-    *strrchr(dir, '/') = '\0';
-    inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO);
-  }
-  free(dir);
-  int64_t end = tu_now_ms() + ms;
-  bool ok;
-  for (;;) {
-    char *s = tu_read_file(path, NULL);
-    ok = pred(s != NULL ? s : "", arg);
-    free(s);
-    int64_t left = end - tu_now_ms();
-    if (ok || left <= 0)
-      break;
-    struct pollfd p = {in, POLLIN, 0};
-    if (poll(&p, 1, (int)left) == 1) {
-      char ev[4096];
-      while (read(in, ev, sizeof(ev)) > 0)
-        ;
-      /* a directory that just appeared gets a watch of its own */
-      char *d2 = strdup(path);
-      *strrchr(d2, '/') = '\0';
-      inotify_add_watch(in, d2, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
-      free(d2);
-    }
-  }
-  close(in);
-  return ok;
+static bool number_at_least(const char *s, const void *min) {
+  return *s && strtol(s, NULL, 10) >= *(const long *)min;
 }
 
-static const char *contains_needle;
-static bool contains(const char *s, long unused) {
-  (void)unused;
-  return strstr(s, contains_needle) != NULL;
-}
-
-/* tu_wait_file_contains, for a file whose directory may not exist yet. */
-static bool wait_contains(const char *path, const char *needle, int ms) {
-  contains_needle = needle;
-  return wait_file(path, contains, 0, ms);
-}
-
-static bool number_at_least(const char *s, long min) { return *s && strtol(s, NULL, 10) >= min; }
-
-static bool lines_at_least(const char *s, long min) {
+static bool lines_at_least(const char *s, const void *min) {
   long n = 0;
   for (; *s; s++)
     n += *s == '\n';
-  return n >= min;
+  return n >= *(const long *)min;
 }
 
 static const char *count_needle;
-static bool needle_at_least(const char *s, long min) {
+static bool needle_at_least(const char *s, const void *min) {
   long n = 0;
   for (const char *p = s; (p = strstr(p, count_needle)) != NULL; p += strlen(count_needle))
     n++;
-  return n >= min;
+  return n >= *(const long *)min;
 }
 
 /* The number in a counter file (0 if none yet). */
@@ -373,13 +323,13 @@ static long counter(const char *path) {
 
 /* Wait until the counter file reaches min (the writer replaces it by rename). */
 static bool wait_counter(const char *path, long min, int ms) {
-  return wait_file(path, number_at_least, min, ms);
+  return tu_wait_file(path, number_at_least, &min, ms);
 }
 
 /* Wait until the daemon log holds needle n times. */
 static bool wait_log_count(const char *needle, long n, int ms) {
   count_needle = needle;
-  return wait_file(d.log, needle_at_least, n, ms);
+  return tu_wait_file(d.log, needle_at_least, &n, ms);
 }
 
 /* The pids listed one a line in a file. */
@@ -492,7 +442,7 @@ Test(faults, killed_daemon_takes_the_whole_tree_along) {
        "command = sh @DIR@/tree.sh wait\n"
        "startsecs = 0\n");
   char *pidfile = dir_file("tree.pids");
-  cr_assert(wait_file(pidfile, lines_at_least, 9, 10000), "the tree did not grow");
+  cr_assert(tu_wait_file(pidfile, lines_at_least, &(long){9}, 10000), "the tree did not grow");
   pid_t pids[16];
   int n = read_pids(pidfile, pids, 16);
   free(pidfile);
@@ -846,7 +796,7 @@ Test(faults, unwritable_log_path_is_reported_once_and_recovers) {
   cr_assert(unlink(gone) == 0);
   tu_ctl(&d, &r, "send", "echo", "back", NULL);
   tu_result_free(&r);
-  cr_assert(wait_contains(out, "back\n", 5000), "logging did not resume");
+  cr_assert(tu_wait_file_contains(out, "back\n", 5000), "logging did not resume");
   char *s = tu_read_file(out, NULL);
   cr_assert_str_eq(s, "back\n");
   free(s);

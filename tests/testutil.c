@@ -222,23 +222,16 @@ bool tu_wait_gone(pid_t pid, int deadline_ms) {
   return gone;
 }
 
+/* A whole number line: "%ld\n". */
+static bool number_line(const char *s, const void *v) {
+  char *end;
+  *(long *)v = strtol(s, &end, 10);
+  return end != s && *end == '\n';
+}
+
 long tu_wait_number_file(const char *path, int deadline_ms) {
-  int64_t end = tu_now_ms() + deadline_ms;
-  for (;;) {
-    FILE *f = fopen(path, "r");
-    if (f != NULL) {
-      long v;
-      char nl;
-      int k = fscanf(f, "%ld%c", &v, &nl);
-      fclose(f);
-      if (k == 2 && nl == '\n')
-        return v;
-    }
-    if (tu_now_ms() > end)
-      return -1;
-    struct timespec ts = {0, 5 * 1000 * 1000};
-    nanosleep(&ts, NULL); /* a file written by another process: no event */
-  }
+  long v = -1;
+  return tu_wait_file(path, number_line, &v, deadline_ms) ? v : -1;
 }
 
 char *tu_fmt(const char *f, ...) {
@@ -391,24 +384,34 @@ int tu_file_count(const char *path, const char *needle) {
   return n;
 }
 
-bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms) {
+bool tu_wait_file(const char *path, bool (*pred)(const char *s, const void *arg),
+                  const void *arg, int deadline_ms) {
   int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   cr_assert(in >= 0);
-  /* Watch the directory: the file may not exist yet. */
+  /* Watch the directory: the file may not exist yet. Nor may the directory
+   * (the daemon makes log/ when it opens the first log): then watch its
+   * parent, whose event wakes us to watch the directory itself. Without
+   * that the wait would sleep to its deadline through the run it waits for. */
   char *dir = strdup(path);
-  char *slash = strrchr(dir, '/');
+  *strrchr(dir, '/') = '\0';
+  char *parent = strdup(dir);
+  char *slash = strrchr(parent, '/');
   if (slash != NULL)
     *slash = '\0';
-  inotify_add_watch(in, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
-  free(dir);
+  bool watching = false;
   int64_t end = tu_now_ms() + deadline_ms;
-  bool found = false;
+  bool ok;
   for (;;) {
+    if (!watching) {
+      inotify_add_watch(in, parent, IN_CREATE | IN_MOVED_TO);
+      watching = inotify_add_watch(in, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO |
+                                                IN_CLOSE_WRITE) >= 0;
+    }
     char *s = tu_read_file(path, NULL);
-    found = s != NULL && strstr(s, needle) != NULL;
+    ok = pred(s != NULL ? s : "", arg);
     free(s);
     int64_t left = end - tu_now_ms();
-    if (found || left <= 0)
+    if (ok || left <= 0)
       break;
     struct pollfd p = {in, POLLIN, 0};
     if (poll(&p, 1, (int)left) == 1) {
@@ -417,8 +420,16 @@ bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms
         ;
     }
   }
+  free(parent);
+  free(dir);
   close(in);
-  return found;
+  return ok;
+}
+
+static bool has_needle(const char *s, const void *needle) { return strstr(s, needle) != NULL; }
+
+bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms) {
+  return tu_wait_file(path, has_needle, needle, deadline_ms);
 }
 
 static bool socket_answers(const char *path) {

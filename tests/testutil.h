@@ -51,8 +51,8 @@ bool tu_alive(pid_t pid);
 /* Poll until pid is gone or deadline_ms passed; true if gone. */
 bool tu_wait_gone(pid_t pid, int deadline_ms);
 
-/* Poll until path exists and holds a line; returns the number read from
- * it, or -1 at the deadline. */
+/* Wait (tu_wait_file) until path holds a number and a newline; returns
+ * the number, or -1 at the deadline. */
 long tu_wait_number_file(const char *path, int deadline_ms);
 
 /* Current monotonic time in milliseconds. */
@@ -175,7 +175,12 @@ void tu_ctl(tu_daemon_t *d, tu_result_t *r, const char *cmd, ...);
 struct json_t;
 struct json_t *tu_status_of(tu_daemon_t *d, const char *name);
 
-/* Wait until file path contains needle (inotify + deadline). */
+/* Wait until pred(content of path, arg) is true, or the deadline (ms);
+ * returns pred's last answer. The file's changes are inotify events on its
+ * directory, which need not exist yet (nor the file: pred sees ""). */
+bool tu_wait_file(const char *path, bool (*pred)(const char *s, const void *arg),
+                  const void *arg, int deadline_ms);
+/* tu_wait_file until the file contains needle. */
 bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms);
 /* How many times needle occurs in the file. */
 int tu_file_count(const char *path, const char *needle);
