@@ -36,7 +36,7 @@
  * written: those tasks come back after the visibility timeout), every
  * handle is closed and stop_cb runs.
  */
-#include "config_words.h"
+#include "childenv.h"
 #include "dist_codec.h"
 #include "dist_conn.h"
 #include "tend/dist.h"
@@ -52,8 +52,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-extern char **environ;
 
 enum {
   BLOCK_MS = 2000,
@@ -79,8 +77,7 @@ struct dtask {
   char *raw; /* the task JSON as stored */
   struct dist_spec spec;
   bool have_spec;
-  char **env;
-  char *extra[3];
+  childenv_t env;
   unsigned deliveries; /* the entry's delivery count */
   unsigned attempt;    /* what results report */
   dphase_t phase;
@@ -203,9 +200,7 @@ static void task_free(struct dtask *d) {
     w->tail = d->prev;
   if (d->have_spec)
     dist_spec_free(&d->spec);
-  free(d->env);
-  for (int i = 0; i < 3; i++)
-    free(d->extra[i]);
+  childenv_free(&d->env);
   free(d->out[0]);
   free(d->out[1]);
   free(d->raw);
@@ -260,34 +255,16 @@ static void go_dead(struct dtask *d, const char *why, unsigned attempts) {
 
 /* The environment of a task: ours, the task's on top, then TEND_*. */
 static int build_env(worker_t *w, struct dtask *d) {
-  if (asprintf(&d->extra[0], "TEND_TASK_ID=%s", d->id) < 0 ||
-      asprintf(&d->extra[1], "TEND_TASK_ATTEMPT=%u", d->attempt) < 0 ||
-      asprintf(&d->extra[2], "TEND_WORKER=%s", w->name) < 0)
-    return -ENOMEM;
-  size_t n = 0, m = cfg_strv_len(d->spec.env);
-  while (environ[n] != NULL)
-    n++;
-  d->env = calloc(n + m + 4, sizeof(char *));
-  if (d->env == NULL)
-    return -ENOMEM;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *e = environ[i];
-    size_t len = strcspn(e, "=");
-    bool replaced = strncmp(e, "TEND_TASK_ID=", 13) == 0 ||
-                    strncmp(e, "TEND_TASK_ATTEMPT=", 18) == 0 ||
-                    strncmp(e, "TEND_WORKER=", 12) == 0;
-    for (size_t j = 0; j < m && !replaced; j++)
-      replaced = strncmp(d->spec.env[j], e, len) == 0 && d->spec.env[j][len] == '=';
-    if (!replaced)
-      d->env[k++] = environ[i];
-  }
-  for (size_t j = 0; j < m; j++)
-    d->env[k++] = d->spec.env[j];
-  for (int i = 0; i < 3; i++)
-    d->env[k++] = d->extra[i];
-  d->env[k] = NULL;
-  return 0;
+  int r = childenv_init(&d->env, NULL);
+  if (r == 0)
+    r = childenv_setv(&d->env, d->spec.env);
+  if (r == 0)
+    r = childenv_setf(&d->env, "TEND_TASK_ID=%s", d->id);
+  if (r == 0)
+    r = childenv_setf(&d->env, "TEND_TASK_ATTEMPT=%u", d->attempt);
+  if (r == 0)
+    r = childenv_setf(&d->env, "TEND_WORKER=%s", w->name);
+  return r;
 }
 
 /* The task knows its delivery count: run it, or give up on it. */
@@ -324,7 +301,7 @@ static void proceed(struct dtask *d, unsigned deliveries) {
     return;
   }
   d->t.argv = d->spec.argv;
-  d->t.env = d->env;
+  d->t.env = d->env.envp;
   d->t.cwd = d->spec.cwd;
   d->t.out[0] = d->t.out[1] = TEND_OUT_STREAM;
   d->t.timeout_ms = d->spec.timeout_ms;
