@@ -52,8 +52,10 @@ void cli_bad_option(const char *cmd, char **argv, const struct option *longopts)
  * SYSCONFDIR/tend/tend.conf (/etc/tend/tend.conf for a /usr install). */
 const char *cli_default_config(void);
 
-/* Seconds as "1.5", "2s", "3m", "1h" into milliseconds. 0 or -EINVAL. */
-int args_seconds(const char *s, uint64_t *ms);
+/* The value s of option opt (as "--timeout") in milliseconds: seconds as
+ * units_ms reads them ("1.5", "2s", "3m", "1h"), above 0 when positive.
+ * 0, or -EINVAL after saying what was expected. */
+int args_seconds(const char *cmd, const char *opt, const char *s, bool positive, uint64_t *ms);
 
 /* Print "tend <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)

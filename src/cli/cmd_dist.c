@@ -13,6 +13,8 @@
  * --timeout) the time ran out first.
  */
 #include "cli.h"
+#include "src/lines.h"
+#include "src/units.h"
 #include "tend/dist.h"
 
 #include <errno.h>
@@ -144,16 +146,6 @@ static int parse_count(const char *cmd, const char *opt, const char *s, unsigned
   return 0;
 }
 
-static int parse_seconds(const char *cmd, const char *opt, const char *s, bool positive,
-                         uint64_t *ms) {
-  if (args_seconds(s, ms) != 0 || (positive && *ms == 0)) {
-    cli_error(cmd, "%s: invalid value '%s': expected %s seconds (e.g. 1.5, 30s, 2m)", opt, s,
-              positive ? "a positive number of" : "a number of");
-    return -EINVAL;
-  }
-  return 0;
-}
-
 /* ---- tend submit ----------------------------------------------------------------- */
 
 struct submit {
@@ -166,22 +158,13 @@ struct submit {
   int status;
   bool failed, done_reading;
   uint64_t submitted, answered, line_no;
-  /* stdin */
-  int fd;
-  bool polled, poll_open, polling;
-  uv_poll_t poll;
-  char *buf;
-  size_t start, len, cap;
-  bool eof;
+  tend_lines_t in; /* stdin, read only when the window has room */
 };
 
 static void submit_pump(struct submit *S);
 
 static void submit_close(struct submit *S) {
-  if (S->poll_open) {
-    S->poll_open = false;
-    uv_close((uv_handle_t *)&S->poll, NULL);
-  }
+  lines_close(&S->in);
   if (S->c != NULL) {
     tend_dist_client_close(S->c, NULL);
     S->c = NULL;
@@ -219,103 +202,7 @@ static void submitted_cb(tend_dist_client_t *c, void *arg, const char *id, const
   submit_pump(S);
 }
 
-/* Stdin, read only when the window has room: regular files directly,
- * pipes and terminals polled on the loop through a descriptor of our own
- * (so O_NONBLOCK does not leak into the description our parent shares). */
-static int lines_open(struct submit *S) {
-  S->fd = STDIN_FILENO;
-  S->cap = 64 * 1024;
-  S->buf = malloc(S->cap);
-  if (S->buf == NULL)
-    return -ENOMEM;
-  struct stat st;
-  if (fstat(STDIN_FILENO, &st) != 0) {
-    S->eof = true;
-    return 0;
-  }
-  if (!S_ISFIFO(st.st_mode) && !isatty(STDIN_FILENO))
-    return 0;
-  int fd = open("/proc/self/fd/0", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return 0; /* read it directly, as a file */
-  int r = uv_poll_init(&S->loop, &S->poll, fd);
-  if (r != 0) {
-    close(fd);
-    return 0;
-  }
-  S->fd = fd;
-  S->polled = S->poll_open = true;
-  S->poll.data = S;
-  return 0;
-}
-
-static void lines_fill(struct submit *S) {
-  if (S->start > 0) {
-    memmove(S->buf, S->buf + S->start, S->len - S->start);
-    S->len -= S->start;
-    S->start = 0;
-  }
-  if (S->cap - S->len < 4096) {
-    char *b = realloc(S->buf, S->cap * 2);
-    if (b == NULL) {
-      cli_error("submit", "out of memory");
-      S->eof = true;
-      return;
-    }
-    S->buf = b;
-    S->cap *= 2;
-  }
-  ssize_t n;
-  do
-    n = read(S->fd, S->buf + S->len, S->cap - S->len - 1);
-  while (n < 0 && errno == EINTR);
-  if (n > 0)
-    S->len += (size_t)n;
-  else if (n == 0)
-    S->eof = true;
-  else if (errno != EAGAIN) {
-    cli_error("submit", "reading stdin: %s", strerror(errno));
-    S->status = EXIT_REFUSED;
-    S->eof = true;
-  }
-}
-
-/* 1 a line, 0 none yet (wait for the poll), -1 no more. */
-static int lines_next(struct submit *S, char **line) {
-  for (;;) {
-    char *p = S->buf + S->start;
-    char *nl = memchr(p, '\n', S->len - S->start);
-    if (nl != NULL) {
-      *nl = '\0';
-      *line = p;
-      S->start = (size_t)(nl + 1 - S->buf);
-      return 1;
-    }
-    if (S->eof) {
-      if (S->start == S->len)
-        return -1;
-      S->buf[S->len] = '\0';
-      *line = p;
-      S->start = S->len;
-      return 1;
-    }
-    if (S->polled)
-      return 0;
-    lines_fill(S);
-  }
-}
-
-static void lines_poll_cb(uv_poll_t *h, int status, int events) {
-  struct submit *S = h->data;
-  (void)events;
-  uv_poll_stop(h);
-  S->polling = false;
-  if (status < 0)
-    S->eof = true;
-  else
-    lines_fill(S);
-  submit_pump(S);
-}
+static void lines_ready_cb(tend_lines_t *L) { submit_pump(L->data); }
 
 static int submit_one(struct submit *S, char **argv) {
   S->task.argv = argv;
@@ -343,22 +230,20 @@ static void submit_pump(struct submit *S) {
   }
   while (!S->done_reading && tend_dist_client_pending(S->c) < SUBMIT_WINDOW) {
     char *line;
-    int r = lines_next(S, &line);
+    int r = lines_next(&S->in, &line);
     if (r == 0) {
-      if (S->poll_open && !S->polling) {
-        S->polling = true;
-        uv_poll_start(&S->poll, UV_READABLE | UV_DISCONNECT, lines_poll_cb);
-      }
+      lines_wait(&S->in);
       return;
     }
     if (r < 0) {
+      if (S->in.error != 0) {
+        cli_error("submit", "reading stdin: %s", strerror(-S->in.error));
+        S->status = EXIT_REFUSED;
+      }
       S->done_reading = true;
       break;
     }
     S->line_no++;
-    size_t n = strlen(line);
-    if (n > 0 && line[n - 1] == '\r')
-      line[--n] = '\0';
     if (line[strspn(line, " \t")] == '\0')
       continue; /* blank */
     char **argv = NULL;
@@ -469,7 +354,7 @@ int cmd_submit(int argc, char **argv) {
     switch (ch) {
     case 'r': url = optarg; break;
     case 'T':
-      if (parse_seconds("submit", "--redis-timeout", optarg, true, &redis_timeout) != 0)
+      if (args_seconds("submit", "--redis-timeout", optarg, true, &redis_timeout) != 0)
         goto out;
       break;
     case 'S': stream = optarg; break;
@@ -481,7 +366,7 @@ int cmd_submit(int argc, char **argv) {
       break;
     }
     case 't':
-      if (parse_seconds("submit", "--timeout", optarg, true, &S->task.timeout_ms) != 0)
+      if (args_seconds("submit", "--timeout", optarg, true, &S->task.timeout_ms) != 0)
         goto out;
       break;
     case 'C': S->task.cwd = optarg; break;
@@ -541,8 +426,10 @@ int cmd_submit(int argc, char **argv) {
     goto out;
   }
   loop_open = true;
-  if (S->from_stdin && lines_open(S) != 0) {
-    cli_error("submit", "out of memory");
+  S->in.data = S;
+  if (S->from_stdin && (r = lines_open(&S->in, &S->loop, STDIN_FILENO,
+                                       LINES_POLL | LINES_STRIP_CR, lines_ready_cb)) != 0) {
+    cli_error("submit", "reading stdin: %s", strerror(-r));
     status = EXIT_REFUSED;
     goto out;
   }
@@ -571,8 +458,6 @@ out:
   if (loop_open) {
     submit_close(S);
     uv_run(&S->loop, UV_RUN_DEFAULT);
-    if (S->polled)
-      close(S->fd);
     if (uv_loop_close(&S->loop) != 0)
       cli_error("submit", "internal error: handles left open");
   }
@@ -580,7 +465,6 @@ out:
     free(env_owned[i]);
   free(env_owned);
   free(env);
-  free(S->buf);
   free(S);
   return status;
 }
@@ -638,22 +522,12 @@ static void wk_signal_cb(uv_signal_t *h, int signum) {
   tend_dist_worker_stop(K->w, K->nsignals++ == 0 ? K->grace_ms : 0, wk_stopped_cb);
 }
 
+/* --output-cap: 1 byte to 256 MiB. */
 static int parse_bytes(const char *s, size_t *out) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (end == s || errno != 0 || s[0] == '-')
+  uint64_t v;
+  if (units_bytes(s, &v) != 0 || v == 0 || v > (256u << 20))
     return -EINVAL;
-  unsigned long long mult = 1;
-  if (*end == 'k' || *end == 'K')
-    mult = 1024, end++;
-  else if (*end == 'm' || *end == 'M')
-    mult = 1024 * 1024, end++;
-  if (*end == 'B' || *end == 'b')
-    end++;
-  if (*end != '\0' || v == 0 || v > (256ull << 20) / mult)
-    return -EINVAL;
-  *out = (size_t)(v * mult);
+  *out = (size_t)v;
   return 0;
 }
 
@@ -692,7 +566,7 @@ int cmd_worker(int argc, char **argv) {
     switch (ch) {
     case 'r': o.url = optarg; break;
     case 'T':
-      if (parse_seconds("worker", "--redis-timeout", optarg, true, &o.connect_timeout_ms) != 0)
+      if (args_seconds("worker", "--redis-timeout", optarg, true, &o.connect_timeout_ms) != 0)
         goto out;
       o.command_timeout_ms = o.connect_timeout_ms;
       break;
@@ -719,7 +593,7 @@ int cmd_worker(int argc, char **argv) {
     case 'g': o.group = optarg; break;
     case 'n': o.name = optarg; break;
     case 'V':
-      if (parse_seconds("worker", "--visibility", optarg, true, &o.visibility_ms) != 0)
+      if (args_seconds("worker", "--visibility", optarg, true, &o.visibility_ms) != 0)
         goto out;
       break;
     case 'o':
@@ -730,11 +604,11 @@ int cmd_worker(int argc, char **argv) {
       }
       break;
     case 'G':
-      if (parse_seconds("worker", "--grace", optarg, false, &K->grace_ms) != 0)
+      if (args_seconds("worker", "--grace", optarg, false, &K->grace_ms) != 0)
         goto out;
       break;
     case 'k':
-      if (parse_seconds("worker", "--kill-after", optarg, false, &o.kill_after_ms) != 0)
+      if (args_seconds("worker", "--kill-after", optarg, false, &o.kill_after_ms) != 0)
         goto out;
       if (o.kill_after_ms == 0)
         o.kill_after_ms = 1; /* 0 means the default in the library */
@@ -960,7 +834,7 @@ int cmd_results(int argc, char **argv) {
     switch (ch) {
     case 'r': url = optarg; break;
     case 'T':
-      if (parse_seconds("results", "--redis-timeout", optarg, true, &redis_timeout) != 0)
+      if (args_seconds("results", "--redis-timeout", optarg, true, &redis_timeout) != 0)
         goto out;
       break;
     case 'S': stream = optarg; break;
@@ -968,7 +842,7 @@ int cmd_results(int argc, char **argv) {
     case 'j': R->json = true; break;
     case 'w': wait = true; break;
     case 't':
-      if (parse_seconds("results", "--timeout", optarg, true, &timeout_ms) != 0)
+      if (args_seconds("results", "--timeout", optarg, true, &timeout_ms) != 0)
         goto out;
       break;
     case 'h': fputs(cmd_results_usage, stdout); status = 0; goto out;

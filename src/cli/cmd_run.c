@@ -100,12 +100,9 @@ static int parse(int argc, char **argv, struct run_args *a) {
     case 't':
     case 'k': {
       uint64_t ms;
-      if (args_seconds(optarg, &ms) != 0 || (ch == 't' && ms == 0)) {
-        cli_error("run", "--%s: invalid value '%s': expected %s seconds (e.g. 1.5, 30s, 2m)",
-                  ch == 't' ? "timeout" : "kill-after", optarg,
-                  ch == 't' ? "a positive number of" : "a number of");
+      const char *opt = ch == 't' ? "--timeout" : "--kill-after";
+      if (args_seconds("run", opt, optarg, ch == 't', &ms) != 0)
         return -EINVAL;
-      }
       if (ch == 't') {
         a->co.timeout_ms = ms;
         a->timeout_arg = optarg;
