@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 enum {
@@ -72,7 +73,7 @@ struct tend_dist_worker_s;
 struct dtask {
   tend_task_t t; /* first: the pool hands back &t */
   struct tend_dist_worker_s *w;
-  struct dtask *prev, *next;
+  TAILQ_ENTRY(dtask) link; /* on the worker's tasks, oldest first */
   char id[ID_MAX];
   char *raw; /* the task JSON as stored */
   struct dist_spec spec;
@@ -115,7 +116,7 @@ struct tend_dist_worker_s {
   bool read_inflight, claim_inflight, beat_inflight, setup_inflight;
   char cursor[ID_MAX];
 
-  struct dtask *head, *tail;
+  TAILQ_HEAD(, dtask) tasks;
   unsigned in_pool; /* CHECK + SCHED */
 
   bool stopping, sched_joined, closing;
@@ -136,7 +137,8 @@ static void link_connect(worker_t *w);
 void *tend_dist_worker_data(const tend_dist_worker_t *w) { return w->o.data; }
 
 bool tend_dist_worker_owns_pid(const tend_dist_worker_t *w, int pid) {
-  for (const struct dtask *d = w->head; d != NULL; d = d->next)
+  const struct dtask *d;
+  TAILQ_FOREACH(d, &w->tasks, link)
     if (d->phase == DT_SCHED && d->t.state == TEND_TASK_RUNNING && d->t.pid == pid)
       return pid > 0;
   return false;
@@ -177,12 +179,7 @@ static struct dtask *task_new(worker_t *w, const char *id) {
   d->w = w;
   snprintf(d->id, sizeof(d->id), "%s", id);
   d->t.data = d;
-  d->prev = w->tail;
-  if (w->tail != NULL)
-    w->tail->next = d;
-  else
-    w->head = d;
-  w->tail = d;
+  TAILQ_INSERT_TAIL(&w->tasks, d, link);
   return d;
 }
 
@@ -190,14 +187,7 @@ static void task_free(struct dtask *d) {
   worker_t *w = d->w;
   if (d->phase == DT_CHECK || d->phase == DT_SCHED)
     w->in_pool--;
-  if (d->prev != NULL)
-    d->prev->next = d->next;
-  else
-    w->head = d->next;
-  if (d->next != NULL)
-    d->next->prev = d->prev;
-  else
-    w->tail = d->prev;
+  TAILQ_REMOVE(&w->tasks, d, link);
   if (d->have_spec)
     dist_spec_free(&d->spec);
   childenv_free(&d->env);
@@ -574,8 +564,8 @@ static void finish_next(struct dtask *d) {
 }
 
 static void resume_finishing(worker_t *w, bool only_retry) {
-  for (struct dtask *d = w->head, *next; d != NULL; d = next) {
-    next = d->next;
+  for (struct dtask *d = TAILQ_FIRST(&w->tasks), *next; d != NULL; d = next) {
+    next = TAILQ_NEXT(d, link);
     if (d->phase == DT_FINISH && !d->busy && (!only_retry || d->retry_later))
       finish_next(d);
   }
@@ -691,7 +681,8 @@ static void beat(worker_t *w) {
   if (w->beat_inflight)
     return;
   size_t n = 0;
-  for (struct dtask *d = w->head; d != NULL; d = d->next)
+  struct dtask *d;
+  TAILQ_FOREACH(d, &w->tasks, link)
     if (d->phase == DT_SCHED || (d->phase == DT_FINISH && d->fin != FIN_HANDBACK))
       n++;
   if (n == 0)
@@ -702,7 +693,7 @@ static void beat(worker_t *w) {
   int k = 0;
   argv[k++] = "XCLAIM", argv[k++] = w->stream, argv[k++] = w->group, argv[k++] = w->name;
   argv[k++] = "0";
-  for (struct dtask *d = w->head; d != NULL; d = d->next)
+  TAILQ_FOREACH(d, &w->tasks, link)
     if (d->phase == DT_SCHED || (d->phase == DT_FINISH && d->fin != FIN_HANDBACK))
       argv[k++] = d->id;
   argv[k++] = "JUSTID";
@@ -853,6 +844,7 @@ int tend_dist_worker_start(uv_loop_t *loop, const tend_dist_worker_opts_t *o,
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
+  TAILQ_INIT(&w->tasks);
   int r = tend_redis_url_parse(o->url, &w->url, err, errlen);
   if (r != 0) {
     free(w);
@@ -978,14 +970,15 @@ static void maybe_done(worker_t *w) {
   if (w->link == L_RUNNING || w->link == L_SETUP) {
     if (w->read_inflight || w->setup_inflight)
       return;
-    for (struct dtask *d = w->head; d != NULL; d = d->next)
+    struct dtask *d;
+    TAILQ_FOREACH(d, &w->tasks, link)
       if (d->phase != DT_FINISH || d->busy || !d->retry_later)
         return; /* still being written (a refused one does not hold the stop) */
   }
   unsigned left = 0;
-  while (w->head != NULL) {
+  while (!TAILQ_EMPTY(&w->tasks)) {
     left++;
-    task_free(w->head);
+    task_free(TAILQ_FIRST(&w->tasks));
   }
   if (left > 0)
     wlog(w, TEND_DIST_LOG_WARN,

@@ -454,7 +454,7 @@ static void close_logs(sv_proc_t *p) {
 /* The daemon's environment, then the program's (it wins per key), then
  * the names supervisord gives its children, which programs test for
  * (SUPERVISOR_PROCESS_NAME is the bare process name, as supervisord's). */
-static int child_env(const sv_proc_t *p, childenv_t *env) {
+static char **child_env(const sv_proc_t *p, childenv_t *env) {
   const char *bare = strchr(p->name, ':') ? strchr(p->name, ':') + 1 : p->name;
   int r = childenv_init(env, NULL);
   if (r == 0)
@@ -467,7 +467,9 @@ static int child_env(const sv_proc_t *p, childenv_t *env) {
     r = childenv_setf(env, "SUPERVISOR_GROUP_NAME=%s", p->conf->group);
   if (r == 0)
     r = childenv_setf(env, "TEND_PROCESS_NAME=%s", p->name);
-  return r;
+  if (r != 0)
+    childenv_free(env);
+  return env->envp;
 }
 
 static void proc_exit_cb(tend_proc_t *run);
@@ -526,11 +528,10 @@ static void spawn(sv_proc_t *p) {
     o.user = c->user; /* for its supplementary groups */
   }
   childenv_t env;
-  int envr = child_env(p, &env);
-  o.env = env.envp;
+  o.env = child_env(p, &env);
 
   tend_proc_t *run = calloc(1, sizeof(*run));
-  if (run == NULL || envr != 0) {
+  if (run == NULL || o.env == NULL) {
     free(run);
     childenv_free(&env);
     LOG("error", "spawn_error", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)));

@@ -23,40 +23,33 @@ static int file_with(const char *text, size_t n) {
   return fd;
 }
 
-Test(lines, a_file_read_directly) {
-  static const char text[] = "one\ntwo\r\n\nlast";
-  int fd = file_with(text, sizeof(text) - 1);
+/* text read from a file, with flags, gives the lines want and no more. */
+static void expect_lines(const char *text, int flags, const char *const *want, int n) {
+  int fd = file_with(text, strlen(text));
   tend_lines_t L = {0};
-  cr_assert_eq(lines_open(&L, NULL, fd, 0, NULL), 0);
+  cr_assert_eq(lines_open(&L, NULL, fd, flags, NULL), 0);
   char *line;
-  const char *want[] = {"one", "two\r", "", "last"};
-  for (int i = 0; i < 4; i++) {
-    cr_assert_eq(lines_next(&L, &line), 1);
+  for (int i = 0; i < n; i++) {
+    cr_assert_eq(lines_next(&L, &line), 1, "line %d", i);
     cr_assert_str_eq(line, want[i]);
   }
   cr_assert_eq(lines_next(&L, &line), -1);
-  cr_assert_eq(lines_next(&L, &line), -1);
+  cr_assert_eq(lines_next(&L, &line), -1, "the end stays the end");
   cr_assert_eq(L.error, 0);
   cr_assert(L.eof);
   lines_close(&L);
-  lines_close(&L);
+  lines_close(&L); /* twice is harmless */
   close(fd);
 }
 
+Test(lines, a_file_read_directly) {
+  const char *want[] = {"one", "two\r", "", "last"};
+  expect_lines("one\ntwo\r\n\nlast", 0, want, 4);
+}
+
 Test(lines, crlf_stripped_when_asked) {
-  static const char text[] = "a\r\nb\r\n\r\nc\r";
-  int fd = file_with(text, sizeof(text) - 1);
-  tend_lines_t L = {0};
-  cr_assert_eq(lines_open(&L, NULL, fd, LINES_STRIP_CR, NULL), 0);
-  char *line;
-  const char *want[] = {"a", "b", "", "c"};
-  for (int i = 0; i < 4; i++) {
-    cr_assert_eq(lines_next(&L, &line), 1);
-    cr_assert_str_eq(line, want[i]);
-  }
-  cr_assert_eq(lines_next(&L, &line), -1);
-  lines_close(&L);
-  close(fd);
+  const char *want[] = {"a", "b", "", "c", "d"};
+  expect_lines("a\r\nb\r\n\r\nc\r\nd\r", LINES_STRIP_CR, want, 5);
 }
 
 Test(lines, no_descriptor_no_lines) {

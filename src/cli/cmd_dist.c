@@ -325,6 +325,50 @@ static enum submit_form submit_form(int argc, char **argv) {
   return redis ? SUBMIT_REDIS : dist_only ? SUBMIT_NO_URL : SUBMIT_POOL;
 }
 
+/* Connect, submit, wait for every answer: the exit status. */
+static int submit_run(struct submit *S, const char *url, const char *stream,
+                      uint64_t redis_timeout) {
+  int r = uv_loop_init(&S->loop);
+  if (r != 0) {
+    cli_error("submit", "event loop: %s", uv_strerror(r));
+    return EXIT_REFUSED;
+  }
+  int status = EXIT_REFUSED;
+  S->in.data = S;
+  if (S->from_stdin && (r = lines_open(&S->in, &S->loop, STDIN_FILENO,
+                                       LINES_POLL | LINES_STRIP_CR, lines_ready_cb)) != 0) {
+    cli_error("submit", "reading stdin: %s", strerror(-r));
+    goto out;
+  }
+  tend_dist_client_opts_t o = {
+      .url = url,
+      .stream = stream,
+      .connect_timeout_ms = redis_timeout,
+      .command_timeout_ms = redis_timeout,
+      .ready_cb = submit_ready_cb,
+      .error_cb = submit_err_cb,
+      .data = S,
+  };
+  char err[512];
+  if ((r = tend_dist_client_open(&S->loop, &o, &S->c, err, sizeof(err))) != 0) {
+    cli_error("submit", "%s", err);
+    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+    goto out;
+  }
+  uv_run(&S->loop, UV_RUN_DEFAULT);
+  status = S->status;
+  if (fflush(stdout) != 0 && status == 0) {
+    cli_error("submit", "writing the ids: %s", strerror(errno));
+    status = EXIT_REFUSED;
+  }
+out:
+  submit_close(S);
+  uv_run(&S->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&S->loop) != 0)
+    cli_error("submit", "internal error: handles left open");
+  return status;
+}
+
 int cmd_submit(int argc, char **argv) {
   switch (submit_form(argc, argv)) {
   case SUBMIT_HELP: fputs(cmd_submit_usage, stdout); return 0;
@@ -345,7 +389,6 @@ int cmd_submit(int argc, char **argv) {
   int status = EXIT_USAGE, nenv = 0, nowned = 0;
   const char *url = NULL, *stream = DEFAULT_STREAM;
   uint64_t redis_timeout = 0;
-  bool loop_open = false;
   opterr = 0;
   optind = 0; /* 0: a fresh scan, in the mode of this optstring */
   int ch;
@@ -419,48 +462,8 @@ int cmd_submit(int argc, char **argv) {
   }
   S->task.env = nenv > 0 ? env : NULL;
 
-  int r = uv_loop_init(&S->loop);
-  if (r != 0) {
-    cli_error("submit", "event loop: %s", uv_strerror(r));
-    status = EXIT_REFUSED;
-    goto out;
-  }
-  loop_open = true;
-  S->in.data = S;
-  if (S->from_stdin && (r = lines_open(&S->in, &S->loop, STDIN_FILENO,
-                                       LINES_POLL | LINES_STRIP_CR, lines_ready_cb)) != 0) {
-    cli_error("submit", "reading stdin: %s", strerror(-r));
-    status = EXIT_REFUSED;
-    goto out;
-  }
-  tend_dist_client_opts_t o = {
-      .url = url,
-      .stream = stream,
-      .connect_timeout_ms = redis_timeout,
-      .command_timeout_ms = redis_timeout,
-      .ready_cb = submit_ready_cb,
-      .error_cb = submit_err_cb,
-      .data = S,
-  };
-  char err[512];
-  if ((r = tend_dist_client_open(&S->loop, &o, &S->c, err, sizeof(err))) != 0) {
-    cli_error("submit", "%s", err);
-    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
-    goto out;
-  }
-  uv_run(&S->loop, UV_RUN_DEFAULT);
-  status = S->status;
-  if (fflush(stdout) != 0 && status == 0) {
-    cli_error("submit", "writing the ids: %s", strerror(errno));
-    status = EXIT_REFUSED;
-  }
+  status = submit_run(S, url, stream, redis_timeout);
 out:
-  if (loop_open) {
-    submit_close(S);
-    uv_run(&S->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&S->loop) != 0)
-      cli_error("submit", "internal error: handles left open");
-  }
   for (int i = 0; i < nowned; i++)
     free(env_owned[i]);
   free(env_owned);
@@ -529,6 +532,35 @@ static int parse_bytes(const char *s, size_t *out) {
     return -EINVAL;
   *out = (size_t)v;
   return 0;
+}
+
+/* Run the worker until it stops: the exit status. */
+static int worker_run(struct wk *K, tend_dist_worker_opts_t *o) {
+  int r = uv_loop_init(&K->loop);
+  if (r != 0) {
+    cli_error("worker", "event loop: %s", uv_strerror(r));
+    return EXIT_REFUSED;
+  }
+  o->log_cb = wk_log_cb;
+  o->fatal_cb = wk_fatal_cb;
+  o->data = K;
+  char err[512];
+  if ((r = tend_dist_worker_start(&K->loop, o, &K->w, err, sizeof(err))) != 0) {
+    cli_error("worker", "%s", err);
+    uv_loop_close(&K->loop);
+    return r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+  }
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < 3; i++) {
+    uv_signal_init(&K->loop, &K->sigs[i]);
+    K->sigs[i].data = K;
+    uv_signal_start(&K->sigs[i], wk_signal_cb, sigs[i]);
+    K->nsigs++;
+  }
+  uv_run(&K->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&K->loop) != 0)
+    cli_error("worker", "internal error: handles left open");
+  return K->status;
 }
 
 int cmd_worker(int argc, char **argv) {
@@ -633,33 +665,7 @@ int cmd_worker(int argc, char **argv) {
     cli_error("worker", "--stream, --group and --name may not be empty");
     goto out;
   }
-  int r = uv_loop_init(&K->loop);
-  if (r != 0) {
-    cli_error("worker", "event loop: %s", uv_strerror(r));
-    status = EXIT_REFUSED;
-    goto out;
-  }
-  o.log_cb = wk_log_cb;
-  o.fatal_cb = wk_fatal_cb;
-  o.data = K;
-  char err[512];
-  if ((r = tend_dist_worker_start(&K->loop, &o, &K->w, err, sizeof(err))) != 0) {
-    cli_error("worker", "%s", err);
-    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
-    uv_loop_close(&K->loop);
-    goto out;
-  }
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    uv_signal_init(&K->loop, &K->sigs[i]);
-    K->sigs[i].data = K;
-    uv_signal_start(&K->sigs[i], wk_signal_cb, sigs[i]);
-    K->nsigs++;
-  }
-  uv_run(&K->loop, UV_RUN_DEFAULT);
-  status = K->status;
-  if (uv_loop_close(&K->loop) != 0)
-    cli_error("worker", "internal error: handles left open");
+  status = worker_run(K, &o);
 out:
   free(K);
   return status;
@@ -804,6 +810,55 @@ static bool valid_id(const char *s) {
   return b > 0 && b <= 20 && s[a + 1 + b] == '\0';
 }
 
+/* Read the results until done (--wait), stopped, or the end: the exit
+ * status. */
+static int results_run(struct res *R, const char *url, const char *stream, uint64_t redis_timeout,
+                       uint64_t timeout_ms) {
+  int r = uv_loop_init(&R->loop);
+  if (r != 0) {
+    cli_error("results", "event loop: %s", uv_strerror(r));
+    return EXIT_REFUSED;
+  }
+  int status;
+  tend_dist_client_opts_t o = {
+      .url = url,
+      .stream = stream,
+      .connect_timeout_ms = redis_timeout,
+      .command_timeout_ms = redis_timeout,
+      .reconnect = R->follow || R->wait != NULL,
+      .ready_cb = res_ready_cb,
+      .error_cb = res_err_cb,
+      .data = R,
+  };
+  char err[512];
+  if ((r = tend_dist_client_open(&R->loop, &o, &R->c, err, sizeof(err))) != 0) {
+    cli_error("results", "%s", err);
+    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+    goto out;
+  }
+  if (timeout_ms > 0) {
+    uv_timer_init(&R->loop, &R->timer);
+    R->timer.data = R;
+    R->timer_open = true;
+    uv_timer_start(&R->timer, res_timeout_cb, timeout_ms, 0);
+  }
+  static const int sigs[] = {SIGINT, SIGTERM};
+  for (int i = 0; i < 2; i++) {
+    uv_signal_init(&R->loop, &R->sigs[i]);
+    R->sigs[i].data = R;
+    uv_signal_start(&R->sigs[i], res_signal_cb, sigs[i]);
+    R->nsigs++;
+  }
+  uv_run(&R->loop, UV_RUN_DEFAULT);
+  status = R->status;
+out:
+  res_close(R);
+  uv_run(&R->loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&R->loop) != 0)
+    cli_error("results", "internal error: handles left open");
+  return status;
+}
+
 int cmd_results(int argc, char **argv) {
   static const struct option longopts[] = {
       {"redis", required_argument, NULL, 'r'},
@@ -826,7 +881,6 @@ int cmd_results(int argc, char **argv) {
   bool wait = false;
   uint64_t timeout_ms = 0;
   int status = EXIT_USAGE;
-  bool loop_open = false;
   opterr = 0;
   optind = 1;
   int ch;
@@ -891,51 +945,8 @@ int cmd_results(int argc, char **argv) {
     goto out;
   }
 
-  int r = uv_loop_init(&R->loop);
-  if (r != 0) {
-    cli_error("results", "event loop: %s", uv_strerror(r));
-    status = EXIT_REFUSED;
-    goto out;
-  }
-  loop_open = true;
-  tend_dist_client_opts_t o = {
-      .url = url,
-      .stream = stream,
-      .connect_timeout_ms = redis_timeout,
-      .command_timeout_ms = redis_timeout,
-      .reconnect = R->follow || wait,
-      .ready_cb = res_ready_cb,
-      .error_cb = res_err_cb,
-      .data = R,
-  };
-  char err[512];
-  if ((r = tend_dist_client_open(&R->loop, &o, &R->c, err, sizeof(err))) != 0) {
-    cli_error("results", "%s", err);
-    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
-    goto out;
-  }
-  if (timeout_ms > 0) {
-    uv_timer_init(&R->loop, &R->timer);
-    R->timer.data = R;
-    R->timer_open = true;
-    uv_timer_start(&R->timer, res_timeout_cb, timeout_ms, 0);
-  }
-  static const int sigs[] = {SIGINT, SIGTERM};
-  for (int i = 0; i < 2; i++) {
-    uv_signal_init(&R->loop, &R->sigs[i]);
-    R->sigs[i].data = R;
-    uv_signal_start(&R->sigs[i], res_signal_cb, sigs[i]);
-    R->nsigs++;
-  }
-  uv_run(&R->loop, UV_RUN_DEFAULT);
-  status = R->status;
+  status = results_run(R, url, stream, redis_timeout, timeout_ms);
 out:
-  if (loop_open) {
-    res_close(R);
-    uv_run(&R->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&R->loop) != 0)
-      cli_error("results", "internal error: handles left open");
-  }
   free(R->seen);
   free(R);
   return status;
