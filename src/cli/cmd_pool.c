@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 enum { EXIT_MAX_FAILED = 101, EXIT_BROKEN = 128 + SIGPIPE, EXIT_OWN = 255 };
