@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,28 @@ int args_seconds(const char *cmd, const char *opt, const char *s, bool positive,
     return -EINVAL;
   }
   return 0;
+}
+
+void cli_signals_start(cli_signals_t *s, uv_loop_t *loop, bool hup, uv_signal_cb cb, void *data) {
+  static const int signums[] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < (hup ? 3 : 2); i++) {
+    uv_signal_init(loop, &s->h[i]);
+    s->h[i].data = data;
+    uv_signal_start(&s->h[i], cb, signums[i]);
+    s->n++;
+  }
+}
+
+void cli_signals_close(cli_signals_t *s) {
+  for (int i = 0; i < s->n; i++)
+    uv_close((uv_handle_t *)&s->h[i], NULL);
+  s->n = 0;
+}
+
+void cli_loop_close(const char *cmd, uv_loop_t *loop) {
+  uv_run(loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(loop) != 0)
+    cli_error(cmd, "internal error: handles left open");
 }
 
 void cli_error(const char *cmd, const char *fmt, ...) {

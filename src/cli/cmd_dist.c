@@ -144,6 +144,18 @@ static int parse_count(const char *cmd, const char *opt, const char *s, unsigned
   return 0;
 }
 
+/* Open the Redis client on loop, saying why it failed: 0, or the exit
+ * status. */
+static int client_open(const char *cmd, uv_loop_t *loop, const tend_dist_client_opts_t *o,
+                       tend_dist_client_t **c) {
+  char err[512];
+  int r = tend_dist_client_open(loop, o, c, err, sizeof(err));
+  if (r == 0)
+    return 0;
+  cli_error(cmd, "%s", err);
+  return r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+}
+
 /* ---- tend submit ----------------------------------------------------------------- */
 
 struct submit {
@@ -347,12 +359,8 @@ static int submit_run(struct submit *S, const char *url, const char *stream,
       .error_cb = submit_err_cb,
       .data = S,
   };
-  char err[512];
-  if ((r = tend_dist_client_open(&S->loop, &o, &S->c, err, sizeof(err))) != 0) {
-    cli_error("submit", "%s", err);
-    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+  if ((status = client_open("submit", &S->loop, &o, &S->c)) != 0)
     goto out;
-  }
   uv_run(&S->loop, UV_RUN_DEFAULT);
   status = S->status;
   if (fflush(stdout) != 0 && status == 0) {
@@ -361,9 +369,7 @@ static int submit_run(struct submit *S, const char *url, const char *stream,
   }
 out:
   submit_close(S);
-  uv_run(&S->loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&S->loop) != 0)
-    cli_error("submit", "internal error: handles left open");
+  cli_loop_close("submit", &S->loop);
   return status;
 }
 
@@ -475,8 +481,7 @@ out:
 struct wk {
   uv_loop_t loop;
   tend_dist_worker_t *w;
-  uv_signal_t sigs[3];
-  int nsigs;
+  cli_signals_t sigs;
   int status;
   int nsignals;
   bool verbose;
@@ -493,9 +498,7 @@ static void wk_stopped_cb(tend_dist_worker_t *w) {
             " handed back, %" PRIu64 " dead\n",
             st.succeeded + st.failed, st.succeeded + st.failed == 1 ? "" : "s", st.failed,
             st.handed_back, st.dead);
-  for (int i = 0; i < K->nsigs; i++)
-    uv_close((uv_handle_t *)&K->sigs[i], NULL);
-  K->nsigs = 0;
+  cli_signals_close(&K->sigs);
   K->w = NULL;
 }
 
@@ -548,16 +551,8 @@ static int worker_run(struct wk *K, tend_dist_worker_opts_t *o) {
     uv_loop_close(&K->loop);
     return r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
   }
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    uv_signal_init(&K->loop, &K->sigs[i]);
-    K->sigs[i].data = K;
-    uv_signal_start(&K->sigs[i], wk_signal_cb, sigs[i]);
-    K->nsigs++;
-  }
-  uv_run(&K->loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&K->loop) != 0)
-    cli_error("worker", "internal error: handles left open");
+  cli_signals_start(&K->sigs, &K->loop, true, wk_signal_cb, K);
+  cli_loop_close("worker", &K->loop);
   return K->status;
 }
 
@@ -684,8 +679,7 @@ struct res {
   bool closed;
   uv_timer_t timer;
   bool timer_open;
-  uv_signal_t sigs[2];
-  int nsigs;
+  cli_signals_t sigs;
   bool out_broken;
 };
 
@@ -697,9 +691,7 @@ static void res_close(struct res *R) {
     tend_dist_client_close(R->c, NULL);
   if (R->timer_open)
     uv_close((uv_handle_t *)&R->timer, NULL);
-  for (int i = 0; i < R->nsigs; i++)
-    uv_close((uv_handle_t *)&R->sigs[i], NULL);
-  R->nsigs = 0;
+  cli_signals_close(&R->sigs);
 }
 
 static void print_result(struct res *R, const tend_dist_result_t *r) {
@@ -828,32 +820,20 @@ static int results_run(struct res *R, const char *url, const char *stream, uint6
       .error_cb = res_err_cb,
       .data = R,
   };
-  char err[512];
-  if ((r = tend_dist_client_open(&R->loop, &o, &R->c, err, sizeof(err))) != 0) {
-    cli_error("results", "%s", err);
-    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+  if ((status = client_open("results", &R->loop, &o, &R->c)) != 0)
     goto out;
-  }
   if (timeout_ms > 0) {
     uv_timer_init(&R->loop, &R->timer);
     R->timer.data = R;
     R->timer_open = true;
     uv_timer_start(&R->timer, res_timeout_cb, timeout_ms, 0);
   }
-  static const int sigs[] = {SIGINT, SIGTERM};
-  for (int i = 0; i < 2; i++) {
-    uv_signal_init(&R->loop, &R->sigs[i]);
-    R->sigs[i].data = R;
-    uv_signal_start(&R->sigs[i], res_signal_cb, sigs[i]);
-    R->nsigs++;
-  }
+  cli_signals_start(&R->sigs, &R->loop, false, res_signal_cb, R);
   uv_run(&R->loop, UV_RUN_DEFAULT);
   status = R->status;
 out:
   res_close(R);
-  uv_run(&R->loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&R->loop) != 0)
-    cli_error("results", "internal error: handles left open");
+  cli_loop_close("results", &R->loop);
   return status;
 }
 

@@ -101,8 +101,7 @@ struct pool {
   tend_sched_t *s;
   tend_lines_t in; /* stdin, read only when the pool wants tasks */
   bool input_done;
-  uv_signal_t sigs[3];
-  int nsigs;
+  cli_signals_t sigs;
   FILE *joblog;
   int joblog_error;
   uint64_t submitted;
@@ -374,9 +373,7 @@ static void signal_cb(uv_signal_t *h, int signum) {
 static void join_cb(tend_sched_t *s) {
   struct pool *P = tend_sched_data(s);
   progress_clear(P);
-  for (int i = 0; i < P->nsigs; i++)
-    uv_close((uv_handle_t *)&P->sigs[i], NULL);
-  P->nsigs = 0;
+  cli_signals_close(&P->sigs);
   lines_close(&P->in);
 }
 
@@ -623,13 +620,7 @@ int cmd_pool(int argc, char **argv) {
     cli_error("pool", "%s", strerror(-r));
     goto out;
   }
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    uv_signal_init(&P->loop, &P->sigs[i]);
-    P->sigs[i].data = P;
-    uv_signal_start(&P->sigs[i], signal_cb, sigs[i]);
-    P->nsigs++;
-  }
+  cli_signals_start(&P->sigs, &P->loop, true, signal_cb, P);
 
   feed(P);
   uv_run(&P->loop, UV_RUN_DEFAULT);
