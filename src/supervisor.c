@@ -529,7 +529,6 @@ static void spawn(sv_proc_t *p) {
   }
   childenv_t env;
   o.env = child_env(p, &env);
-
   tend_proc_t *run = calloc(1, sizeof(*run));
   if (run == NULL || o.env == NULL) {
     free(run);
