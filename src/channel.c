@@ -9,6 +9,8 @@
 
 int channel_init(channel_t *c, const char *name, size_t capacity) {
   memset(c, 0, sizeof(*c));
+  TAILQ_INIT(&c->producers);
+  TAILQ_INIT(&c->consumers);
   c->name = strdup(name);
   c->capacity = capacity > 0 ? capacity : 1;
   c->slots = c->capacity + CHAN_UNGET_SLACK;
@@ -31,42 +33,26 @@ void channel_free(channel_t *c) {
 
 bool channel_full(const channel_t *c) { return c->count >= c->capacity; }
 
-static void link_waiter(chan_waiter_t **list, chan_waiter_t *w) {
-  if (w->linked)
+static void link_waiter(struct chan_waiters *list, chan_waiter_t *w) {
+  if (w->on != NULL)
     return;
-  w->next = NULL;
-  w->prev = NULL;
-  if (*list == NULL) {
-    *list = w;
-  } else {
-    chan_waiter_t *t = *list;
-    while (t->next != NULL)
-      t = t->next;
-    t->next = w;
-    w->prev = t;
-  }
-  w->linked = true;
+  TAILQ_INSERT_TAIL(list, w, link);
+  w->on = list;
 }
 
-static void unlink_waiter(chan_waiter_t **list, chan_waiter_t *w) {
-  if (!w->linked)
+void channel_unwait(chan_waiter_t *w) {
+  if (w->on == NULL)
     return;
-  if (w->prev != NULL)
-    w->prev->next = w->next;
-  else
-    *list = w->next;
-  if (w->next != NULL)
-    w->next->prev = w->prev;
-  w->next = w->prev = NULL;
-  w->linked = false;
+  TAILQ_REMOVE(w->on, w, link);
+  w->on = NULL;
 }
 
 /* Wake the first waiter of list, if any. */
-static void wake(chan_waiter_t **list) {
-  chan_waiter_t *w = *list;
+static void wake(struct chan_waiters *list) {
+  chan_waiter_t *w = TAILQ_FIRST(list);
   if (w == NULL)
     return;
-  unlink_waiter(list, w);
+  channel_unwait(w);
   w->ready(w);
 }
 
@@ -115,19 +101,6 @@ void channel_wait_room(channel_t *c, chan_waiter_t *w) { link_waiter(&c->produce
 
 void channel_wait_message(channel_t *c, chan_waiter_t *w) { link_waiter(&c->consumers, w); }
 
-void channel_unwait(channel_t *c, chan_waiter_t *w) {
-  if (!w->linked)
-    return;
-  /* It is on exactly one of the two lists. */
-  for (chan_waiter_t *t = c->producers; t != NULL; t = t->next) {
-    if (t == w) {
-      unlink_waiter(&c->producers, w);
-      return;
-    }
-  }
-  unlink_waiter(&c->consumers, w);
-}
-
 /* ---- chanset ------------------------------------------------------------ */
 
 static void idle_cb(uv_idle_t *h) {
@@ -137,18 +110,15 @@ static void idle_cb(uv_idle_t *h) {
    * recurse, nor starve the loop. Each is taken off the shared list before
    * it runs, so cancelling any waiter meanwhile stays correct. */
   size_t n = 0;
-  for (chan_waiter_t *t = s->fired; t != NULL; t = t->fired_next)
+  chan_waiter_t *w;
+  TAILQ_FOREACH(w, &s->fired, fired_link)
     n++;
-  while (n-- > 0 && s->fired != NULL) {
-    chan_waiter_t *w = s->fired;
-    s->fired = w->fired_next;
-    if (s->fired == NULL)
-      s->fired_tail = NULL;
-    w->fired_next = NULL;
+  while (n-- > 0 && (w = TAILQ_FIRST(&s->fired)) != NULL) {
+    TAILQ_REMOVE(&s->fired, w, fired_link);
     w->deferred = false;
     w->fn(w->data);
   }
-  if (s->fired == NULL)
+  if (TAILQ_EMPTY(&s->fired))
     uv_idle_stop(&s->idle);
 }
 
@@ -157,17 +127,13 @@ static void set_ready(chan_waiter_t *w) {
   if (w->deferred)
     return;
   w->deferred = true;
-  w->fired_next = NULL;
-  if (s->fired_tail != NULL)
-    s->fired_tail->fired_next = w;
-  else
-    s->fired = w;
-  s->fired_tail = w;
+  TAILQ_INSERT_TAIL(&s->fired, w, fired_link);
   uv_idle_start(&s->idle, idle_cb);
 }
 
 void chanset_init(chanset_t *s, uv_loop_t *loop) {
   memset(s, 0, sizeof(*s));
+  TAILQ_INIT(&s->fired);
   s->loop = loop;
   uv_idle_init(loop, &s->idle);
   s->idle.data = s;
@@ -220,22 +186,9 @@ void chanset_waiter_init(chanset_t *s, chan_waiter_t *w, void (*fn)(void *data),
 
 void chanset_waiter_cancel(channel_t *c, chan_waiter_t *w) {
   if (c != NULL)
-    channel_unwait(c, w);
+    channel_unwait(w);
   if (!w->deferred)
     return;
-  chanset_t *s = w->set;
-  chan_waiter_t *prev = NULL;
-  for (chan_waiter_t *t = s->fired; t != NULL; prev = t, t = t->fired_next) {
-    if (t != w)
-      continue;
-    if (prev != NULL)
-      prev->fired_next = w->fired_next;
-    else
-      s->fired = w->fired_next;
-    if (s->fired_tail == w)
-      s->fired_tail = prev;
-    break;
-  }
+  TAILQ_REMOVE(&w->set->fired, w, fired_link);
   w->deferred = false;
-  w->fired_next = NULL;
 }

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 typedef struct chan_msg {
   size_t len;
@@ -31,17 +32,18 @@ typedef struct chan_msg {
 } chan_msg_t;
 
 typedef struct chan_waiter chan_waiter_t;
+TAILQ_HEAD(chan_waiters, chan_waiter);
 struct chan_waiter {
   void (*ready)(chan_waiter_t *w); /* room (for a producer) or a message */
   void *data;
-  chan_waiter_t *next, *prev;
-  bool linked;   /* on a channel's list */
+  TAILQ_ENTRY(chan_waiter) link;
+  struct chan_waiters *on; /* the channel's list it waits on, or NULL */
   /* chanset waiters: what runs on a later loop turn */
   struct chanset *set;
   void (*fn)(void *data);
-  bool deferred; /* on set's list of waiters to run (through fired_next:
+  bool deferred; /* on set's list of waiters to run (through fired_link:
                     it may be on a channel's list again meanwhile) */
-  chan_waiter_t *fired_next;
+  TAILQ_ENTRY(chan_waiter) fired_link;
 };
 
 typedef struct {
@@ -52,7 +54,7 @@ typedef struct {
                       consumer gives back after a producer filled up */
   size_t head, count;
   uint64_t puts, gets; /* totals, for status */
-  chan_waiter_t *producers, *consumers; /* FIFO lists of waiters */
+  struct chan_waiters producers, consumers; /* FIFO lists of waiters */
 } channel_t;
 
 int channel_init(channel_t *c, const char *name, size_t capacity);
@@ -79,8 +81,9 @@ bool channel_full(const channel_t *c);
 /* Register w to be called once when there is room / a message. */
 void channel_wait_room(channel_t *c, chan_waiter_t *w);
 void channel_wait_message(channel_t *c, chan_waiter_t *w);
-/* Withdraw a registration (safe if not registered). */
-void channel_unwait(channel_t *c, chan_waiter_t *w);
+/* Withdraw a registration from whichever channel holds it (safe if not
+ * registered). */
+void channel_unwait(chan_waiter_t *w);
 
 /* ---- the daemon's channels, on its loop ---------------------------------- */
 
@@ -93,8 +96,7 @@ typedef struct chanset {
   channel_t **chans; /* pointers: a channel never moves while it lives */
   size_t n;
   uv_idle_t idle;       /* runs the woken waiters, one loop turn later */
-  chan_waiter_t *fired; /* FIFO of woken waiters (linked through fired_next) */
-  chan_waiter_t *fired_tail;
+  struct chan_waiters fired; /* FIFO of woken waiters (through fired_link) */
 } chanset_t;
 
 void chanset_init(chanset_t *s, uv_loop_t *loop);

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/queue.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ struct inreq {
   uv_write_t req;
   comm_t *c;
   size_t len;
-  struct inreq *next; /* free list */
+  SLIST_ENTRY(inreq) link; /* on in_free */
   char data[];
 };
 
@@ -68,7 +69,7 @@ struct comm {
   bool in_paused;
   size_t in_flight; /* bytes queued on the child's stdin */
   size_t in_held;   /* chunk memory those writes hold (backpressure) */
-  struct inreq *in_free; /* spare input chunks */
+  SLIST_HEAD(, inreq) in_free; /* spare input chunks */
   unsigned in_nfree;
   ep_t in_ep;
   bool in_ep_open;
@@ -88,9 +89,9 @@ static void maybe_finish(comm_t *c);
 static void release(comm_t *c) {
   if (--c->handles > 0)
     return;
-  while (c->in_free != NULL) {
-    struct inreq *w = c->in_free;
-    c->in_free = w->next;
+  struct inreq *w;
+  while ((w = SLIST_FIRST(&c->in_free)) != NULL) {
+    SLIST_REMOVE_HEAD(&c->in_free, link);
     free(w);
   }
   c->done(c->data, c->res);
@@ -253,10 +254,10 @@ static void drain_now(output_t *o) {
 static void input_pump(comm_t *c);
 
 static struct inreq *in_get(comm_t *c) {
-  struct inreq *w = c->in_free;
+  struct inreq *w = SLIST_FIRST(&c->in_free);
   if (w == NULL)
     return malloc(sizeof(*w) + CHUNK);
-  c->in_free = w->next;
+  SLIST_REMOVE_HEAD(&c->in_free, link);
   c->in_nfree--;
   return w;
 }
@@ -268,8 +269,7 @@ static void in_put(comm_t *c, struct inreq *w) {
     free(w);
     return;
   }
-  w->next = c->in_free;
-  c->in_free = w;
+  SLIST_INSERT_HEAD(&c->in_free, w, link);
   c->in_nfree++;
 }
 

@@ -62,6 +62,7 @@
 #include "config_value.h"
 #include "config_words.h"
 #include "tend/text.h"
+#include "units.h"
 
 extern char **environ;
 
@@ -248,8 +249,8 @@ static bool get_parsed(struct ctx *x, cfg_section_t *s, const char *key, const c
   return ok;
 }
 
-static bool parse_seconds(const char *val, void *out) { return cfg_parse_seconds(val, out); }
-static bool parse_bytes(const char *val, void *out) { return cfg_parse_bytes(val, out); }
+static bool parse_seconds(const char *val, void *out) { return units_seconds(val, out) == 0; }
+static bool parse_bytes(const char *val, void *out) { return units_bytes(val, out) == 0; }
 static bool parse_octal(const char *val, void *out) { return cfg_parse_octal(val, out); }
 
 static bool get_seconds(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v,

@@ -140,61 +140,6 @@ bool cfg_parse_bool(const char *s, bool *out) {
   return false;
 }
 
-/* A number of seconds: digits with an optional fraction. */
-bool cfg_parse_seconds(const char *s, double *out) {
-  const char *p = s;
-  if (*p == '+')
-    p++;
-  size_t digits = strspn(p, "0123456789");
-  const char *q = p + digits;
-  if (*q == '.') {
-    size_t frac = strspn(q + 1, "0123456789");
-    digits += frac;
-    q += 1 + frac;
-  }
-  if (digits == 0 || *q != '\0')
-    return false;
-  *out = strtod(s, NULL);
-  return true;
-}
-
-/* supervisord's byte_size: an integer with an optional KB/MB/GB suffix
- * (any case, powers of 1024). */
-bool cfg_parse_bytes(const char *s, uint64_t *out) {
-  size_t n = strlen(s);
-  uint64_t mult = 1;
-  if (n >= 2) {
-    const char *suf = s + n - 2;
-    if (strcasecmp(suf, "kb") == 0)
-      mult = 1024;
-    else if (strcasecmp(suf, "mb") == 0)
-      mult = 1024 * 1024;
-    else if (strcasecmp(suf, "gb") == 0)
-      mult = 1024 * 1024 * 1024;
-    if (mult != 1)
-      n -= 2;
-  }
-  while (n > 0 && isspace((unsigned char)s[n - 1]))
-    n--;
-  const char *p = s;
-  if (*p == '+') {
-    p++;
-    n--;
-  }
-  if (n == 0 || strspn(p, "0123456789") < n)
-    return false;
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (v > (UINT64_MAX - 9) / 10)
-      return false;
-    v = v * 10 + (uint64_t)(p[i] - '0');
-  }
-  if (v > UINT64_MAX / mult)
-    return false;
-  *out = v * mult;
-  return true;
-}
-
 /* supervisord's octal_type: int(value, 8), "0o" prefix allowed. */
 bool cfg_parse_octal(const char *s, int *out) {
   const char *p = s;

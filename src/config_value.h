@@ -27,13 +27,6 @@ bool cfg_parse_long(const char *s, long *out);
 /* boolean(): yes/true/on/1, no/false/off/0, any case. */
 bool cfg_parse_bool(const char *s, bool *out);
 
-/* A number of seconds >= 0: digits with an optional fraction ("2.5"). */
-bool cfg_parse_seconds(const char *s, double *out);
-
-/* byte_size(): an integer >= 0 with an optional KB, MB or GB suffix (any
- * case, powers of 1024). */
-bool cfg_parse_bytes(const char *s, uint64_t *out);
-
 /* octal_type(): octal digits, "0o" prefix allowed, at most 07777. */
 bool cfg_parse_octal(const char *s, int *out);
 

@@ -71,11 +71,11 @@ static void timer_arm(struct dist_conn *c) {
     at = c->connect_deadline;
     break;
   case DC_READY:
-    if (c->head == NULL) {
+    if (TAILQ_EMPTY(&c->cmds)) {
       uv_timer_stop(&c->timer);
       return;
     }
-    at = c->head->deadline;
+    at = TAILQ_FIRST(&c->cmds)->deadline;
     break;
   default:
     return;
@@ -130,7 +130,7 @@ static void timer_cb(uv_timer_t *t) {
     teardown(c);
     return;
   case DC_READY:
-    if (c->head == NULL || now < c->head->deadline) {
+    if (TAILQ_EMPTY(&c->cmds) || now < TAILQ_FIRST(&c->cmds)->deadline) {
       timer_arm(c);
       return;
     }
@@ -208,23 +208,16 @@ static void ev_cleanup(void *p) {
 /* ---- commands --------------------------------------------------------------- */
 
 static void unlink_cmd(struct dist_conn *c, struct dist_cmd *k) {
-  struct dist_cmd **pp = &c->head, *prev = NULL;
-  while (*pp != NULL && *pp != k) {
-    prev = *pp;
-    pp = &(*pp)->next;
-  }
-  if (*pp == NULL)
+  if (!k->queued)
     return;
-  *pp = k->next;
-  if (c->tail == k)
-    c->tail = prev;
+  TAILQ_REMOVE(&c->cmds, k, link);
+  k->queued = false;
   c->pending--;
 }
 
 static void put_spare(struct dist_conn *c, struct dist_cmd *k) {
   if (c->nspare < 64 && c->state != DC_CLOSING && c->state != DC_CLOSED) {
-    k->next = c->spare;
-    c->spare = k;
+    TAILQ_INSERT_HEAD(&c->spare, k, link);
     c->nspare++;
   } else {
     free(k);
@@ -252,26 +245,23 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv) {
 
 static int send_cmd(struct dist_conn *c, uint64_t deadline, dist_reply_cb cb, void *arg,
                     bool internal, int argc, const char **argv, const size_t *lens) {
-  struct dist_cmd *k = c->spare;
+  struct dist_cmd *k = TAILQ_FIRST(&c->spare);
   if (k != NULL) {
-    c->spare = k->next;
+    TAILQ_REMOVE(&c->spare, k, link);
     c->nspare--;
   } else if ((k = malloc(sizeof(*k))) == NULL) {
     return -ENOMEM;
   }
-  *k = (struct dist_cmd){.deadline = deadline, .cb = cb, .arg = arg, .c = c, .internal = internal};
-  if (c->tail != NULL)
-    c->tail->next = k;
-  else
-    c->head = k;
-  c->tail = k;
+  *k = (struct dist_cmd){
+      .queued = true, .deadline = deadline, .cb = cb, .arg = arg, .c = c, .internal = internal};
+  TAILQ_INSERT_TAIL(&c->cmds, k, link);
   c->pending++;
   if (redisAsyncCommandArgv(c->ac, reply_cb, k, argc, argv, lens) != REDIS_OK) {
     unlink_cmd(c, k);
     put_spare(c, k);
     return -ENOTCONN;
   }
-  if (c->head == k && c->state == DC_READY)
+  if (TAILQ_FIRST(&c->cmds) == k && c->state == DC_READY)
     timer_arm(c);
   return 0;
 }
@@ -465,6 +455,8 @@ int dist_conn_init(struct dist_conn *c, uv_loop_t *loop, const tend_redis_url_t 
                    const char *what, uint64_t connect_timeout_ms, dist_conn_cb up_cb,
                    dist_conn_cb down_cb) {
   memset(c, 0, sizeof(*c));
+  TAILQ_INIT(&c->cmds);
+  TAILQ_INIT(&c->spare);
   c->loop = loop;
   c->url = url;
   c->what = what;
@@ -544,9 +536,9 @@ void dist_conn_close(struct dist_conn *c, dist_conn_cb close_cb) {
   else
     settle(c);
   /* Spare command records are not handles: free them now. */
-  while (c->spare != NULL) {
-    struct dist_cmd *k = c->spare;
-    c->spare = k->next;
+  struct dist_cmd *k;
+  while ((k = TAILQ_FIRST(&c->spare)) != NULL) {
+    TAILQ_REMOVE(&c->spare, k, link);
     free(k);
   }
   c->nspare = 0;

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "tend/dist.h"
@@ -42,7 +43,8 @@ typedef enum {
 } dist_conn_state_t;
 
 struct dist_cmd {
-  struct dist_cmd *next;
+  TAILQ_ENTRY(dist_cmd) link; /* on the conn's cmds (queued) or spare */
+  bool queued;
   uint64_t deadline; /* uv_now() ms */
   dist_reply_cb cb;
   void *arg;
@@ -73,8 +75,8 @@ struct dist_conn {
   uv_getaddrinfo_t gai;
   bool gai_busy;
   uint64_t connect_deadline;
-  struct dist_cmd *head, *tail; /* waiting for replies, in order */
-  struct dist_cmd *spare;       /* a few freed ones, reused */
+  TAILQ_HEAD(dist_cmds, dist_cmd) cmds; /* waiting for replies, in order */
+  struct dist_cmds spare;               /* a few freed ones, reused */
   unsigned nspare;
   size_t pending;
   int handshake_left;

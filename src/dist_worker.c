@@ -36,7 +36,7 @@
  * written: those tasks come back after the visibility timeout), every
  * handle is closed and stop_cb runs.
  */
-#include "config_words.h"
+#include "childenv.h"
 #include "dist_codec.h"
 #include "dist_conn.h"
 #include "tend/dist.h"
@@ -51,9 +51,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
-
-extern char **environ;
 
 enum {
   BLOCK_MS = 2000,
@@ -74,13 +73,12 @@ struct tend_dist_worker_s;
 struct dtask {
   tend_task_t t; /* first: the pool hands back &t */
   struct tend_dist_worker_s *w;
-  struct dtask *prev, *next;
+  TAILQ_ENTRY(dtask) link; /* on the worker's tasks, oldest first */
   char id[ID_MAX];
   char *raw; /* the task JSON as stored */
   struct dist_spec spec;
   bool have_spec;
-  char **env;
-  char *extra[3];
+  childenv_t env;
   unsigned deliveries; /* the entry's delivery count */
   unsigned attempt;    /* what results report */
   dphase_t phase;
@@ -118,7 +116,7 @@ struct tend_dist_worker_s {
   bool read_inflight, claim_inflight, beat_inflight, setup_inflight;
   char cursor[ID_MAX];
 
-  struct dtask *head, *tail;
+  TAILQ_HEAD(, dtask) tasks;
   unsigned in_pool; /* CHECK + SCHED */
 
   bool stopping, sched_joined, closing;
@@ -139,7 +137,8 @@ static void link_connect(worker_t *w);
 void *tend_dist_worker_data(const tend_dist_worker_t *w) { return w->o.data; }
 
 bool tend_dist_worker_owns_pid(const tend_dist_worker_t *w, int pid) {
-  for (const struct dtask *d = w->head; d != NULL; d = d->next)
+  const struct dtask *d;
+  TAILQ_FOREACH(d, &w->tasks, link)
     if (d->phase == DT_SCHED && d->t.state == TEND_TASK_RUNNING && d->t.pid == pid)
       return pid > 0;
   return false;
@@ -180,12 +179,7 @@ static struct dtask *task_new(worker_t *w, const char *id) {
   d->w = w;
   snprintf(d->id, sizeof(d->id), "%s", id);
   d->t.data = d;
-  d->prev = w->tail;
-  if (w->tail != NULL)
-    w->tail->next = d;
-  else
-    w->head = d;
-  w->tail = d;
+  TAILQ_INSERT_TAIL(&w->tasks, d, link);
   return d;
 }
 
@@ -193,19 +187,10 @@ static void task_free(struct dtask *d) {
   worker_t *w = d->w;
   if (d->phase == DT_CHECK || d->phase == DT_SCHED)
     w->in_pool--;
-  if (d->prev != NULL)
-    d->prev->next = d->next;
-  else
-    w->head = d->next;
-  if (d->next != NULL)
-    d->next->prev = d->prev;
-  else
-    w->tail = d->prev;
+  TAILQ_REMOVE(&w->tasks, d, link);
   if (d->have_spec)
     dist_spec_free(&d->spec);
-  free(d->env);
-  for (int i = 0; i < 3; i++)
-    free(d->extra[i]);
+  childenv_free(&d->env);
   free(d->out[0]);
   free(d->out[1]);
   free(d->raw);
@@ -260,34 +245,16 @@ static void go_dead(struct dtask *d, const char *why, unsigned attempts) {
 
 /* The environment of a task: ours, the task's on top, then TEND_*. */
 static int build_env(worker_t *w, struct dtask *d) {
-  if (asprintf(&d->extra[0], "TEND_TASK_ID=%s", d->id) < 0 ||
-      asprintf(&d->extra[1], "TEND_TASK_ATTEMPT=%u", d->attempt) < 0 ||
-      asprintf(&d->extra[2], "TEND_WORKER=%s", w->name) < 0)
-    return -ENOMEM;
-  size_t n = 0, m = cfg_strv_len(d->spec.env);
-  while (environ[n] != NULL)
-    n++;
-  d->env = calloc(n + m + 4, sizeof(char *));
-  if (d->env == NULL)
-    return -ENOMEM;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *e = environ[i];
-    size_t len = strcspn(e, "=");
-    bool replaced = strncmp(e, "TEND_TASK_ID=", 13) == 0 ||
-                    strncmp(e, "TEND_TASK_ATTEMPT=", 18) == 0 ||
-                    strncmp(e, "TEND_WORKER=", 12) == 0;
-    for (size_t j = 0; j < m && !replaced; j++)
-      replaced = strncmp(d->spec.env[j], e, len) == 0 && d->spec.env[j][len] == '=';
-    if (!replaced)
-      d->env[k++] = environ[i];
-  }
-  for (size_t j = 0; j < m; j++)
-    d->env[k++] = d->spec.env[j];
-  for (int i = 0; i < 3; i++)
-    d->env[k++] = d->extra[i];
-  d->env[k] = NULL;
-  return 0;
+  int r = childenv_init(&d->env, NULL);
+  if (r == 0)
+    r = childenv_setv(&d->env, d->spec.env);
+  if (r == 0)
+    r = childenv_setf(&d->env, "TEND_TASK_ID=%s", d->id);
+  if (r == 0)
+    r = childenv_setf(&d->env, "TEND_TASK_ATTEMPT=%u", d->attempt);
+  if (r == 0)
+    r = childenv_setf(&d->env, "TEND_WORKER=%s", w->name);
+  return r;
 }
 
 /* The task knows its delivery count: run it, or give up on it. */
@@ -324,7 +291,7 @@ static void proceed(struct dtask *d, unsigned deliveries) {
     return;
   }
   d->t.argv = d->spec.argv;
-  d->t.env = d->env;
+  d->t.env = d->env.envp;
   d->t.cwd = d->spec.cwd;
   d->t.out[0] = d->t.out[1] = TEND_OUT_STREAM;
   d->t.timeout_ms = d->spec.timeout_ms;
@@ -597,8 +564,8 @@ static void finish_next(struct dtask *d) {
 }
 
 static void resume_finishing(worker_t *w, bool only_retry) {
-  for (struct dtask *d = w->head, *next; d != NULL; d = next) {
-    next = d->next;
+  for (struct dtask *d = TAILQ_FIRST(&w->tasks), *next; d != NULL; d = next) {
+    next = TAILQ_NEXT(d, link);
     if (d->phase == DT_FINISH && !d->busy && (!only_retry || d->retry_later))
       finish_next(d);
   }
@@ -714,7 +681,8 @@ static void beat(worker_t *w) {
   if (w->beat_inflight)
     return;
   size_t n = 0;
-  for (struct dtask *d = w->head; d != NULL; d = d->next)
+  struct dtask *d;
+  TAILQ_FOREACH(d, &w->tasks, link)
     if (d->phase == DT_SCHED || (d->phase == DT_FINISH && d->fin != FIN_HANDBACK))
       n++;
   if (n == 0)
@@ -725,7 +693,7 @@ static void beat(worker_t *w) {
   int k = 0;
   argv[k++] = "XCLAIM", argv[k++] = w->stream, argv[k++] = w->group, argv[k++] = w->name;
   argv[k++] = "0";
-  for (struct dtask *d = w->head; d != NULL; d = d->next)
+  TAILQ_FOREACH(d, &w->tasks, link)
     if (d->phase == DT_SCHED || (d->phase == DT_FINISH && d->fin != FIN_HANDBACK))
       argv[k++] = d->id;
   argv[k++] = "JUSTID";
@@ -876,6 +844,7 @@ int tend_dist_worker_start(uv_loop_t *loop, const tend_dist_worker_opts_t *o,
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
+  TAILQ_INIT(&w->tasks);
   int r = tend_redis_url_parse(o->url, &w->url, err, errlen);
   if (r != 0) {
     free(w);
@@ -1001,14 +970,15 @@ static void maybe_done(worker_t *w) {
   if (w->link == L_RUNNING || w->link == L_SETUP) {
     if (w->read_inflight || w->setup_inflight)
       return;
-    for (struct dtask *d = w->head; d != NULL; d = d->next)
+    struct dtask *d;
+    TAILQ_FOREACH(d, &w->tasks, link)
       if (d->phase != DT_FINISH || d->busy || !d->retry_later)
         return; /* still being written (a refused one does not hold the stop) */
   }
   unsigned left = 0;
-  while (w->head != NULL) {
+  while (!TAILQ_EMPTY(&w->tasks)) {
     left++;
-    task_free(w->head);
+    task_free(TAILQ_FIRST(&w->tasks));
   }
   if (left > 0)
     wlog(w, TEND_DIST_LOG_WARN,

@@ -22,7 +22,7 @@ struct ep_chunk {
   uv_write_t req;
   ep_t *ep;
   size_t len; /* bytes queued from it */
-  struct ep_chunk *next;
+  SLIST_ENTRY(ep_chunk) link; /* on free_chunks */
   char data[];
 };
 
@@ -118,9 +118,9 @@ static struct ep_chunk *chunk_of(char *data) {
 }
 
 char *ep_chunk_get(ep_t *ep) {
-  struct ep_chunk *k = ep->free_chunks;
+  struct ep_chunk *k = SLIST_FIRST(&ep->free_chunks);
   if (k != NULL) {
-    ep->free_chunks = k->next;
+    SLIST_REMOVE_HEAD(&ep->free_chunks, link);
     ep->nfree--;
     return k->data;
   }
@@ -137,8 +137,7 @@ void ep_chunk_put(ep_t *ep, char *chunk) {
     free(k);
     return;
   }
-  k->next = ep->free_chunks;
-  ep->free_chunks = k;
+  SLIST_INSERT_HEAD(&ep->free_chunks, k, link);
   ep->nfree++;
 }
 
@@ -241,9 +240,9 @@ int ep_write_chunk(ep_t *ep, char *chunk, size_t len) {
 }
 
 static void free_chunks(ep_t *ep) {
-  while (ep->free_chunks != NULL) {
-    struct ep_chunk *k = ep->free_chunks;
-    ep->free_chunks = k->next;
+  struct ep_chunk *k;
+  while ((k = SLIST_FIRST(&ep->free_chunks)) != NULL) {
+    SLIST_REMOVE_HEAD(&ep->free_chunks, link);
     free(k);
   }
   ep->nfree = 0;

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 typedef struct ep ep_t;
@@ -48,7 +49,7 @@ struct ep {
   ep_cb close_cb;
   int restore_fd;
   int restore_flags;
-  struct ep_chunk *free_chunks; /* spare chunks */
+  SLIST_HEAD(, ep_chunk) free_chunks; /* spare chunks */
   unsigned nfree;
   bool closing;
 };

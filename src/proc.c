@@ -96,27 +96,18 @@ static void close_handle(tend_proc_t *p, uv_handle_t *h) {
 /* A hash of the live tend_proc_t by pid: a subreaper's SIGCHLD handler asks
  * about every child it sees, and a daemon may have thousands. */
 #define LIVE_BUCKETS 1024
-static tend_proc_t *live_table[LIVE_BUCKETS];
+static LIST_HEAD(, tend_proc_s) live_table[LIVE_BUCKETS];
 
 static void live_add(tend_proc_t *p) {
-  tend_proc_t **b = &live_table[(unsigned)p->pid % LIVE_BUCKETS];
-  p->live_next = *b;
-  *b = p;
+  LIST_INSERT_HEAD(&live_table[(unsigned)p->pid % LIVE_BUCKETS], p, live_link);
   p->live = true;
 }
 
 static void live_del(tend_proc_t *p) {
   if (!p->live)
     return;
-  for (tend_proc_t **at = &live_table[(unsigned)p->pid % LIVE_BUCKETS]; *at != NULL;
-       at = &(*at)->live_next) {
-    if (*at == p) {
-      *at = p->live_next;
-      break;
-    }
-  }
+  LIST_REMOVE(p, live_link);
   p->live = false;
-  p->live_next = NULL;
 }
 
 static void (*watch_started)(int pid);
@@ -128,7 +119,8 @@ void tend_proc_set_watch(void (*started)(int pid), void (*closed)(int pid)) {
 }
 
 bool tend_proc_is_child(int pid) {
-  for (tend_proc_t *p = live_table[(unsigned)pid % LIVE_BUCKETS]; p != NULL; p = p->live_next)
+  tend_proc_t *p;
+  LIST_FOREACH(p, &live_table[(unsigned)pid % LIVE_BUCKETS], live_link)
     if (p->pid == pid)
       return true;
   return false;
@@ -184,8 +176,8 @@ static void fallback_cb(uv_signal_t *h, int signum) {
   (void)h;
   (void)signum;
   for (int b = 0; b < LIVE_BUCKETS; b++) {
-    for (tend_proc_t *p = live_table[b], *next; p != NULL; p = next) {
-      next = p->live_next;
+    for (tend_proc_t *p = LIST_FIRST(&live_table[b]), *next; p != NULL; p = next) {
+      next = LIST_NEXT(p, live_link);
       if (p->pidfd >= 0 || p->state != TEND_PROC_RUNNING)
         continue;
       siginfo_t info;

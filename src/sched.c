@@ -55,8 +55,8 @@ struct slot {
   bool out_open[2];  /* reading proc.pipes[1 + i] */
   bool exited;
   int handles;       /* proc + timer while closing */
-  struct slot *next_free;
-  struct slot *next_all;
+  SLIST_ENTRY(slot) free_link; /* on free_slots */
+  SLIST_ENTRY(slot) all_link;  /* on all_slots */
 };
 
 struct tend_sched_s {
@@ -64,12 +64,12 @@ struct tend_sched_s {
   tend_sched_opts_t o;
   char *tmpdir;
 
-  tend_task_t *qhead, *qtail;
+  STAILQ_HEAD(, tend_task_s) queue;
   tend_sched_stats_t st;
   uint64_t next_seq;
 
-  struct slot *all_slots;  /* every slot ever made, freed by tend_sched_free */
-  struct slot *free_slots; /* idle ones */
+  SLIST_HEAD(, slot) all_slots;  /* every slot ever made, freed by tend_sched_free */
+  SLIST_HEAD(, slot) free_slots; /* idle ones */
   unsigned closing;        /* slots whose handles are being closed */
 
   uv_idle_t tick;
@@ -118,7 +118,7 @@ static void tick_closed_cb(uv_handle_t *h) {
 }
 
 static void maybe_join(tend_sched_t *s) {
-  if (!s->closed || s->joining || s->in_pump || s->qhead != NULL || s->st.running > 0 ||
+  if (!s->closed || s->joining || s->in_pump || !STAILQ_EMPTY(&s->queue) || s->st.running > 0 ||
       s->closing > 0)
     return;
   s->joining = true;
@@ -258,17 +258,16 @@ static void capture_free(tend_sched_t *s, tend_capture_t *c) {
 /* ---- slots -------------------------------------------------------------- */
 
 static struct slot *slot_get(tend_sched_t *s) {
-  struct slot *sl = s->free_slots;
+  struct slot *sl = SLIST_FIRST(&s->free_slots);
   if (sl != NULL) {
-    s->free_slots = sl->next_free;
+    SLIST_REMOVE_HEAD(&s->free_slots, free_link);
     return sl;
   }
   sl = calloc(1, sizeof(*sl));
   if (sl == NULL)
     return NULL;
   sl->s = s;
-  sl->next_all = s->all_slots;
-  s->all_slots = sl;
+  SLIST_INSERT_HEAD(&s->all_slots, sl, all_link);
   return sl;
 }
 
@@ -277,8 +276,7 @@ static void slot_handle_closed(struct slot *sl) {
     return;
   tend_sched_t *s = sl->s;
   s->closing--;
-  sl->next_free = s->free_slots;
-  s->free_slots = sl;
+  SLIST_INSERT_HEAD(&s->free_slots, sl, free_link);
   maybe_join(s);
 }
 
@@ -447,21 +445,15 @@ static tend_stdio_kind_t stdio_kind(tend_out_t out, int i) {
 }
 
 static void queue_push_front(tend_sched_t *s, tend_task_t *t) {
-  t->next_ = s->qhead;
-  s->qhead = t;
-  if (s->qtail == NULL)
-    s->qtail = t;
+  STAILQ_INSERT_HEAD(&s->queue, t, queue_);
   s->st.queued++;
 }
 
 static tend_task_t *queue_pop(tend_sched_t *s) {
-  tend_task_t *t = s->qhead;
+  tend_task_t *t = STAILQ_FIRST(&s->queue);
   if (t == NULL)
     return NULL;
-  s->qhead = t->next_;
-  if (s->qhead == NULL)
-    s->qtail = NULL;
-  t->next_ = NULL;
+  STAILQ_REMOVE_HEAD(&s->queue, queue_);
   s->st.queued--;
   return t;
 }
@@ -537,17 +529,18 @@ static void pump(tend_sched_t *s) {
     return;
   }
   s->in_pump = true;
+  struct slot *sl;
   do {
     s->pump_again = false;
     /* Tasks stopped by a cancel whose leader is gone are done now, even if
      * a grandchild holds their pipes. */
     if (s->cancelled)
-      for (struct slot *sl = s->all_slots; sl != NULL; sl = sl->next_all)
+      SLIST_FOREACH(sl, &s->all_slots, all_link)
         if (sl->task != NULL && sl->exited)
           maybe_finish(sl);
-    while (s->halted && s->qhead != NULL)
+    while (s->halted && !STAILQ_EMPTY(&s->queue))
       task_done(s, queue_pop(s), TEND_TASK_SKIPPED);
-    while (!s->halted && !s->fd_starved && s->qhead != NULL &&
+    while (!s->halted && !s->fd_starved && !STAILQ_EMPTY(&s->queue) &&
            s->st.running < s->o.max_running)
       task_start(s, queue_pop(s));
     if (!s->closed && s->o.feed_cb != NULL && s->st.queued < queue_low(s)) {
@@ -570,6 +563,7 @@ int tend_sched_new(uv_loop_t *loop, const tend_sched_opts_t *opts, tend_sched_t 
   tend_sched_t *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return -ENOMEM;
+  STAILQ_INIT(&s->queue);
   s->loop = loop;
   s->o = *opts;
   if (s->o.mem_limit == 0)
@@ -598,11 +592,11 @@ int tend_sched_new(uv_loop_t *loop, const tend_sched_opts_t *opts, tend_sched_t 
 int tend_sched_free(tend_sched_t *s) {
   if (s == NULL)
     return 0;
-  if (s->tick_open || s->st.running > 0 || s->qhead != NULL || s->closing > 0)
+  if (s->tick_open || s->st.running > 0 || !STAILQ_EMPTY(&s->queue) || s->closing > 0)
     return -EBUSY;
-  while (s->all_slots != NULL) {
-    struct slot *sl = s->all_slots;
-    s->all_slots = sl->next_all;
+  struct slot *sl;
+  while ((sl = SLIST_FIRST(&s->all_slots)) != NULL) {
+    SLIST_REMOVE_HEAD(&s->all_slots, all_link);
     free(sl);
   }
   free(s->tmpdir);
@@ -634,12 +628,7 @@ int tend_sched_submit(tend_sched_t *s, tend_task_t *t) {
   t->runtime_ns = 0;
   capture_reset(&t->cap[0]);
   capture_reset(&t->cap[1]);
-  t->next_ = NULL;
-  if (s->qtail != NULL)
-    s->qtail->next_ = t;
-  else
-    s->qhead = t;
-  s->qtail = t;
+  STAILQ_INSERT_TAIL(&s->queue, t, queue_);
   s->st.queued++;
   s->st.submitted++;
   if (s->in_pump)
@@ -676,7 +665,8 @@ void tend_sched_cancel(tend_sched_t *s, int signum, uint64_t grace_ms) {
   s->cancelled = true;
   s->cancel_signal = signum;
   s->cancel_grace_ms = grace_ms;
-  for (struct slot *sl = s->all_slots; sl != NULL; sl = sl->next_all) {
+  struct slot *sl;
+  SLIST_FOREACH(sl, &s->all_slots, all_link) {
     if (sl->task == NULL)
       continue;
     sl->task->cancelled = true;

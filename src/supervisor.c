@@ -17,7 +17,7 @@
  * Nothing here polls: timers run only while a start or a backoff is timed.
  */
 #include "supervisor.h"
-#include "config_words.h"
+#include "childenv.h"
 #include "log.h"
 #include "procstat.h"
 #include "tend/text.h"
@@ -33,8 +33,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* A run shorter than this is a quick failure, like a failed start: the
  * next restart backs off instead of spinning. */
@@ -456,27 +454,22 @@ static void close_logs(sv_proc_t *p) {
 /* The daemon's environment, then the program's (it wins per key), then
  * the names supervisord gives its children, which programs test for
  * (SUPERVISOR_PROCESS_NAME is the bare process name, as supervisord's). */
-static char **child_env(const sv_proc_t *p) {
+static char **child_env(const sv_proc_t *p, childenv_t *env) {
   const char *bare = strchr(p->name, ':') ? strchr(p->name, ':') + 1 : p->name;
-  char *ours[4] = {NULL, NULL, NULL, NULL};
-  char **env = calloc(1, sizeof(char *));
-  bool ok = env != NULL && asprintf(&ours[0], "SUPERVISOR_ENABLED=1") > 0 &&
-            asprintf(&ours[1], "SUPERVISOR_PROCESS_NAME=%s", bare) > 0 &&
-            asprintf(&ours[2], "SUPERVISOR_GROUP_NAME=%s", p->conf->group) > 0 &&
-            asprintf(&ours[3], "TEND_PROCESS_NAME=%s", p->name) > 0;
-  for (size_t i = 0; ok && environ[i] != NULL; i++)
-    ok = cfg_env_set(&env, environ[i]) == 0;
-  for (size_t i = 0; ok && p->conf->env != NULL && p->conf->env[i] != NULL; i++)
-    ok = cfg_env_set(&env, p->conf->env[i]) == 0;
-  for (int i = 0; ok && i < 4; i++)
-    ok = cfg_env_set(&env, ours[i]) == 0;
-  for (int i = 0; i < 4; i++)
-    free(ours[i]);
-  if (!ok) {
-    cfg_strv_free(env);
-    return NULL;
-  }
-  return env;
+  int r = childenv_init(env, NULL);
+  if (r == 0)
+    r = childenv_setv(env, p->conf->env);
+  if (r == 0)
+    r = childenv_set(env, "SUPERVISOR_ENABLED=1");
+  if (r == 0)
+    r = childenv_setf(env, "SUPERVISOR_PROCESS_NAME=%s", bare);
+  if (r == 0)
+    r = childenv_setf(env, "SUPERVISOR_GROUP_NAME=%s", p->conf->group);
+  if (r == 0)
+    r = childenv_setf(env, "TEND_PROCESS_NAME=%s", p->name);
+  if (r != 0)
+    childenv_free(env);
+  return env->envp;
 }
 
 static void proc_exit_cb(tend_proc_t *run);
@@ -534,12 +527,12 @@ static void spawn(sv_proc_t *p) {
     o.gid = pw->pw_gid;
     o.user = c->user; /* for its supplementary groups */
   }
-  o.env = child_env(p);
-
+  childenv_t env;
+  o.env = child_env(p, &env);
   tend_proc_t *run = calloc(1, sizeof(*run));
   if (run == NULL || o.env == NULL) {
     free(run);
-    cfg_strv_free(o.env);
+    childenv_free(&env);
     LOG("error", "spawn_error", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)));
     failed_start(p, "out of memory");
     return;
@@ -559,7 +552,7 @@ static void spawn(sv_proc_t *p) {
     r = tend_proc_spawn(sv->loop, run, &o, proc_exit_cb);
   if (ready_fd >= 0)
     close(ready_fd); /* the child has its copy: EOF when it closes it */
-  cfg_strv_free(o.env);
+  childenv_free(&env);
   if (r != 0) {
     const char *what = run->err_what == TEND_PROC_ERR_CWD     ? "directory"
                        : run->err_what == TEND_PROC_ERR_STDIO ? "stdio"

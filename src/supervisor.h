@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "channel.h"
@@ -120,7 +121,7 @@ struct sv {
   uv_timer_t reap_timer; /* looks for zombies a moment after a kill */
   int reap_tries;
   syslog_sink_t syslog;  /* where every stdout_logfile = syslog goes */
-  struct sv_fcgi *fcgi;  /* the fcgi-programs' sockets (sv_fcgi.c) */
+  LIST_HEAD(, sv_fcgi) fcgi; /* the fcgi-programs' sockets (sv_fcgi.c) */
   char readbuf[64 * 1024];
 };
 

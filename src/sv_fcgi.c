@@ -34,7 +34,7 @@ struct sv_fcgi {
   char *url;
   char *path; /* a unix socket's file, ours to unlink */
   int fd;     /* -1 after a failed bind: the next spawn tries again */
-  struct sv_fcgi *next;
+  LIST_ENTRY(sv_fcgi) link; /* on sv->fcgi */
 };
 
 /* A user or group name, or a number. */
@@ -162,7 +162,8 @@ static int sock_open(const tend_program_t *c, int *out) {
 }
 
 static struct sv_fcgi *find(sv_t *sv, const char *url) {
-  for (struct sv_fcgi *s = sv->fcgi; s != NULL; s = s->next)
+  struct sv_fcgi *s;
+  LIST_FOREACH(s, &sv->fcgi, link)
     if (strcmp(s->url, url) == 0)
       return s;
   return NULL;
@@ -218,17 +219,15 @@ static void sock_refresh(struct sv_fcgi *s, const tend_program_t *c) {
 void svfcgi_apply(sv_t *sv, const tend_config_t *c) {
   /* Sockets no longer configured first: a unix path or port may be
    * taken up by another group in the same reload. */
-  for (struct sv_fcgi **at = &sv->fcgi; *at != NULL;) {
-    struct sv_fcgi *s = *at;
+  for (struct sv_fcgi *s = LIST_FIRST(&sv->fcgi), *next; s != NULL; s = next) {
+    next = LIST_NEXT(s, link);
     bool wanted = false;
     for (size_t i = 0; i < c->nprograms && !wanted; i++)
       wanted = c->programs[i].fcgi.url != NULL && strcmp(c->programs[i].fcgi.url, s->url) == 0;
-    if (wanted) {
-      at = &s->next;
-      continue;
+    if (!wanted) {
+      LIST_REMOVE(s, link);
+      sock_close(s);
     }
-    *at = s->next;
-    sock_close(s);
   }
   for (size_t i = 0; i < c->nprograms; i++) {
     const tend_program_t *p = &c->programs[i];
@@ -249,8 +248,7 @@ void svfcgi_apply(sv_t *sv, const tend_config_t *c) {
       LOG("error", "fcgi_socket", F_STR("program", p->program), F_STR("error", strerror(ENOMEM)));
       continue;
     }
-    s->next = sv->fcgi;
-    sv->fcgi = s;
+    LIST_INSERT_HEAD(&sv->fcgi, s, link);
     int r = sock_bind(s, p);
     if (r != 0) /* tried again at each spawn, which reports it then */
       LOG("error", "fcgi_socket", F_STR("program", p->program), F_STR("socket", s->url),
@@ -271,9 +269,9 @@ int svfcgi_fd(sv_proc_t *p) {
 }
 
 void svfcgi_close_all(sv_t *sv) {
-  while (sv->fcgi != NULL) {
-    struct sv_fcgi *s = sv->fcgi;
-    sv->fcgi = s->next;
+  struct sv_fcgi *s;
+  while ((s = LIST_FIRST(&sv->fcgi)) != NULL) {
+    LIST_REMOVE(s, link);
     sock_close(s);
   }
 }

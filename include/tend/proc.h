@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 typedef enum {
@@ -104,7 +105,7 @@ struct tend_proc_s {
   tend_proc_close_cb close_cb;
   int open_handles;
   bool live;                 /* in the registry of unreaped children */
-  tend_proc_t *live_next;    /* its hash chain */
+  LIST_ENTRY(tend_proc_s) live_link; /* its hash chain */
 };
 
 /*

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 #include <uv.h>
 
@@ -105,7 +106,7 @@ struct tend_task_s {
   tend_capture_t cap[2];    /* stdout, stderr (when TEND_OUT_CAPTURE) */
 
   /* private */
-  tend_task_t *next_; /* the queue */
+  STAILQ_ENTRY(tend_task_s) queue_; /* the queue */
 };
 
 typedef void (*tend_sched_cb)(tend_sched_t *s);

@@ -2,39 +2,46 @@
 /* Argument helpers shared by the subcommands. */
 #include "config.h"
 #include "cli.h"
+#include "src/units.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <unistd.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int args_seconds(const char *s, uint64_t *ms) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s || errno != 0 || !isfinite(v) || v < 0)
+int args_seconds(const char *cmd, const char *opt, const char *s, bool positive, uint64_t *ms) {
+  if (units_ms(s, ms) != 0 || (positive && *ms == 0)) {
+    cli_error(cmd, "%s: invalid value '%s': expected %s seconds (e.g. 1.5, 30s, 2m)", opt, s,
+              positive ? "a positive number of" : "a number of");
     return -EINVAL;
-  double mult = 1000;
-  if (*end != '\0') {
-    switch (*end) {
-    case 's': break;
-    case 'm': mult *= 60; break;
-    case 'h': mult *= 3600; break;
-    case 'd': mult *= 86400; break;
-    default: return -EINVAL;
-    }
-    if (end[1] != '\0')
-      return -EINVAL;
   }
-  v *= mult;
-  if (v > 1e15)
-    return -EINVAL;
-  *ms = (uint64_t)ceil(v);
   return 0;
+}
+
+void cli_signals_start(cli_signals_t *s, uv_loop_t *loop, bool hup, uv_signal_cb cb, void *data) {
+  static const int signums[] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < (hup ? 3 : 2); i++) {
+    uv_signal_init(loop, &s->h[i]);
+    s->h[i].data = data;
+    uv_signal_start(&s->h[i], cb, signums[i]);
+    s->n++;
+  }
+}
+
+void cli_signals_close(cli_signals_t *s) {
+  for (int i = 0; i < s->n; i++)
+    uv_close((uv_handle_t *)&s->h[i], NULL);
+  s->n = 0;
+}
+
+void cli_loop_close(const char *cmd, uv_loop_t *loop) {
+  uv_run(loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(loop) != 0)
+    cli_error(cmd, "internal error: handles left open");
 }
 
 void cli_error(const char *cmd, const char *fmt, ...) {

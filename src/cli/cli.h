@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <uv.h>
 
 struct cmd {
   const char *name;
@@ -52,8 +53,26 @@ void cli_bad_option(const char *cmd, char **argv, const struct option *longopts)
  * SYSCONFDIR/tend/tend.conf (/etc/tend/tend.conf for a /usr install). */
 const char *cli_default_config(void);
 
-/* Seconds as "1.5", "2s", "3m", "1h" into milliseconds. 0 or -EINVAL. */
-int args_seconds(const char *s, uint64_t *ms);
+/* The value s of option opt (as "--timeout") in milliseconds: seconds as
+ * units_ms reads them ("1.5", "2s", "3m", "1h"), above 0 when positive.
+ * 0, or -EINVAL after saying what was expected. */
+int args_seconds(const char *cmd, const char *opt, const char *s, bool positive, uint64_t *ms);
+
+/* The signals a long-running subcommand handles on its loop. */
+typedef struct cli_signals {
+  uv_signal_t h[3];
+  int n; /* started, to be closed */
+} cli_signals_t;
+
+/* Watch SIGINT, SIGTERM and (with hup) SIGHUP with cb, each handle's data
+ * set to data. */
+void cli_signals_start(cli_signals_t *s, uv_loop_t *loop, bool hup, uv_signal_cb cb, void *data);
+/* Close what cli_signals_start started (harmless twice). */
+void cli_signals_close(cli_signals_t *s);
+
+/* Run loop until nothing is left on it, then close it (saying so, as an
+ * internal error of cmd, if a handle is still open). */
+void cli_loop_close(const char *cmd, uv_loop_t *loop);
 
 /* Print "tend <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)

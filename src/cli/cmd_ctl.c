@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "cli.h"
+#include "src/units.h"
 #include "tend/config.h"
 #include "tend/ctl.h"
 #include "tend/text.h"
@@ -710,7 +711,7 @@ int cmd_ctl(int argc, char **argv) {
     case 'w': a.nowait = true; break;
     case 't': {
       uint64_t ms;
-      if (args_seconds(optarg, &ms) != 0) {
+      if (units_ms(optarg, &ms) != 0) {
         cli_error(a.cmd, "--timeout: invalid value '%s': expected seconds (e.g. 1.5, 30s)",
                   optarg);
         return EXIT_USAGE;

@@ -13,17 +13,17 @@
  * --timeout) the time ran out first.
  */
 #include "cli.h"
+#include "src/lines.h"
+#include "src/units.h"
 #include "tend/dist.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
@@ -144,14 +144,16 @@ static int parse_count(const char *cmd, const char *opt, const char *s, unsigned
   return 0;
 }
 
-static int parse_seconds(const char *cmd, const char *opt, const char *s, bool positive,
-                         uint64_t *ms) {
-  if (args_seconds(s, ms) != 0 || (positive && *ms == 0)) {
-    cli_error(cmd, "%s: invalid value '%s': expected %s seconds (e.g. 1.5, 30s, 2m)", opt, s,
-              positive ? "a positive number of" : "a number of");
-    return -EINVAL;
-  }
-  return 0;
+/* Open the Redis client on loop, saying why it failed: 0, or the exit
+ * status. */
+static int client_open(const char *cmd, uv_loop_t *loop, const tend_dist_client_opts_t *o,
+                       tend_dist_client_t **c) {
+  char err[512];
+  int r = tend_dist_client_open(loop, o, c, err, sizeof(err));
+  if (r == 0)
+    return 0;
+  cli_error(cmd, "%s", err);
+  return r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
 }
 
 /* ---- tend submit ----------------------------------------------------------------- */
@@ -166,22 +168,13 @@ struct submit {
   int status;
   bool failed, done_reading;
   uint64_t submitted, answered, line_no;
-  /* stdin */
-  int fd;
-  bool polled, poll_open, polling;
-  uv_poll_t poll;
-  char *buf;
-  size_t start, len, cap;
-  bool eof;
+  tend_lines_t in; /* stdin, read only when the window has room */
 };
 
 static void submit_pump(struct submit *S);
 
 static void submit_close(struct submit *S) {
-  if (S->poll_open) {
-    S->poll_open = false;
-    uv_close((uv_handle_t *)&S->poll, NULL);
-  }
+  lines_close(&S->in);
   if (S->c != NULL) {
     tend_dist_client_close(S->c, NULL);
     S->c = NULL;
@@ -219,103 +212,7 @@ static void submitted_cb(tend_dist_client_t *c, void *arg, const char *id, const
   submit_pump(S);
 }
 
-/* Stdin, read only when the window has room: regular files directly,
- * pipes and terminals polled on the loop through a descriptor of our own
- * (so O_NONBLOCK does not leak into the description our parent shares). */
-static int lines_open(struct submit *S) {
-  S->fd = STDIN_FILENO;
-  S->cap = 64 * 1024;
-  S->buf = malloc(S->cap);
-  if (S->buf == NULL)
-    return -ENOMEM;
-  struct stat st;
-  if (fstat(STDIN_FILENO, &st) != 0) {
-    S->eof = true;
-    return 0;
-  }
-  if (!S_ISFIFO(st.st_mode) && !isatty(STDIN_FILENO))
-    return 0;
-  int fd = open("/proc/self/fd/0", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0)
-    return 0; /* read it directly, as a file */
-  int r = uv_poll_init(&S->loop, &S->poll, fd);
-  if (r != 0) {
-    close(fd);
-    return 0;
-  }
-  S->fd = fd;
-  S->polled = S->poll_open = true;
-  S->poll.data = S;
-  return 0;
-}
-
-static void lines_fill(struct submit *S) {
-  if (S->start > 0) {
-    memmove(S->buf, S->buf + S->start, S->len - S->start);
-    S->len -= S->start;
-    S->start = 0;
-  }
-  if (S->cap - S->len < 4096) {
-    char *b = realloc(S->buf, S->cap * 2);
-    if (b == NULL) {
-      cli_error("submit", "out of memory");
-      S->eof = true;
-      return;
-    }
-    S->buf = b;
-    S->cap *= 2;
-  }
-  ssize_t n;
-  do
-    n = read(S->fd, S->buf + S->len, S->cap - S->len - 1);
-  while (n < 0 && errno == EINTR);
-  if (n > 0)
-    S->len += (size_t)n;
-  else if (n == 0)
-    S->eof = true;
-  else if (errno != EAGAIN) {
-    cli_error("submit", "reading stdin: %s", strerror(errno));
-    S->status = EXIT_REFUSED;
-    S->eof = true;
-  }
-}
-
-/* 1 a line, 0 none yet (wait for the poll), -1 no more. */
-static int lines_next(struct submit *S, char **line) {
-  for (;;) {
-    char *p = S->buf + S->start;
-    char *nl = memchr(p, '\n', S->len - S->start);
-    if (nl != NULL) {
-      *nl = '\0';
-      *line = p;
-      S->start = (size_t)(nl + 1 - S->buf);
-      return 1;
-    }
-    if (S->eof) {
-      if (S->start == S->len)
-        return -1;
-      S->buf[S->len] = '\0';
-      *line = p;
-      S->start = S->len;
-      return 1;
-    }
-    if (S->polled)
-      return 0;
-    lines_fill(S);
-  }
-}
-
-static void lines_poll_cb(uv_poll_t *h, int status, int events) {
-  struct submit *S = h->data;
-  (void)events;
-  uv_poll_stop(h);
-  S->polling = false;
-  if (status < 0)
-    S->eof = true;
-  else
-    lines_fill(S);
-  submit_pump(S);
-}
+static void lines_ready_cb(tend_lines_t *L) { submit_pump(L->data); }
 
 static int submit_one(struct submit *S, char **argv) {
   S->task.argv = argv;
@@ -343,22 +240,20 @@ static void submit_pump(struct submit *S) {
   }
   while (!S->done_reading && tend_dist_client_pending(S->c) < SUBMIT_WINDOW) {
     char *line;
-    int r = lines_next(S, &line);
+    int r = lines_next(&S->in, &line);
     if (r == 0) {
-      if (S->poll_open && !S->polling) {
-        S->polling = true;
-        uv_poll_start(&S->poll, UV_READABLE | UV_DISCONNECT, lines_poll_cb);
-      }
+      lines_wait(&S->in);
       return;
     }
     if (r < 0) {
+      if (S->in.error != 0) {
+        cli_error("submit", "reading stdin: %s", strerror(-S->in.error));
+        S->status = EXIT_REFUSED;
+      }
       S->done_reading = true;
       break;
     }
     S->line_no++;
-    size_t n = strlen(line);
-    if (n > 0 && line[n - 1] == '\r')
-      line[--n] = '\0';
     if (line[strspn(line, " \t")] == '\0')
       continue; /* blank */
     char **argv = NULL;
@@ -440,6 +335,44 @@ static enum submit_form submit_form(int argc, char **argv) {
   return redis ? SUBMIT_REDIS : dist_only ? SUBMIT_NO_URL : SUBMIT_POOL;
 }
 
+/* Connect, submit, wait for every answer: the exit status. */
+static int submit_run(struct submit *S, const char *url, const char *stream,
+                      uint64_t redis_timeout) {
+  int r = uv_loop_init(&S->loop);
+  if (r != 0) {
+    cli_error("submit", "event loop: %s", uv_strerror(r));
+    return EXIT_REFUSED;
+  }
+  int status = EXIT_REFUSED;
+  S->in.data = S;
+  if (S->from_stdin && (r = lines_open(&S->in, &S->loop, STDIN_FILENO,
+                                       LINES_POLL | LINES_STRIP_CR, lines_ready_cb)) != 0) {
+    cli_error("submit", "reading stdin: %s", strerror(-r));
+    goto out;
+  }
+  tend_dist_client_opts_t o = {
+      .url = url,
+      .stream = stream,
+      .connect_timeout_ms = redis_timeout,
+      .command_timeout_ms = redis_timeout,
+      .ready_cb = submit_ready_cb,
+      .error_cb = submit_err_cb,
+      .data = S,
+  };
+  if ((status = client_open("submit", &S->loop, &o, &S->c)) != 0)
+    goto out;
+  uv_run(&S->loop, UV_RUN_DEFAULT);
+  status = S->status;
+  if (fflush(stdout) != 0 && status == 0) {
+    cli_error("submit", "writing the ids: %s", strerror(errno));
+    status = EXIT_REFUSED;
+  }
+out:
+  submit_close(S);
+  cli_loop_close("submit", &S->loop);
+  return status;
+}
+
 int cmd_submit(int argc, char **argv) {
   switch (submit_form(argc, argv)) {
   case SUBMIT_HELP: fputs(cmd_submit_usage, stdout); return 0;
@@ -460,7 +393,6 @@ int cmd_submit(int argc, char **argv) {
   int status = EXIT_USAGE, nenv = 0, nowned = 0;
   const char *url = NULL, *stream = DEFAULT_STREAM;
   uint64_t redis_timeout = 0;
-  bool loop_open = false;
   opterr = 0;
   optind = 0; /* 0: a fresh scan, in the mode of this optstring */
   int ch;
@@ -469,7 +401,7 @@ int cmd_submit(int argc, char **argv) {
     switch (ch) {
     case 'r': url = optarg; break;
     case 'T':
-      if (parse_seconds("submit", "--redis-timeout", optarg, true, &redis_timeout) != 0)
+      if (args_seconds("submit", "--redis-timeout", optarg, true, &redis_timeout) != 0)
         goto out;
       break;
     case 'S': stream = optarg; break;
@@ -481,7 +413,7 @@ int cmd_submit(int argc, char **argv) {
       break;
     }
     case 't':
-      if (parse_seconds("submit", "--timeout", optarg, true, &S->task.timeout_ms) != 0)
+      if (args_seconds("submit", "--timeout", optarg, true, &S->task.timeout_ms) != 0)
         goto out;
       break;
     case 'C': S->task.cwd = optarg; break;
@@ -534,53 +466,12 @@ int cmd_submit(int argc, char **argv) {
   }
   S->task.env = nenv > 0 ? env : NULL;
 
-  int r = uv_loop_init(&S->loop);
-  if (r != 0) {
-    cli_error("submit", "event loop: %s", uv_strerror(r));
-    status = EXIT_REFUSED;
-    goto out;
-  }
-  loop_open = true;
-  if (S->from_stdin && lines_open(S) != 0) {
-    cli_error("submit", "out of memory");
-    status = EXIT_REFUSED;
-    goto out;
-  }
-  tend_dist_client_opts_t o = {
-      .url = url,
-      .stream = stream,
-      .connect_timeout_ms = redis_timeout,
-      .command_timeout_ms = redis_timeout,
-      .ready_cb = submit_ready_cb,
-      .error_cb = submit_err_cb,
-      .data = S,
-  };
-  char err[512];
-  if ((r = tend_dist_client_open(&S->loop, &o, &S->c, err, sizeof(err))) != 0) {
-    cli_error("submit", "%s", err);
-    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
-    goto out;
-  }
-  uv_run(&S->loop, UV_RUN_DEFAULT);
-  status = S->status;
-  if (fflush(stdout) != 0 && status == 0) {
-    cli_error("submit", "writing the ids: %s", strerror(errno));
-    status = EXIT_REFUSED;
-  }
+  status = submit_run(S, url, stream, redis_timeout);
 out:
-  if (loop_open) {
-    submit_close(S);
-    uv_run(&S->loop, UV_RUN_DEFAULT);
-    if (S->polled)
-      close(S->fd);
-    if (uv_loop_close(&S->loop) != 0)
-      cli_error("submit", "internal error: handles left open");
-  }
   for (int i = 0; i < nowned; i++)
     free(env_owned[i]);
   free(env_owned);
   free(env);
-  free(S->buf);
   free(S);
   return status;
 }
@@ -590,8 +481,7 @@ out:
 struct wk {
   uv_loop_t loop;
   tend_dist_worker_t *w;
-  uv_signal_t sigs[3];
-  int nsigs;
+  cli_signals_t sigs;
   int status;
   int nsignals;
   bool verbose;
@@ -608,9 +498,7 @@ static void wk_stopped_cb(tend_dist_worker_t *w) {
             " handed back, %" PRIu64 " dead\n",
             st.succeeded + st.failed, st.succeeded + st.failed == 1 ? "" : "s", st.failed,
             st.handed_back, st.dead);
-  for (int i = 0; i < K->nsigs; i++)
-    uv_close((uv_handle_t *)&K->sigs[i], NULL);
-  K->nsigs = 0;
+  cli_signals_close(&K->sigs);
   K->w = NULL;
 }
 
@@ -638,23 +526,34 @@ static void wk_signal_cb(uv_signal_t *h, int signum) {
   tend_dist_worker_stop(K->w, K->nsignals++ == 0 ? K->grace_ms : 0, wk_stopped_cb);
 }
 
+/* --output-cap: 1 byte to 256 MiB. */
 static int parse_bytes(const char *s, size_t *out) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (end == s || errno != 0 || s[0] == '-')
+  uint64_t v;
+  if (units_bytes(s, &v) != 0 || v == 0 || v > (256u << 20))
     return -EINVAL;
-  unsigned long long mult = 1;
-  if (*end == 'k' || *end == 'K')
-    mult = 1024, end++;
-  else if (*end == 'm' || *end == 'M')
-    mult = 1024 * 1024, end++;
-  if (*end == 'B' || *end == 'b')
-    end++;
-  if (*end != '\0' || v == 0 || v > (256ull << 20) / mult)
-    return -EINVAL;
-  *out = (size_t)(v * mult);
+  *out = (size_t)v;
   return 0;
+}
+
+/* Run the worker until it stops: the exit status. */
+static int worker_run(struct wk *K, tend_dist_worker_opts_t *o) {
+  int r = uv_loop_init(&K->loop);
+  if (r != 0) {
+    cli_error("worker", "event loop: %s", uv_strerror(r));
+    return EXIT_REFUSED;
+  }
+  o->log_cb = wk_log_cb;
+  o->fatal_cb = wk_fatal_cb;
+  o->data = K;
+  char err[512];
+  if ((r = tend_dist_worker_start(&K->loop, o, &K->w, err, sizeof(err))) != 0) {
+    cli_error("worker", "%s", err);
+    uv_loop_close(&K->loop);
+    return r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
+  }
+  cli_signals_start(&K->sigs, &K->loop, true, wk_signal_cb, K);
+  cli_loop_close("worker", &K->loop);
+  return K->status;
 }
 
 int cmd_worker(int argc, char **argv) {
@@ -692,7 +591,7 @@ int cmd_worker(int argc, char **argv) {
     switch (ch) {
     case 'r': o.url = optarg; break;
     case 'T':
-      if (parse_seconds("worker", "--redis-timeout", optarg, true, &o.connect_timeout_ms) != 0)
+      if (args_seconds("worker", "--redis-timeout", optarg, true, &o.connect_timeout_ms) != 0)
         goto out;
       o.command_timeout_ms = o.connect_timeout_ms;
       break;
@@ -719,7 +618,7 @@ int cmd_worker(int argc, char **argv) {
     case 'g': o.group = optarg; break;
     case 'n': o.name = optarg; break;
     case 'V':
-      if (parse_seconds("worker", "--visibility", optarg, true, &o.visibility_ms) != 0)
+      if (args_seconds("worker", "--visibility", optarg, true, &o.visibility_ms) != 0)
         goto out;
       break;
     case 'o':
@@ -730,11 +629,11 @@ int cmd_worker(int argc, char **argv) {
       }
       break;
     case 'G':
-      if (parse_seconds("worker", "--grace", optarg, false, &K->grace_ms) != 0)
+      if (args_seconds("worker", "--grace", optarg, false, &K->grace_ms) != 0)
         goto out;
       break;
     case 'k':
-      if (parse_seconds("worker", "--kill-after", optarg, false, &o.kill_after_ms) != 0)
+      if (args_seconds("worker", "--kill-after", optarg, false, &o.kill_after_ms) != 0)
         goto out;
       if (o.kill_after_ms == 0)
         o.kill_after_ms = 1; /* 0 means the default in the library */
@@ -759,33 +658,7 @@ int cmd_worker(int argc, char **argv) {
     cli_error("worker", "--stream, --group and --name may not be empty");
     goto out;
   }
-  int r = uv_loop_init(&K->loop);
-  if (r != 0) {
-    cli_error("worker", "event loop: %s", uv_strerror(r));
-    status = EXIT_REFUSED;
-    goto out;
-  }
-  o.log_cb = wk_log_cb;
-  o.fatal_cb = wk_fatal_cb;
-  o.data = K;
-  char err[512];
-  if ((r = tend_dist_worker_start(&K->loop, &o, &K->w, err, sizeof(err))) != 0) {
-    cli_error("worker", "%s", err);
-    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
-    uv_loop_close(&K->loop);
-    goto out;
-  }
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    uv_signal_init(&K->loop, &K->sigs[i]);
-    K->sigs[i].data = K;
-    uv_signal_start(&K->sigs[i], wk_signal_cb, sigs[i]);
-    K->nsigs++;
-  }
-  uv_run(&K->loop, UV_RUN_DEFAULT);
-  status = K->status;
-  if (uv_loop_close(&K->loop) != 0)
-    cli_error("worker", "internal error: handles left open");
+  status = worker_run(K, &o);
 out:
   free(K);
   return status;
@@ -806,8 +679,7 @@ struct res {
   bool closed;
   uv_timer_t timer;
   bool timer_open;
-  uv_signal_t sigs[2];
-  int nsigs;
+  cli_signals_t sigs;
   bool out_broken;
 };
 
@@ -819,9 +691,7 @@ static void res_close(struct res *R) {
     tend_dist_client_close(R->c, NULL);
   if (R->timer_open)
     uv_close((uv_handle_t *)&R->timer, NULL);
-  for (int i = 0; i < R->nsigs; i++)
-    uv_close((uv_handle_t *)&R->sigs[i], NULL);
-  R->nsigs = 0;
+  cli_signals_close(&R->sigs);
 }
 
 static void print_result(struct res *R, const tend_dist_result_t *r) {
@@ -930,6 +800,43 @@ static bool valid_id(const char *s) {
   return b > 0 && b <= 20 && s[a + 1 + b] == '\0';
 }
 
+/* Read the results until done (--wait), stopped, or the end: the exit
+ * status. */
+static int results_run(struct res *R, const char *url, const char *stream, uint64_t redis_timeout,
+                       uint64_t timeout_ms) {
+  int r = uv_loop_init(&R->loop);
+  if (r != 0) {
+    cli_error("results", "event loop: %s", uv_strerror(r));
+    return EXIT_REFUSED;
+  }
+  int status;
+  tend_dist_client_opts_t o = {
+      .url = url,
+      .stream = stream,
+      .connect_timeout_ms = redis_timeout,
+      .command_timeout_ms = redis_timeout,
+      .reconnect = R->follow || R->wait != NULL,
+      .ready_cb = res_ready_cb,
+      .error_cb = res_err_cb,
+      .data = R,
+  };
+  if ((status = client_open("results", &R->loop, &o, &R->c)) != 0)
+    goto out;
+  if (timeout_ms > 0) {
+    uv_timer_init(&R->loop, &R->timer);
+    R->timer.data = R;
+    R->timer_open = true;
+    uv_timer_start(&R->timer, res_timeout_cb, timeout_ms, 0);
+  }
+  cli_signals_start(&R->sigs, &R->loop, false, res_signal_cb, R);
+  uv_run(&R->loop, UV_RUN_DEFAULT);
+  status = R->status;
+out:
+  res_close(R);
+  cli_loop_close("results", &R->loop);
+  return status;
+}
+
 int cmd_results(int argc, char **argv) {
   static const struct option longopts[] = {
       {"redis", required_argument, NULL, 'r'},
@@ -952,7 +859,6 @@ int cmd_results(int argc, char **argv) {
   bool wait = false;
   uint64_t timeout_ms = 0;
   int status = EXIT_USAGE;
-  bool loop_open = false;
   opterr = 0;
   optind = 1;
   int ch;
@@ -960,7 +866,7 @@ int cmd_results(int argc, char **argv) {
     switch (ch) {
     case 'r': url = optarg; break;
     case 'T':
-      if (parse_seconds("results", "--redis-timeout", optarg, true, &redis_timeout) != 0)
+      if (args_seconds("results", "--redis-timeout", optarg, true, &redis_timeout) != 0)
         goto out;
       break;
     case 'S': stream = optarg; break;
@@ -968,7 +874,7 @@ int cmd_results(int argc, char **argv) {
     case 'j': R->json = true; break;
     case 'w': wait = true; break;
     case 't':
-      if (parse_seconds("results", "--timeout", optarg, true, &timeout_ms) != 0)
+      if (args_seconds("results", "--timeout", optarg, true, &timeout_ms) != 0)
         goto out;
       break;
     case 'h': fputs(cmd_results_usage, stdout); status = 0; goto out;
@@ -1017,51 +923,8 @@ int cmd_results(int argc, char **argv) {
     goto out;
   }
 
-  int r = uv_loop_init(&R->loop);
-  if (r != 0) {
-    cli_error("results", "event loop: %s", uv_strerror(r));
-    status = EXIT_REFUSED;
-    goto out;
-  }
-  loop_open = true;
-  tend_dist_client_opts_t o = {
-      .url = url,
-      .stream = stream,
-      .connect_timeout_ms = redis_timeout,
-      .command_timeout_ms = redis_timeout,
-      .reconnect = R->follow || wait,
-      .ready_cb = res_ready_cb,
-      .error_cb = res_err_cb,
-      .data = R,
-  };
-  char err[512];
-  if ((r = tend_dist_client_open(&R->loop, &o, &R->c, err, sizeof(err))) != 0) {
-    cli_error("results", "%s", err);
-    status = r == -EINVAL ? EXIT_USAGE : EXIT_REFUSED;
-    goto out;
-  }
-  if (timeout_ms > 0) {
-    uv_timer_init(&R->loop, &R->timer);
-    R->timer.data = R;
-    R->timer_open = true;
-    uv_timer_start(&R->timer, res_timeout_cb, timeout_ms, 0);
-  }
-  static const int sigs[] = {SIGINT, SIGTERM};
-  for (int i = 0; i < 2; i++) {
-    uv_signal_init(&R->loop, &R->sigs[i]);
-    R->sigs[i].data = R;
-    uv_signal_start(&R->sigs[i], res_signal_cb, sigs[i]);
-    R->nsigs++;
-  }
-  uv_run(&R->loop, UV_RUN_DEFAULT);
-  status = R->status;
+  status = results_run(R, url, stream, redis_timeout, timeout_ms);
 out:
-  if (loop_open) {
-    res_close(R);
-    uv_run(&R->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&R->loop) != 0)
-      cli_error("results", "internal error: handles left open");
-  }
   free(R->seen);
   free(R);
   return status;

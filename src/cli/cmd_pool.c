@@ -23,6 +23,7 @@
  * pool itself failed (bad option, unwritable joblog).
  */
 #include "cli.h"
+#include "src/lines.h"
 #include "src/template.h"
 #include "tend/sched.h"
 #include "tend/text.h"
@@ -36,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 enum { EXIT_MAX_FAILED = 101, EXIT_BROKEN = 128 + SIGPIPE, EXIT_OWN = 255 };
@@ -75,24 +75,6 @@ const char cmd_pool_usage[] =
 
 /* ---- input lines -------------------------------------------------------- */
 
-/* Our stdin as a source of lines, read only when the pool wants tasks.
- * Regular files and devices are read directly (they never block for
- * long). Pipes, terminals and sockets are polled on the loop through a
- * descriptor of our own (reopened via /proc, so O_NONBLOCK does not leak
- * into the description our parent shares), so a slow producer never
- * blocks the loop. */
-struct lines {
-  int fd;
-  bool polled;
-  uv_poll_t poll;
-  bool poll_open, polling;
-  int restore_fd, restore_flags; /* a socket's shared flags */
-  char *buf;
-  size_t start, len, cap;
-  bool eof;
-  int error;
-};
-
 struct pool;
 static void feed(struct pool *P);
 
@@ -117,10 +99,9 @@ struct pool {
   /* run */
   uv_loop_t loop;
   tend_sched_t *s;
-  struct lines in;
+  tend_lines_t in; /* stdin, read only when the pool wants tasks */
   bool input_done;
-  uv_signal_t sigs[3];
-  int nsigs;
+  cli_signals_t sigs;
   FILE *joblog;
   int joblog_error;
   uint64_t submitted;
@@ -143,136 +124,7 @@ struct pool {
   int own_error;
 };
 
-/* allow_poll: on the loop (else plain reads, for --dry-run); no_stdin:
- * descriptor 0 was closed when we started. */
-static int lines_open(struct pool *P, bool allow_poll, bool no_stdin) {
-  struct lines *L = &P->in;
-  L->fd = STDIN_FILENO;
-  L->restore_fd = -1;
-  L->cap = 64 * 1024;
-  L->buf = malloc(L->cap);
-  if (L->buf == NULL)
-    return -ENOMEM;
-  struct stat st;
-  if (no_stdin || fstat(STDIN_FILENO, &st) != 0) {
-    L->eof = true; /* no stdin at all: no tasks */
-    return 0;
-  }
-  bool stream = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO);
-  if (!allow_poll || !stream)
-    return 0;
-  int fd = open("/proc/self/fd/0", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    /* A socket cannot be reopened: share it, put its flags back after. */
-    fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (fd < 0)
-      return -errno;
-    L->restore_fd = STDIN_FILENO;
-    L->restore_flags = fcntl(STDIN_FILENO, F_GETFL);
-  }
-  int r = uv_poll_init(&P->loop, &L->poll, fd);
-  if (r != 0) {
-    close(fd);
-    return r;
-  }
-  L->fd = fd;
-  L->polled = true;
-  L->poll_open = true;
-  L->poll.data = P;
-  return 0;
-}
-
-static void lines_closed_cb(uv_handle_t *h) {
-  struct pool *P = h->data;
-  close(P->in.fd);
-  if (P->in.restore_fd >= 0)
-    fcntl(P->in.restore_fd, F_SETFL, P->in.restore_flags);
-}
-
-static void lines_close(struct pool *P) {
-  if (P->in.poll_open) {
-    P->in.poll_open = false;
-    uv_close((uv_handle_t *)&P->in.poll, lines_closed_cb);
-  }
-}
-
-/* Read once into the buffer (making room first). */
-static void lines_fill(struct lines *L) {
-  if (L->start > 0) {
-    memmove(L->buf, L->buf + L->start, L->len - L->start);
-    L->len -= L->start;
-    L->start = 0;
-  }
-  if (L->cap - L->len < 4096) { /* a long line: grow */
-    char *b = realloc(L->buf, L->cap * 2);
-    if (b == NULL) {
-      L->error = -ENOMEM;
-      L->eof = true;
-      return;
-    }
-    L->buf = b;
-    L->cap *= 2;
-  }
-  ssize_t n;
-  do
-    n = read(L->fd, L->buf + L->len, L->cap - L->len - 1); /* room for a NUL */
-  while (n < 0 && errno == EINTR);
-  if (n > 0)
-    L->len += (size_t)n;
-  else if (n == 0)
-    L->eof = true;
-  else if (errno != EAGAIN) {
-    L->error = -errno;
-    L->eof = true;
-  }
-}
-
-/* The next line (NUL-terminated in place): 1, 0 none yet (polled input:
- * wait for the poll), -1 no more. */
-static int lines_next(struct lines *L, char **line) {
-  for (;;) {
-    char *p = L->buf + L->start;
-    char *nl = memchr(p, '\n', L->len - L->start);
-    if (nl != NULL) {
-      *nl = '\0';
-      *line = p;
-      L->start = (size_t)(nl + 1 - L->buf);
-      return 1;
-    }
-    if (L->eof) {
-      if (L->start == L->len)
-        return -1;
-      L->buf[L->len] = '\0'; /* the last line had no newline */
-      *line = p;
-      L->start = L->len;
-      return 1;
-    }
-    if (L->polled)
-      return 0;
-    lines_fill(L);
-  }
-}
-
-static void lines_poll_cb(uv_poll_t *h, int status, int events) {
-  struct pool *P = h->data;
-  (void)events;
-  uv_poll_stop(h);
-  P->in.polling = false;
-  if (status < 0) {
-    P->in.error = status;
-    P->in.eof = true;
-  } else {
-    lines_fill(&P->in);
-  }
-  feed(P);
-}
-
-static void lines_wait(struct pool *P) {
-  if (P->in.poll_open && !P->in.polling) {
-    P->in.polling = true;
-    uv_poll_start(&P->in.poll, UV_READABLE | UV_DISCONNECT, lines_poll_cb);
-  }
-}
+static void lines_ready_cb(tend_lines_t *L) { feed(L->data); }
 
 /* ---- commands ----------------------------------------------------------- */
 
@@ -314,7 +166,7 @@ static void input_end(struct pool *P) {
   if (P->input_done)
     return;
   P->input_done = true;
-  lines_close(P);
+  lines_close(&P->in);
   tend_sched_close(P->s);
 }
 
@@ -332,7 +184,7 @@ static void feed(struct pool *P) {
     } else {
       int r = lines_next(&P->in, &line);
       if (r == 0) {
-        lines_wait(P);
+        lines_wait(&P->in);
         break;
       }
       if (r < 0) {
@@ -360,7 +212,7 @@ static void feed(struct pool *P) {
 static void feed_cb(tend_sched_t *s) { feed(tend_sched_data(s)); }
 
 static void stop_everything(struct pool *P, int signum) {
-  lines_close(P);
+  lines_close(&P->in);
   P->input_done = true;
   tend_sched_cancel(P->s, signum, signum == SIGKILL ? 0 : P->kill_after_ms);
 }
@@ -501,7 +353,7 @@ static void done_cb(tend_sched_t *s, tend_task_t *t) {
       fprintf(stderr, ", waiting for %" PRIu64 " running task%s", st.running,
               st.running == 1 ? "" : "s");
     fputc('\n', stderr);
-    lines_close(P);
+    lines_close(&P->in);
     P->input_done = true;
     tend_sched_halt(s);
   }
@@ -521,10 +373,8 @@ static void signal_cb(uv_signal_t *h, int signum) {
 static void join_cb(tend_sched_t *s) {
   struct pool *P = tend_sched_data(s);
   progress_clear(P);
-  for (int i = 0; i < P->nsigs; i++)
-    uv_close((uv_handle_t *)&P->sigs[i], NULL);
-  P->nsigs = 0;
-  lines_close(P);
+  cli_signals_close(&P->sigs);
+  lines_close(&P->in);
 }
 
 /* How many tasks --keep-order may start ahead of the oldest unprinted one.
@@ -591,12 +441,9 @@ static int parse(int argc, char **argv, struct pool *P) {
     case 't':
     case 'K': {
       uint64_t ms;
-      if (args_seconds(optarg, &ms) != 0 || (ch == 't' && ms == 0)) {
-        cli_error("pool", "--%s: invalid value '%s': expected %s seconds (e.g. 1.5, 30s, 2m)",
-                  ch == 't' ? "timeout" : "kill-after", optarg,
-                  ch == 't' ? "a positive number of" : "a number of");
+      const char *opt = ch == 't' ? "--timeout" : "--kill-after";
+      if (args_seconds("pool", opt, optarg, ch == 't', &ms) != 0)
         return -EINVAL;
-      }
       if (ch == 't') {
         P->timeout_ms = ms;
         P->timeout_arg = optarg;
@@ -715,7 +562,7 @@ int cmd_pool(int argc, char **argv) {
    * one would land on 0 and pass for it. */
   bool no_stdin = fcntl(STDIN_FILENO, F_GETFD) < 0;
   if (P->dry_run) {
-    if (P->args == NULL && lines_open(P, false, no_stdin) != 0) {
+    if (P->args == NULL && lines_open(&P->in, NULL, no_stdin ? -1 : STDIN_FILENO, 0, NULL) != 0) {
       cli_error("pool", "out of memory");
       goto out;
     }
@@ -740,7 +587,9 @@ int cmd_pool(int argc, char **argv) {
   loop_open = true;
   P->started_ms = uv_now(&P->loop);
   if (P->args == NULL) {
-    if ((r = lines_open(P, true, no_stdin)) != 0) {
+    P->in.data = P;
+    r = lines_open(&P->in, &P->loop, no_stdin ? -1 : STDIN_FILENO, LINES_POLL, lines_ready_cb);
+    if (r != 0) {
       cli_error("pool", "reading the tasks from stdin: %s", uv_strerror(r));
       goto out;
     }
@@ -771,13 +620,7 @@ int cmd_pool(int argc, char **argv) {
     cli_error("pool", "%s", strerror(-r));
     goto out;
   }
-  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  for (int i = 0; i < 3; i++) {
-    uv_signal_init(&P->loop, &P->sigs[i]);
-    P->sigs[i].data = P;
-    uv_signal_start(&P->sigs[i], signal_cb, sigs[i]);
-    P->nsigs++;
-  }
+  cli_signals_start(&P->sigs, &P->loop, true, signal_cb, P);
 
   feed(P);
   uv_run(&P->loop, UV_RUN_DEFAULT);
@@ -796,6 +639,7 @@ int cmd_pool(int argc, char **argv) {
 out:
   if (P->s != NULL && tend_sched_free(P->s) != 0)
     cli_error("pool", "internal error: the pool did not finish");
+  lines_close(&P->in);
   if (loop_open) {
     uv_run(&P->loop, UV_RUN_NOWAIT);
     if (uv_loop_close(&P->loop) != 0)
@@ -807,7 +651,6 @@ out:
       status = EXIT_OWN;
   }
   free(P->ring);
-  free(P->in.buf);
   free(P);
   return status;
 }

@@ -7,6 +7,7 @@
  * found.
  */
 #include "cli.h"
+#include "src/childenv.h"
 #include "tend/communicate.h"
 #include "tend/text.h"
 
@@ -19,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-extern char **environ;
 
 enum { EXIT_TIMEOUT = 124, EXIT_OWN = 125, EXIT_NOEXEC = 126, EXIT_NOTFOUND = 127 };
 
@@ -57,37 +56,6 @@ struct run_args {
   char **argv;
   const char *timeout_arg; /* as given, for the message */
 };
-
-/* environ with NAME=VALUE overrides applied; NULL when none were given. */
-static char **build_env(char **set, int nset) {
-  if (nset == 0)
-    return NULL;
-  size_t n = 0;
-  while (environ[n] != NULL)
-    n++;
-  char **env = calloc(n + (size_t)nset + 1, sizeof(char *));
-  if (env == NULL)
-    return NULL;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    bool replaced = false;
-    for (int j = 0; j < nset && !replaced; j++) {
-      size_t len = (size_t)(strchr(set[j], '=') - set[j]) + 1;
-      replaced = strncmp(environ[i], set[j], len) == 0;
-    }
-    if (!replaced)
-      env[k++] = environ[i];
-  }
-  for (int j = 0; j < nset; j++) {
-    bool later = false; /* the last --env for a name wins */
-    size_t len = (size_t)(strchr(set[j], '=') - set[j]) + 1;
-    for (int l = j + 1; l < nset && !later; l++)
-      later = strncmp(set[l], set[j], len) == 0;
-    if (!later)
-      env[k++] = set[j];
-  }
-  return env;
-}
 
 static int parse(int argc, char **argv, struct run_args *a) {
   static const struct option longopts[] = {
@@ -132,12 +100,9 @@ static int parse(int argc, char **argv, struct run_args *a) {
     case 't':
     case 'k': {
       uint64_t ms;
-      if (args_seconds(optarg, &ms) != 0 || (ch == 't' && ms == 0)) {
-        cli_error("run", "--%s: invalid value '%s': expected %s seconds (e.g. 1.5, 30s, 2m)",
-                  ch == 't' ? "timeout" : "kill-after", optarg,
-                  ch == 't' ? "a positive number of" : "a number of");
+      const char *opt = ch == 't' ? "--timeout" : "--kill-after";
+      if (args_seconds("run", opt, optarg, ch == 't', &ms) != 0)
         return -EINVAL;
-      }
       if (ch == 't') {
         a->co.timeout_ms = ms;
         a->timeout_arg = optarg;
@@ -278,7 +243,7 @@ int cmd_run(int argc, char **argv) {
   struct run_args a;
   memset(&a, 0, sizeof(a));
   int status = EXIT_OWN;
-  char **env = NULL;
+  childenv_t env = {NULL};
   tend_comm_result_t res;
   memset(&res, 0, sizeof(res));
 
@@ -291,8 +256,7 @@ int cmd_run(int argc, char **argv) {
       goto out;
     }
   }
-  env = build_env(a.env_set, a.nenv);
-  if (a.nenv > 0 && env == NULL) {
+  if (a.nenv > 0 && (childenv_init(&env, NULL) != 0 || childenv_setv(&env, a.env_set) != 0)) {
     cli_error("run", "out of memory");
     goto out;
   }
@@ -300,7 +264,7 @@ int cmd_run(int argc, char **argv) {
   a.co.out_fd[0] = a.json ? -1 : STDOUT_FILENO;
   a.co.out_fd[1] = a.json ? -1 : STDERR_FILENO;
   a.co.forward_signals = true;
-  tend_proc_options_t po = {.argv = a.argv, .env = env, .cwd = a.cwd};
+  tend_proc_options_t po = {.argv = a.argv, .env = env.envp, .cwd = a.cwd};
 
   int r = tend_communicate(&po, &a.co, &res);
   if (r != 0) {
@@ -343,7 +307,7 @@ out:
   if (a.input_file != NULL && a.co.input_fd >= 0)
     close(a.co.input_fd);
   tend_comm_result_free(&res);
-  free(env);
+  childenv_free(&env);
   free(a.env_set);
   return status;
 }

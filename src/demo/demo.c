@@ -7,6 +7,7 @@
 #include "demo.h"
 
 #include "cli.h"
+#include "src/units.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -138,7 +139,7 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o, unsigned *give
       break;
     case 3:
     case 6:
-      if (args_seconds(optarg, ch == 3 ? &o->interval_ms : &o->seconds_ms) != 0)
+      if (units_ms(optarg, ch == 3 ? &o->interval_ms : &o->seconds_ms) != 0)
         return usage_error("--%s: invalid value '%s': expected seconds (e.g. 0.5, 2s)",
                            longopts[ch - 1].name, optarg);
       break;
