@@ -52,8 +52,6 @@ typedef enum {
   SV_NSTATES,
 } sv_state_t;
 
-const char *sv_state_name(sv_state_t s);
-
 /* What happens to a process; sv_event says what it does about it. */
 typedef enum {
   SV_EV_START = 0,   /* wanted up: the user, autostart, a reload */
@@ -72,8 +70,6 @@ typedef enum {
   SV_NEVENTS,
 } sv_ev_t;
 
-const char *sv_ev_name(sv_ev_t ev);
-
 typedef struct sv sv_t;
 typedef struct sv_proc sv_proc_t;
 typedef struct svready svready_t;
@@ -90,9 +86,9 @@ struct sv_proc {
   const tend_program_t *conf; /* inside gen->config */
   char *name;                 /* == conf->name, kept across reloads */
 
-  /* What status shows. Written by sv_event only, but want_up (the user's
-   * wish, runit's `want`), which a caller starting several processes at
-   * once may set before their START events. */
+  /* What status shows. Written by sv_event only, except want_up (the
+   * user's wish, runit's `want`), which a caller starting several
+   * processes at once may set before their START events. */
   pstate_t state;          /* supervisord's name of fsm.state */
   bool want_up;
   const char *waiting_for; /* WAITING: the dependency (program name, in
