@@ -15,6 +15,7 @@
 #include "ctl_server.h"
 #include "daemon.h"
 #include "daemon_chan.h"
+#include "daemon_procs.h"
 #include "daemon_pool.h"
 #include "daemon_worker.h"
 #include "fsutil.h"
@@ -23,6 +24,7 @@
 #include "notify.h"
 #include "procstat.h"
 #include "supervisor.h"
+#include "sv_channels.h"
 #include "tend/ctl.h"
 #include "tend/proc.h"
 #include "tend/text.h"
@@ -78,6 +80,7 @@ struct daemon {
   sub_t *subs;
   pending_t *pending;
   chanset_t chans;
+  dprocs_t side; /* what we keep per process (daemon_procs.h) */
   char *config_path;
   unsigned config_flags; /* TEND_CONFIG_*: a reload reads as the start did */
   char *pidfile;
@@ -232,6 +235,7 @@ static void pending_check(daemon_t *d, pending_t *pd, sv_proc_t *gone);
 
 static void hook_forget(sv_proc_t *p) {
   daemon_t *d = the_daemon;
+  dprocs_drop(&d->side, p);
   sub_drop(d, NULL, p, end_forgotten);
   for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
     next = pd->next;
@@ -272,13 +276,22 @@ static json_t *proc_json(sv_proc_t *p) {
 struct selection {
   unsigned base;
   bool wildcard; /* the pattern being applied */
+  bool nomem;    /* a mark could not be kept */
 };
+
+static unsigned mark_of(daemon_t *d, const sv_proc_t *p) {
+  const dproc_t *e = dprocs_find(&d->side, p);
+  return e != NULL ? e->mark : 0;
+}
 
 static void select_cb(sv_proc_t *p, void *arg) {
   struct selection *s = arg;
   unsigned want = s->wildcard ? s->base + 1 : s->base + 2;
-  if (p->mark <= s->base || p->mark < want)
-    p->mark = want;
+  dproc_t *e = dprocs_get(&the_daemon->side, p);
+  if (e == NULL)
+    s->nomem = true;
+  else if (e->mark <= s->base || e->mark < want)
+    e->mark = want;
 }
 
 /* The processes the request's "names" select, in start order, or NULL
@@ -316,9 +329,13 @@ static sv_proc_t **select_names(daemon_t *d, ctl_conn_t *c, json_t *req, size_t 
       return NULL;
     }
   }
+  if (sel.nomem) {
+    ctl_reply_error(c, "out of memory");
+    return NULL;
+  }
   *n = 0;
   for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next)
-    *n += p->mark > sel.base;
+    *n += mark_of(d, p) > sel.base;
   sv_proc_t **list = calloc(*n + 1, sizeof(*list));
   bool *explicit = calloc(*n + 1, sizeof(*explicit));
   if (list == NULL || explicit == NULL) {
@@ -329,8 +346,8 @@ static sv_proc_t **select_names(daemon_t *d, ctl_conn_t *c, json_t *req, size_t 
   }
   size_t k = 0;
   for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next) {
-    if (p->mark > sel.base) {
-      explicit[k] = p->mark == sel.base + 2;
+    if (mark_of(d, p) > sel.base) {
+      explicit[k] = mark_of(d, p) == sel.base + 2;
       list[k++] = p;
     }
   }
@@ -358,14 +375,17 @@ static void add_resources(sv_proc_t **list, json_t **objs, size_t n) {
         json_object_set_new(objs[i], "cpu_percent", json_null());
         continue;
       }
-      bool fresh = p->cpu_sample_at > p->run->start_ns;
-      uint64_t since = fresh ? p->cpu_sample_at : p->run->start_ns;
-      uint64_t base = fresh ? p->cpu_sample_ns : 0;
+      dproc_t *e = dprocs_get(&the_daemon->side, p);
+      bool fresh = e != NULL && e->cpu_sample_at > p->run->start_ns;
+      uint64_t since = fresh ? e->cpu_sample_at : p->run->start_ns;
+      uint64_t base = fresh ? e->cpu_sample_ns : 0;
       double pct = now > since && st[i].cpu_ns >= base
                        ? 100.0 * (double)(st[i].cpu_ns - base) / (double)(now - since)
                        : 0;
-      p->cpu_sample_ns = st[i].cpu_ns;
-      p->cpu_sample_at = now;
+      if (e != NULL) {
+        e->cpu_sample_ns = st[i].cpu_ns;
+        e->cpu_sample_at = now;
+      }
       json_object_set_new(objs[i], "rss", json_integer((json_int_t)st[i].rss));
       json_object_set_new(objs[i], "cpu_percent", json_real((double)(long)(pct * 10) / 10));
       json_object_set_new(objs[i], "group_processes", json_integer(st[i].nprocs));
@@ -796,6 +816,7 @@ static void finish_shutdown(daemon_t *d);
  * both are done. */
 static void sv_done_cb(sv_t *sv) {
   (void)sv;
+  dprocs_free(&the_daemon->side); /* every process is forgotten */
   the_daemon->sv_done = true;
   finish_shutdown(the_daemon);
 }
@@ -870,7 +891,7 @@ static void core_start(daemon_t *d, tend_config_t *cfg) {
                                    .forget = hook_forget};
   sv_init(&d->sv, &d->loop, &hooks);
   chanset_init(&d->chans, &d->loop);
-  d->sv.chans = &d->chans;
+  svchan_attach(&d->sv, &d->chans);
   if (chanset_apply(&d->chans, cfg) != 0)
     LOG("error", "start", F_STR("error", "cannot create the channels: out of memory"));
   dpool_apply(&d->loop, cfg);

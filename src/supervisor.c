@@ -1,30 +1,68 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The supervisor's state machine (see supervisor.h). supervisord's rules:
+ * The supervisor's state machine (see supervisor.h), supervisord's rules
+ * plus depends_on and ready=. Every change of state is made by sv_event,
+ * in one switch with a case per row of this table; the actions (spawn,
+ * signals, timers, the exit line) are helpers it calls.
  *
- *   start          STOPPED/EXITED/FATAL/BACKOFF → STARTING (spawn)
- *   startsecs      STARTING → RUNNING (failed starts reset)
- *   exit           STARTING → BACKOFF (retry after 1 s, 2 s, 3 s ...)
- *                  → FATAL after startretries failed starts
- *                  RUNNING → EXITED, then STARTING again if autorestart
- *                  says so (true, or unexpected and the exit was unexpected)
- *                  STOPPING → STOPPED
- *   stop           STARTING/RUNNING → STOPPING (stopsignal, then SIGKILL
- *                  after stopwaitsecs); BACKOFF → STOPPED
+ *  state      event         action                              next state
+ *  ---------  ------------  ----------------------------------  --------------------------
+ *  STOPPED    START         want_up; fails = 0; dependencies:   all RUNNING: spawn, then
+ *  EXITED                                                       SPAWNED or START_FAILED;
+ *  FATAL                                                        one on its way: WAITING;
+ *  BACKOFF                                                      one not coming: -EAGAIN
+ *  WAITING    DEPS_READY    spawn                               SPAWNED | START_FAILED
+ *  WAITING    DEPS_FAILED   want_up = false                     STOPPED
+ *  STOPPED    SPAWNED       startsecs timer or ready= probe     STARTING (RUNNING at once
+ *  WAITING                                                      with startsecs = 0 and no
+ *  BACKOFF                                                      ready=)
+ *  EXITED, FATAL
+ *  the same,  START_FAILED  fails++                             BACKOFF, its timer; FATAL
+ *  STARTING                                                     past startretries
+ *  STARTING   TIMER         fails = 0 if startsecs >= 1 s       RUNNING
+ *  STARTING   READY         fails = 0                           RUNNING
+ *  STARTING   NOT_READY     log, stopsignal                     STARTING (its exit fails)
+ *  STARTING   EXITED        exit line                           START_FAILED
+ *  RUNNING    EXITED        exit line; autorestart? fails++     EXITED; then spawn (run of
+ *                           after a run under 1 s               1 s or more) or BACKOFF
+ *  STARTING   STOP          stopsignal; proc.c sends SIGKILL    STOPPING
+ *  RUNNING                  after stopwaitsecs
+ *  STOPPING   EXITED        exit line; removed: forget;         STOPPED; then spawn if
+ *                           adopt a reloaded config             want_up (a restart)
+ *  STOPPING   START         want_up = true (restart once down)  STOPPING
+ *  STOPPING   STOP          -                                   STOPPING
+ *  WAITING    STOP          -                                   STOPPED
+ *  BACKOFF
+ *  BACKOFF    TIMER         spawn                               SPAWNED | START_FAILED
+ *  WAITING    RELOAD        adopt the new config                STOPPED (a reload starts
+ *  BACKOFF                                                      it again if autostart)
+ *  STOPPED    RELOAD        adopt the new config                (the same)
+ *  EXITED, FATAL
  *
- * A spawn that fails (command not found, bad directory) counts as a failed
- * start. Every transition and every exit is one line in the daemon log.
- * Nothing here polls: timers run only while a start or a backoff is timed.
+ * Every other pair is ignored, the state unchanged: START while WAITING,
+ * STARTING or RUNNING (-EALREADY), STOP while STOPPED, EXITED or FATAL
+ * (-ENOTCONN), START while the daemon shuts down (-ESHUTDOWN), and -EINVAL
+ * for the rest: a TIMER, READY, NOT_READY or DEPS_* in a state that did
+ * not ask for it, EXITED with no child, RELOAD with a child (the reload
+ * stops it and starts it again instead). STOP always clears want_up.
+ * SPAWNED and START_FAILED are what sv_event raises itself after a spawn
+ * (a spawn that fails, like a child that exits in STARTING, is a failed
+ * start); callers cannot send them.
+ *
+ * supervisord's states map one to one; WAITING is tend's (depends_on: no
+ * child yet) and shows as STARTING with "waiting for X". The daemon log
+ * has one line per change of the state shown and one per exit with the
+ * action taken. Nothing polls: timers run only while a start, a backoff
+ * or a probe is timed.
  */
 #include "supervisor.h"
 #include "childenv.h"
 #include "log.h"
 #include "procstat.h"
+#include "sv_ready.h"
 #include "tend/text.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <fnmatch.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,11 +84,20 @@ static const char *const state_names[] = {
 
 const char *pstate_name(pstate_t s) { return state_names[s]; }
 
+/* What status shows for each state of the machine. */
+static const pstate_t shown[SV_NSTATES] = {
+    [SV_STOPPED] = PS_STOPPED, [SV_WAITING] = PS_STARTING, [SV_STARTING] = PS_STARTING,
+    [SV_RUNNING] = PS_RUNNING, [SV_BACKOFF] = PS_BACKOFF,  [SV_STOPPING] = PS_STOPPING,
+    [SV_EXITED] = PS_EXITED,   [SV_FATAL] = PS_FATAL,
+};
+
 static uint64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+static uint64_t secs_ms(double s) { return (uint64_t)(s * 1000); }
 
 /* ---- config generations ------------------------------------------------ */
 
@@ -66,45 +113,28 @@ static void gen_unref(sv_gen_t *g) {
   }
 }
 
-/* ---- transitions ------------------------------------------------------- */
+/* ---- handles ----------------------------------------------------------- */
 
-static void deps_changed(sv_t *sv);
-
-static void set_state(sv_proc_t *p, pstate_t to, const char *why) {
-  if (p->state == to)
-    return;
-  LOG("info", "state", F_STR("program", p->name), F_STR("from", pstate_name(p->state)),
-      F_STR("to", pstate_name(to)), F_STR("reason", why));
-  pstate_t from = p->state;
-  p->state = to;
-  if (p->sv->hooks.state != NULL)
-    p->sv->hooks.state(p, from, to);
-  if (to == PS_RUNNING || to == PS_FATAL || to == PS_STOPPED)
-    deps_changed(p->sv);
+/* One of sv's handles is closed: the shutdown waits for the last. */
+static void handle_gone(sv_t *sv) {
+  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
+    sv->shutdown_cb(sv);
 }
-
-static void spawn(sv_proc_t *p);
-static void check_shutdown(sv_t *sv);
-static void forget(sv_proc_t *p);
 
 static void timer_closed_cb(uv_handle_t *h) {
   sv_proc_t *p = h->data;
   sv_t *sv = p->sv;
   free(p->name);
   free(p);
-  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
-    sv->shutdown_cb(sv);
+  handle_gone(sv);
 }
 
 /* A run being closed points at the supervisor, not at its process: the
  * process may be freed before the run's handles are (shutdown). */
-static void close_run(sv_t *sv, tend_proc_t *run);
-
 static void run_closed_cb(tend_proc_t *run) {
   sv_t *sv = run->data;
   free(run);
-  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
-    sv->shutdown_cb(sv);
+  handle_gone(sv);
 }
 
 static void close_run(sv_t *sv, tend_proc_t *run) {
@@ -112,245 +142,37 @@ static void close_run(sv_t *sv, tend_proc_t *run) {
   tend_proc_close(run, run_closed_cb);
 }
 
-static void probe_start(sv_proc_t *p);
-static void ready_timeout(sv_proc_t *p);
+static void ready_closed_cb(void *arg) { handle_gone(arg); }
 
-static void timer_cb(uv_timer_t *t) {
-  sv_proc_t *p = t->data;
-  if (p->state == PS_STARTING && p->run != NULL) {
-    if (p->conf->ready == TEND_READY_TCP || p->conf->ready == TEND_READY_UNIX) {
-      probe_start(p);
-      return;
-    }
-    if (p->conf->ready == TEND_READY_FD) {
-      ready_timeout(p);
-      return;
-    }
-    if (p->conf->startsecs >= QUICK_RUN_S)
-      p->fails = 0;
-    set_state(p, PS_RUNNING, "startsecs");
-  } else if (p->state == PS_BACKOFF) {
-    spawn(p);
-  }
-}
-
-/* ---- readiness: ready = tcp:HOST:PORT | unix:PATH ---------------------- */
-
-/* One connection attempt. It outlives its process if that is forgotten
- * meanwhile (p is then NULL), and is freed in its close callback. */
-struct sv_probe {
-  union {
-    uv_handle_t handle;
-    uv_stream_t stream;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-  } h;
-  uv_connect_t req;
-  sv_proc_t *p;
-  sv_t *sv;
-};
-
-#define PROBE_INTERVAL_MS 100
-
-static void probe_closed_cb(uv_handle_t *h) {
-  struct sv_probe *pr = h->data;
-  sv_t *sv = pr->sv;
-  free(pr);
-  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
-    sv->shutdown_cb(sv);
-}
-
-static void ready_timeout(sv_proc_t *p) {
-  const tend_program_t *c = p->conf;
-  char sig[32];
-  LOG("warn", "not_ready", F_STR("program", p->name), F_INT("pid", p->pid),
-      F_NUM("ready_timeout", c->ready_timeout),
-      F_STR("action", tend_signame(c->stopsignal, sig, sizeof(sig))));
-  /* Still STARTING: its exit will count as a failed start. */
-  tend_proc_stop(p->run, c->stopsignal, (uint64_t)(c->stopwaitsecs * 1000), 0);
-}
-
-static void probe_cb(uv_connect_t *req, int status) {
-  struct sv_probe *pr = req->data;
-  sv_proc_t *p = pr->p;
-  uv_close(&pr->h.handle, probe_closed_cb);
-  if (p == NULL)
+static void ready_close(sv_proc_t *p) {
+  if (p->ready == NULL)
     return;
-  p->probe = NULL;
-  if (p->state != PS_STARTING || p->run == NULL)
-    return;
-  if (status == 0) {
-    p->fails = 0;
-    set_state(p, PS_RUNNING, "ready");
-  } else if (uv_now(p->sv->loop) >= p->ready_deadline) {
-    ready_timeout(p);
-  } else {
-    uv_timer_start(&p->timer, timer_cb, PROBE_INTERVAL_MS, 0);
-  }
+  svready_close(p->ready, ready_closed_cb, p->sv);
+  p->ready = NULL;
 }
 
-static void probe_start(sv_proc_t *p) {
-  const tend_program_t *c = p->conf;
-  struct sv_probe *pr = calloc(1, sizeof(*pr));
-  if (pr == NULL) {
-    uv_timer_start(&p->timer, timer_cb, PROBE_INTERVAL_MS, 0);
-    return;
-  }
-  pr->p = p;
-  pr->sv = p->sv;
-  pr->req.data = pr;
-  int r;
-  if (c->ready == TEND_READY_TCP) {
-    struct sockaddr_storage sa;
-    r = uv_ip4_addr(c->ready_host, c->ready_port, (struct sockaddr_in *)&sa);
-    if (r != 0)
-      r = uv_ip6_addr(c->ready_host, c->ready_port, (struct sockaddr_in6 *)&sa);
-    if (r != 0 && strcmp(c->ready_host, "localhost") == 0)
-      r = uv_ip4_addr("127.0.0.1", c->ready_port, (struct sockaddr_in *)&sa);
-    uv_tcp_init(p->sv->loop, &pr->h.tcp);
-    if (r == 0)
-      r = uv_tcp_connect(&pr->req, &pr->h.tcp, (struct sockaddr *)&sa, probe_cb);
-  } else {
-    uv_pipe_init(p->sv->loop, &pr->h.pipe, 0);
-    uv_pipe_connect(&pr->req, &pr->h.pipe, c->ready_path, probe_cb);
-    r = 0;
-  }
-  pr->h.handle.data = pr;
-  p->sv->open_handles++;
-  if (r != 0) {
-    /* An address the loop cannot use (a host name): say so once a try. */
-    LOG("error", "not_ready", F_STR("program", p->name), F_STR("host", c->ready_host),
-        F_STR("error", uv_strerror(r)));
-    pr->p = NULL;
-    uv_close(&pr->h.handle, probe_closed_cb);
-    uv_timer_start(&p->timer, timer_cb, PROBE_INTERVAL_MS, 0);
-    return;
-  }
-  p->probe = pr;
+/* The probe's verdict, as an event. */
+static void ready_cb(void *data, bool ready) {
+  sv_event(data, ready ? SV_EV_READY : SV_EV_NOT_READY);
 }
 
-/* ---- readiness: ready = fd:N ------------------------------------------- */
-
-static void ready_pipe_closed_cb(uv_handle_t *h) {
-  sv_t *sv = h->data;
-  free(h);
-  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
-    sv->shutdown_cb(sv);
-}
-
-static void ready_pipe_close(sv_proc_t *p) {
-  if (p->ready_pipe == NULL)
-    return;
-  p->ready_pipe->data = p->sv;
-  uv_close((uv_handle_t *)p->ready_pipe, ready_pipe_closed_cb);
-  p->ready_pipe = NULL;
-}
-
-static void ready_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  static char small[256]; /* a newline is all we look for */
-  (void)h;
-  (void)hint;
-  *buf = uv_buf_init(small, sizeof(small));
-}
-
-static void ready_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  sv_proc_t *p = s->data;
-  if (n > 0 && memchr(buf->base, '\n', (size_t)n) != NULL && p->state == PS_STARTING) {
-    uv_timer_stop(&p->timer);
-    p->fails = 0;
-    set_state(p, PS_RUNNING, "ready");
-    ready_pipe_close(p);
-  } else if (n < 0) {
-    /* Closed without a newline: never ready; ready_timeout decides. */
-    ready_pipe_close(p);
-  }
-}
-
-/* The pipe whose write end the child gets as fd N; -1 on failure. */
-static int ready_pipe_open(sv_proc_t *p, int *child_end) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0)
-    return -errno;
-  uv_pipe_t *h = malloc(sizeof(*h));
-  if (h == NULL) {
-    close(fds[0]);
-    close(fds[1]);
-    return -ENOMEM;
-  }
-  uv_pipe_init(p->sv->loop, h, 0);
-  h->data = p;
-  p->sv->open_handles++;
-  p->ready_pipe = h;
-  int r = uv_pipe_open(h, fds[0]);
-  if (r != 0) {
-    close(fds[0]);
-    close(fds[1]);
-    ready_pipe_close(p);
-    return r;
-  }
-  *child_end = fds[1];
-  return 0;
-}
-
-/* ---- dependencies ------------------------------------------------------ */
-
-/* 1 when every program p depends on is RUNNING; 0 while one is still on
- * its way (p->waiting_for names it); -1 when one is not wanted up at all
- * (*why says which). */
-static int deps_ready(sv_proc_t *p, const char **why) {
-  p->waiting_for = NULL;
-  for (char **d = p->conf->depends_on; d != NULL && *d != NULL; d++) {
-    for (sv_proc_t *q = p->sv->procs; q != NULL; q = q->next) {
-      if (q->removed || strcmp(q->conf->program, *d) != 0 || q->state == PS_RUNNING)
-        continue;
-      if (!q->want_up || q->state == PS_FATAL) {
-        *why = q->state == PS_FATAL ? "a dependency is FATAL" : "a dependency is not started";
-        p->waiting_for = *d;
-        return -1;
-      }
-      p->waiting_for = *d;
-      return 0;
-    }
-  }
-  return 1;
-}
-
-/* Something changed state: start what was waiting for it, or give up on
- * it when its dependency will not come. */
-static void deps_changed(sv_t *sv) {
-  if (sv->shutting_down)
-    return;
-  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next) {
-    if (p->state != PS_STARTING || p->run != NULL || p->waiting_for == NULL)
-      continue;
-    const char *why = NULL;
-    int r = deps_ready(p, &why);
-    /* Neither spawn nor set_state unlinks a process: the walk goes on. */
-    if (r > 0) {
-      spawn(p);
-    } else if (r < 0) {
-      char reason[160];
-      snprintf(reason, sizeof(reason), "%s: %s", why, p->waiting_for);
-      p->want_up = false;
-      p->waiting_for = NULL;
-      set_state(p, PS_STOPPED, reason);
-    }
-  }
-}
+static void timer_cb(uv_timer_t *t) { sv_event(t->data, SV_EV_TIMER); }
 
 /* ---- output ------------------------------------------------------------ */
 
 static void log_output(sv_proc_t *p, int stream, const char *data, size_t len) {
-  /* With stdout_channel, stdout lines are messages, not log lines. */
-  bool to_channel = stream == 0 && p->conf->stdout_channel != NULL && svchan_output(p, data, len);
-  if (p->log_open[stream] && !to_channel) {
-    int r = outlog_write(&p->log[stream], data, len);
+  /* Wired stdout (stdout_channel: lines are messages) is not logged. */
+  sv_wiring_t *w = &p->sv->wiring;
+  bool to_channel = stream == 0 && w->output != NULL && w->output(p, data, len);
+  if (p->logs.file_open[stream] && !to_channel) {
+    int r = outlog_write(&p->logs.file[stream], data, len);
     if (r != 0)
-      LOG("error", "log_error", F_STR("program", p->name), F_STR("file", p->log[stream].path),
+      LOG("error", "log_error", F_STR("program", p->name),
+          F_STR("file", p->logs.file[stream].path),
           F_STR("error", strerror(-r)), F_STR("action", "dropping lines until it works"));
   }
-  if (p->slog_open[stream] && !to_channel)
-    outlog_write(&p->slog[stream], data, len); /* the sink reports */
+  if (p->logs.lines_open[stream] && !to_channel)
+    outlog_write(&p->logs.lines[stream], data, len); /* the sink reports */
   if (p->sv->hooks.output != NULL)
     p->sv->hooks.output(p, stream, data, len);
 }
@@ -392,10 +214,10 @@ static void drain_pipes(sv_proc_t *p, tend_proc_t *run) {
       log_output(p, i - 1, p->sv->readbuf, (size_t)n);
   }
   for (int i = 0; i < 2; i++) {
-    if (p->log_open[i])
-      outlog_flush(&p->log[i]);
-    if (p->slog_open[i])
-      outlog_flush(&p->slog[i]);
+    if (p->logs.file_open[i])
+      outlog_flush(&p->logs.file[i]);
+    if (p->logs.lines_open[i])
+      outlog_flush(&p->logs.lines[i]);
   }
 }
 
@@ -410,15 +232,15 @@ static int syslog_line(void *arg, const char *a, size_t alen, const char *b, siz
 static void open_logs(sv_proc_t *p) {
   const tend_logconf_t *lc[2] = {&p->conf->out, &p->conf->err};
   for (int i = 0; i < 2; i++) {
-    if (lc[i]->syslog && !p->slog_open[i]) {
-      outlog_open_lines(&p->slog[i], syslog_line, p);
-      p->slog_open[i] = true;
+    if (lc[i]->syslog && !p->logs.lines_open[i]) {
+      outlog_open_lines(&p->logs.lines[i], syslog_line, p);
+      p->logs.lines_open[i] = true;
     }
-    if (p->log_open[i] || lc[i]->path == NULL)
+    if (p->logs.file_open[i] || lc[i]->path == NULL)
       continue;
-    int r = outlog_open(&p->log[i], lc[i]->path, lc[i]->maxbytes, lc[i]->backups);
-    p->log[i].timestamps = lc[i]->timestamps;
-    p->log_open[i] = true; /* it retries by itself after a failure */
+    int r = outlog_open(&p->logs.file[i], lc[i]->path, lc[i]->maxbytes, lc[i]->backups);
+    p->logs.file[i].timestamps = lc[i]->timestamps;
+    p->logs.file_open[i] = true; /* it retries by itself after a failure */
     if (r != 0)
       LOG("error", "log_error", F_STR("program", p->name), F_STR("file", lc[i]->path),
           F_STR("error", strerror(-r)), F_STR("action", "dropping lines until it works"));
@@ -428,10 +250,10 @@ static void open_logs(sv_proc_t *p) {
 int sv_reopen_logs(sv_proc_t *p) {
   int ret = 0;
   for (int i = 0; i < 2; i++) {
-    if (!p->log_open[i])
+    if (!p->logs.file_open[i])
       continue;
     /* outlog keeps a partial line across the reopen: nothing is split */
-    int r = outlog_reopen(&p->log[i]);
+    int r = outlog_reopen(&p->logs.file[i]);
     if (r != 0 && ret == 0)
       ret = r;
   }
@@ -440,12 +262,12 @@ int sv_reopen_logs(sv_proc_t *p) {
 
 static void close_logs(sv_proc_t *p) {
   for (int i = 0; i < 2; i++) {
-    if (p->log_open[i])
-      outlog_close(&p->log[i]);
-    p->log_open[i] = false;
-    if (p->slog_open[i])
-      outlog_close(&p->slog[i]);
-    p->slog_open[i] = false;
+    if (p->logs.file_open[i])
+      outlog_close(&p->logs.file[i]);
+    p->logs.file_open[i] = false;
+    if (p->logs.lines_open[i])
+      outlog_close(&p->logs.lines[i]);
+    p->logs.lines_open[i] = false;
   }
 }
 
@@ -474,77 +296,93 @@ static char **child_env(const sv_proc_t *p, childenv_t *env) {
 
 static void proc_exit_cb(tend_proc_t *run);
 
-static void failed_start(sv_proc_t *p, const char *what);
+/* A start that cannot happen: the event that says so, fsm.why the reason. */
+static sv_ev_t start_failed(sv_proc_t *p, const char *why) {
+  p->fsm.why = why;
+  return SV_EV_START_FAILED;
+}
 
-static void spawn(sv_proc_t *p) {
-  sv_t *sv = p->sv;
+/* The spawn options of p (o->env built in env, which the caller frees
+ * either way); NULL, or why they cannot be (logged). */
+static const char *spawn_options(sv_proc_t *p, tend_proc_options_t *o, childenv_t *env) {
   const tend_program_t *c = p->conf;
-  uv_timer_stop(&p->timer);
-
-  tend_proc_options_t o;
-  memset(&o, 0, sizeof(o));
-  o.argv = c->argv;
-  o.cwd = c->directory;
-  o.stdio[0].kind = c->stdin_pipe ? TEND_STDIO_PIPE : TEND_STDIO_NULL;
+  memset(o, 0, sizeof(*o));
+  o->argv = c->argv;
+  o->cwd = c->directory;
+  o->stdio[0].kind = c->stdin_pipe ? TEND_STDIO_PIPE : TEND_STDIO_NULL;
   if (c->fcgi.url != NULL) {
     /* the group's listening socket is its stdin, as FastCGI wants */
     int fd = svfcgi_fd(p);
     if (fd < 0) {
       LOG("error", "spawn_error", F_STR("program", p->name), F_STR("socket", c->fcgi.url),
           F_STR("error", strerror(-fd)));
-      failed_start(p, "socket error");
-      return;
+      return "socket error";
     }
-    o.stdio[0].kind = TEND_STDIO_FD;
-    o.stdio[0].fd = fd;
+    o->stdio[0].kind = TEND_STDIO_FD;
+    o->stdio[0].fd = fd;
   }
   /* Always a pipe for output, even unlogged: `tend logs -f` may watch. */
-  o.stdio[1].kind = TEND_STDIO_PIPE;
-  o.stdio[2].kind = c->redirect_stderr ? TEND_STDIO_STDOUT : TEND_STDIO_PIPE;
+  o->stdio[1].kind = TEND_STDIO_PIPE;
+  o->stdio[2].kind = c->redirect_stderr ? TEND_STDIO_STDOUT : TEND_STDIO_PIPE;
   /* A daemon killed with SIGKILL takes its children along: nothing keeps
    * running unsupervised (its successor starts them again). */
-  o.die_with_parent = true;
+  o->die_with_parent = true;
   if (c->umask >= 0) {
-    o.set_umask = true;
-    o.umask = (unsigned)c->umask;
+    o->set_umask = true;
+    o->umask = (unsigned)c->umask;
   }
   if (c->user != NULL) {
     struct passwd *pw = getpwnam(c->user);
     if (pw == NULL) {
       LOG("error", "spawn_error", F_STR("program", p->name), F_STR("user", c->user),
           F_STR("error", "no such user"));
-      failed_start(p, "no such user");
-      return;
+      return "no such user";
     }
     if (geteuid() != 0 && pw->pw_uid != geteuid()) {
       LOG("error", "spawn_error", F_STR("program", p->name), F_STR("user", c->user),
           F_STR("error", "user= needs the daemon to run as root"));
-      failed_start(p, "user= needs root");
-      return;
+      return "user= needs root";
     }
-    o.set_ids = true;
-    o.uid = pw->pw_uid;
-    o.gid = pw->pw_gid;
-    o.user = c->user; /* for its supplementary groups */
+    o->set_ids = true;
+    o->uid = pw->pw_uid;
+    o->gid = pw->pw_gid;
+    o->user = c->user; /* for its supplementary groups */
   }
-  childenv_t env;
-  o.env = child_env(p, &env);
+  o->env = child_env(p, env);
+  if (o->env == NULL) {
+    LOG("error", "spawn_error", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)));
+    return "out of memory";
+  }
+  return NULL;
+}
+
+/* Spawn p's child (with its readiness probe when ready= says so):
+ * SV_EV_SPAWNED, or SV_EV_START_FAILED when it cannot be. */
+static sv_ev_t launch(sv_proc_t *p) {
+  sv_t *sv = p->sv;
+  const tend_program_t *c = p->conf;
+  tend_proc_options_t o;
+  childenv_t env = {NULL};
+  const char *why = spawn_options(p, &o, &env);
+  if (why != NULL) {
+    childenv_free(&env);
+    return start_failed(p, why);
+  }
   tend_proc_t *run = calloc(1, sizeof(*run));
-  if (run == NULL || o.env == NULL) {
-    free(run);
+  if (run == NULL) {
     childenv_free(&env);
     LOG("error", "spawn_error", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)));
-    failed_start(p, "out of memory");
-    return;
+    return start_failed(p, "out of memory");
   }
   open_logs(p);
   run->data = p;
   sv->open_handles++;
   int ready_fd = -1, r = 0;
-  if (c->ready == TEND_READY_FD) {
-    ready_pipe_close(p); /* one left from a run that never wrote */
-    r = ready_pipe_open(p, &ready_fd);
-    o.has_extra = r == 0;
+  if (c->ready != TEND_READY_STARTSECS) {
+    r = svready_open(sv->loop, c, ready_cb, p, &p->ready, &ready_fd);
+    if (r == 0)
+      sv->open_handles++;
+    o.has_extra = ready_fd >= 0;
     o.extra_src = ready_fd;
     o.extra_target = c->ready_fd;
   }
@@ -561,16 +399,16 @@ static void spawn(sv_proc_t *p) {
         F_STR(what, run->err_what == TEND_PROC_ERR_CWD ? c->directory : c->argv[0]),
         F_STR("error", strerror(-r)));
     close_run(sv, run);
-    ready_pipe_close(p);
-    failed_start(p, "spawn error");
-    return;
+    ready_close(p);
+    return start_failed(p, "spawn error");
   }
   p->run = run;
   p->pid = run->pid;
-  if (p->restart_due)
+  if (p->fsm.restart_due)
     p->restarts++;
-  p->restart_due = false;
-  svchan_started(p);
+  p->fsm.restart_due = false;
+  if (sv->wiring.started != NULL)
+    sv->wiring.started(p);
   p->started_at_ms = now_ms();
   for (int i = 1; i <= 2; i++) {
     if (run->has_pipe[i]) {
@@ -580,21 +418,72 @@ static void spawn(sv_proc_t *p) {
   }
   LOG("info", "spawn", F_STR("program", p->name), F_INT("pid", run->pid),
       F_STR("command", c->command));
-  p->waiting_for = NULL;
-  set_state(p, PS_STARTING, "start");
-  if (c->ready == TEND_READY_TCP || c->ready == TEND_READY_UNIX) {
-    p->ready_deadline = uv_now(sv->loop) + (uint64_t)(c->ready_timeout * 1000);
-    probe_start(p);
-  } else if (c->ready == TEND_READY_FD) {
-    uv_read_start((uv_stream_t *)p->ready_pipe, ready_alloc_cb, ready_read_cb);
-    uv_timer_start(&p->timer, timer_cb, (uint64_t)(c->ready_timeout * 1000), 0);
-  } else if (c->startsecs <= 0) {
-    /* fails is not reset: with no startsecs only the run's length tells a
-     * crash loop from a healthy restart */
-    set_state(p, PS_RUNNING, "startsecs=0");
-  } else {
-    uv_timer_start(&p->timer, timer_cb, (uint64_t)(c->startsecs * 1000), 0);
+  return SV_EV_SPAWNED;
+}
+
+/* ---- dependencies ------------------------------------------------------ */
+
+/* 1 when every program p depends on is RUNNING; 0 while one is still on
+ * its way; -1 when one is not wanted up at all. fsm.dep names the one
+ * stopped at, fsm.why says what is wrong with it. */
+static int deps_check(sv_proc_t *p) {
+  p->fsm.dep = NULL;
+  p->fsm.why = "a dependency is not RUNNING";
+  for (char **d = p->conf->depends_on; d != NULL && *d != NULL; d++) {
+    for (sv_proc_t *q = p->sv->procs; q != NULL; q = q->next) {
+      if (q->removed || strcmp(q->conf->program, *d) != 0 || q->state == PS_RUNNING)
+        continue;
+      p->fsm.dep = *d;
+      if (!q->want_up || q->state == PS_FATAL) {
+        p->fsm.why = q->state == PS_FATAL ? "a dependency is FATAL" : "a dependency is not started";
+        return -1;
+      }
+      return 0;
+    }
   }
+  return 1;
+}
+
+/* Something changed state: tell what waits for it whether it may start,
+ * or that its dependency will not come. */
+static void deps_changed(sv_t *sv) {
+  if (sv->shutting_down)
+    return;
+  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next) {
+    if (p->fsm.state != SV_WAITING)
+      continue;
+    int r = deps_check(p);
+    /* No event here unlinks a process: the walk goes on. */
+    if (r == 0)
+      p->waiting_for = p->fsm.dep; /* the next one on its way */
+    else
+      sv_event(p, r > 0 ? SV_EV_DEPS_READY : SV_EV_DEPS_FAILED);
+  }
+}
+
+/* ---- actions ----------------------------------------------------------- */
+
+/* The one place a state changes (called from sv_event alone): a line in
+ * the daemon log and the state hook when the state shown changes. What a
+ * state arms (the timer of STARTING and BACKOFF, the readiness probe of
+ * STARTING) is armed after entering it and disarmed on leaving it, here. */
+static void enter(sv_proc_t *p, sv_state_t to, const char *why) {
+  pstate_t from = p->state;
+  uv_timer_stop(&p->fsm.timer);
+  if (to != SV_STARTING)
+    ready_close(p);
+  p->fsm.state = to;
+  if (to != SV_WAITING)
+    p->waiting_for = NULL;
+  if (shown[to] == from)
+    return;
+  LOG("info", "state", F_STR("program", p->name), F_STR("from", pstate_name(from)),
+      F_STR("to", pstate_name(shown[to])), F_STR("reason", why));
+  p->state = shown[to];
+  if (p->sv->hooks.state != NULL)
+    p->sv->hooks.state(p, from, p->state);
+  if (p->state == PS_RUNNING || p->state == PS_FATAL || p->state == PS_STOPPED)
+    deps_changed(p->sv);
 }
 
 /* The wait before the next start after `fails` quick failures in a row:
@@ -610,30 +499,16 @@ static uint64_t backoff_ms(const tend_program_t *c, int fails) {
   return (uint64_t)(d * 1000 + 0.5);
 }
 
-/* Wait in BACKOFF, then start again. */
-static void back_off(sv_proc_t *p, const char *why) {
-  set_state(p, PS_BACKOFF, why);
-  uv_timer_start(&p->timer, timer_cb, backoff_ms(p->conf, p->fails), 0);
+static const char *backoff_action(char *buf, size_t len, uint64_t ms) {
+  snprintf(buf, len, "backoff, restart in %gs", (double)ms / 1000);
+  return buf;
 }
 
-/* A start that did not last startsecs (or did not happen): back off, or
- * give up after startretries. */
-static void failed_start(sv_proc_t *p, const char *what) {
-  p->fails++;
-  int retries = p->conf->startretries;
-  if (retries >= 0 && p->fails > retries) {
-    set_state(p, PS_BACKOFF, what);
-    set_state(p, PS_FATAL, "too many failed starts");
-    return;
-  }
-  back_off(p, what);
-}
-
-static bool exit_expected(const tend_program_t *c, int64_t code, int sig) {
-  if (sig != 0)
+static bool exit_expected(const sv_proc_t *p) {
+  if (p->last_signal != 0)
     return false;
-  for (int i = 0; i < c->nexitcodes; i++)
-    if (c->exitcodes[i] == code)
+  for (int i = 0; i < p->conf->nexitcodes; i++)
+    if (p->conf->exitcodes[i] == p->last_exit)
       return true;
   return false;
 }
@@ -673,188 +548,298 @@ static void kill_leftovers(sv_proc_t *p, int pid) {
   sv_reap_soon(p->sv);
 }
 
+/* The exit line: how the child ended, in which state, and the action the
+ * machine took; then, whatever ended the program, what its group or
+ * session left behind is killed (systemd's control-group rule). */
+static void log_exit(sv_proc_t *p, const char *action) {
+  bool expected = exit_expected(p) || p->fsm.state == SV_STOPPING;
+  int sig = p->last_signal;
+  char signame[32];
+  LOG(expected ? "info" : "warn", "exit", F_STR("program", p->name), F_INT("pid", p->pid),
+      sig ? (log_field_t)F_NULL("exit_code") : (log_field_t)F_INT("exit_code", p->last_exit),
+      sig ? (log_field_t)F_STR("signal", tend_signame(sig, signame, sizeof(signame)))
+          : (log_field_t)F_NULL("signal"),
+      F_BOOL("expected", expected), F_NUM("runtime", p->fsm.runtime),
+      F_STR("state", pstate_name(p->state)), F_STR("action", action));
+  kill_leftovers(p, p->pid);
+}
+
+/* A child that exits in STARTING: the exit line says what its failed
+ * start leads to. */
+static void log_exit_starting(sv_proc_t *p) {
+  const tend_program_t *c = p->conf;
+  char action[64];
+  if (c->startretries >= 0 && p->fsm.fails + 1 > c->startretries)
+    log_exit(p, "fatal");
+  else
+    log_exit(p, backoff_action(action, sizeof(action), backoff_ms(c, p->fsm.fails + 1)));
+}
+
+/* A child that exits in RUNNING: is it restarted (autorestart), and after
+ * how long (*delay_ms: a quick run counts as a failure, and backs off)?
+ * The exit line says. */
+static bool restart_after_exit(sv_proc_t *p, uint64_t *delay_ms) {
+  const tend_program_t *c = p->conf;
+  bool restart = p->want_up && !p->sv->shutting_down &&
+                 (c->autorestart == TEND_AUTORESTART_TRUE ||
+                  (c->autorestart == TEND_AUTORESTART_UNEXPECTED && !exit_expected(p)));
+  char action[64];
+  *delay_ms = 0;
+  if (restart) {
+    p->fsm.fails = p->fsm.runtime < QUICK_RUN_S ? p->fsm.fails + 1 : 0;
+    *delay_ms = backoff_ms(c, p->fsm.fails);
+  }
+  log_exit(p, !restart        ? "none"
+              : *delay_ms == 0 ? "restart"
+                               : backoff_action(action, sizeof(action), *delay_ms));
+  return restart;
+}
+
+/* stopsignal to the child (its group unless stopasgroup = false), SIGKILL
+ * after stopwaitsecs (proc.c's timer). */
+static void signal_stop(sv_proc_t *p) {
+  const tend_program_t *c = p->conf;
+  unsigned flags = (c->stopasgroup ? 0 : TEND_STOP_LEADER_ONLY) |
+                   (c->killasgroup ? 0 : TEND_STOP_KILL_LEADER);
+  char signame[32];
+  LOG("info", "stop", F_STR("program", p->name), F_INT("pid", p->pid),
+      F_STR("signal", tend_signame(c->stopsignal, signame, sizeof(signame))),
+      F_NUM("stopwaitsecs", c->stopwaitsecs));
+  tend_proc_stop(p->run, c->stopsignal, secs_ms(c->stopwaitsecs), flags);
+}
+
+/* ready_timeout passed: stop the child; still STARTING, its exit counts
+ * as a failed start. */
+static void signal_not_ready(sv_proc_t *p) {
+  const tend_program_t *c = p->conf;
+  char sig[32];
+  LOG("warn", "not_ready", F_STR("program", p->name), F_INT("pid", p->pid),
+      F_NUM("ready_timeout", c->ready_timeout),
+      F_STR("action", tend_signame(c->stopsignal, sig, sizeof(sig))));
+  tend_proc_stop(p->run, c->stopsignal, secs_ms(c->stopwaitsecs), 0);
+}
+
+static void forget(sv_proc_t *p);
+static void check_shutdown(sv_t *sv);
+
+/* A START with nothing running: -ESHUTDOWN, or what depends_on says: 1
+ * every dependency is RUNNING, 0 one is on its way (waiting_for), -EAGAIN
+ * one is not coming (then p is not wanted up). */
+static int want_start(sv_proc_t *p) {
+  if (p->sv->shutting_down)
+    return -ESHUTDOWN;
+  p->fsm.fails = 0;
+  uv_timer_stop(&p->fsm.timer); /* refused or not, a backoff ends here */
+  int deps = deps_check(p);
+  p->want_up = deps >= 0;
+  if (deps == 0)
+    p->waiting_for = p->fsm.dep;
+  return deps < 0 ? -EAGAIN : deps;
+}
+
+/* Arm what tells that p's new child is up: its probe or the startsecs
+ * timer. False when nothing is to wait for (startsecs = 0, no ready=). */
+static bool arm_start(sv_proc_t *p) {
+  if (p->ready != NULL)
+    svready_start(p->ready);
+  else if (p->conf->startsecs > 0)
+    uv_timer_start(&p->fsm.timer, timer_cb, secs_ms(p->conf->startsecs), 0);
+  return p->ready != NULL || p->conf->startsecs > 0;
+}
+
+/* ---- the state machine ------------------------------------------------- */
+
+#define ON(state, ev) ((int)(state) * SV_NEVENTS + (int)(ev))
+
+/* One event e in p's state: the table at the top of this file, row by
+ * row. An action's outcome (SPAWNED, START_FAILED) goes to *ev, the next
+ * event to handle. */
+static int step(sv_proc_t *p, sv_ev_t e, sv_ev_t *ev) {
+  uint64_t delay;
+  int r;
+  char reason[160];
+  switch (ON(p->fsm.state, e)) {
+  case ON(SV_STOPPED, SV_EV_START):
+  case ON(SV_EXITED, SV_EV_START):
+  case ON(SV_FATAL, SV_EV_START):
+  case ON(SV_BACKOFF, SV_EV_START):
+    r = want_start(p);
+    if (r < 0)
+      return r;
+    if (r > 0) {
+      *ev = launch(p);
+      return 0;
+    }
+    snprintf(reason, sizeof(reason), "waiting for %s", p->fsm.dep);
+    enter(p, SV_WAITING, reason);
+    return 0;
+  case ON(SV_WAITING, SV_EV_DEPS_READY):
+  case ON(SV_BACKOFF, SV_EV_TIMER):
+    *ev = launch(p);
+    return 0;
+  case ON(SV_WAITING, SV_EV_DEPS_FAILED):
+    snprintf(reason, sizeof(reason), "%s: %s", p->fsm.why, p->fsm.dep);
+    p->want_up = false;
+    enter(p, SV_STOPPED, reason);
+    return 0;
+  case ON(SV_STOPPED, SV_EV_SPAWNED):
+  case ON(SV_WAITING, SV_EV_SPAWNED):
+  case ON(SV_BACKOFF, SV_EV_SPAWNED):
+  case ON(SV_EXITED, SV_EV_SPAWNED):
+  case ON(SV_FATAL, SV_EV_SPAWNED):
+    enter(p, SV_STARTING, "start");
+    /* fails is not reset: with no startsecs only the run's length tells
+     * a crash loop from a healthy restart */
+    if (!arm_start(p))
+      enter(p, SV_RUNNING, "startsecs=0");
+    return 0;
+  case ON(SV_STOPPED, SV_EV_START_FAILED):
+  case ON(SV_WAITING, SV_EV_START_FAILED):
+  case ON(SV_STARTING, SV_EV_START_FAILED):
+  case ON(SV_BACKOFF, SV_EV_START_FAILED):
+  case ON(SV_EXITED, SV_EV_START_FAILED):
+  case ON(SV_FATAL, SV_EV_START_FAILED):
+    p->fsm.fails++;
+    enter(p, SV_BACKOFF, p->fsm.why);
+    if (p->conf->startretries >= 0 && p->fsm.fails > p->conf->startretries)
+      enter(p, SV_FATAL, "too many failed starts");
+    else
+      uv_timer_start(&p->fsm.timer, timer_cb, backoff_ms(p->conf, p->fsm.fails), 0);
+    return 0;
+  case ON(SV_STARTING, SV_EV_TIMER):
+    if (p->conf->startsecs >= QUICK_RUN_S)
+      p->fsm.fails = 0;
+    enter(p, SV_RUNNING, "startsecs");
+    return 0;
+  case ON(SV_STARTING, SV_EV_READY):
+    p->fsm.fails = 0;
+    enter(p, SV_RUNNING, "ready");
+    return 0;
+  case ON(SV_STARTING, SV_EV_NOT_READY):
+    ready_close(p);
+    signal_not_ready(p);
+    return 0;
+  case ON(SV_STARTING, SV_EV_EXITED):
+    log_exit_starting(p);
+    *ev = start_failed(p, "exited too quickly");
+    return 0;
+  case ON(SV_RUNNING, SV_EV_EXITED):
+    /* a restart is counted when it happens, not when planned */
+    p->fsm.restart_due = restart_after_exit(p, &delay);
+    enter(p, SV_EXITED, exit_expected(p) ? "expected exit" : "unexpected exit");
+    if (p->fsm.restart_due && delay == 0) {
+      *ev = launch(p);
+    } else if (p->fsm.restart_due) {
+      enter(p, SV_BACKOFF, "quick exit");
+      uv_timer_start(&p->fsm.timer, timer_cb, delay, 0);
+    }
+    return 0;
+  case ON(SV_STARTING, SV_EV_STOP):
+  case ON(SV_RUNNING, SV_EV_STOP):
+    enter(p, SV_STOPPING, "stop");
+    signal_stop(p);
+    return 0;
+  case ON(SV_STOPPING, SV_EV_EXITED):
+    log_exit(p, p->fsm.killed ? "stopped (SIGKILL after stopwaitsecs)" : "stopped");
+    enter(p, SV_STOPPED, p->fsm.killed ? "killed" : "stopped");
+    if (p->removed) {
+      forget(p);
+      return 0;
+    }
+    adopt_next(p);
+    p->fsm.restart_due = p->want_up && !p->sv->shutting_down;
+    if (p->fsm.restart_due)
+      *ev = launch(p);
+    return 0;
+  case ON(SV_STOPPING, SV_EV_START):
+    p->want_up = true; /* starts again once stopped */
+    return 0;
+  case ON(SV_STOPPING, SV_EV_STOP):
+    return 0;
+  case ON(SV_WAITING, SV_EV_STOP):
+  case ON(SV_BACKOFF, SV_EV_STOP):
+    enter(p, SV_STOPPED, "stop");
+    return 0;
+  case ON(SV_WAITING, SV_EV_RELOAD):
+  case ON(SV_BACKOFF, SV_EV_RELOAD):
+    adopt_next(p);
+    enter(p, SV_STOPPED, "reload");
+    return 0;
+  case ON(SV_STOPPED, SV_EV_RELOAD):
+  case ON(SV_EXITED, SV_EV_RELOAD):
+  case ON(SV_FATAL, SV_EV_RELOAD):
+    adopt_next(p);
+    return 0;
+  default:
+    return e == SV_EV_START ? -EALREADY : e == SV_EV_STOP ? -ENOTCONN : -EINVAL;
+  }
+}
+
+int sv_event(sv_proc_t *p, sv_ev_t ev) {
+  if ((unsigned)ev >= SV_EV_SPAWNED)
+    return -EINVAL; /* only an action of the machine raises those */
+  if (ev == SV_EV_STOP) /* the user's wish, whatever the state */
+    p->want_up = p->fsm.restart_due = false;
+  int r;
+  do {
+    sv_ev_t e = ev;
+    ev = SV_NEVENTS;
+    r = step(p, e, &ev);
+  } while (r == 0 && ev != SV_NEVENTS);
+  return r;
+}
+
 static void proc_exit_cb(tend_proc_t *run) {
   sv_proc_t *p = run->data;
   sv_t *sv = p->sv;
-  const tend_program_t *c = p->conf;
-  int64_t code = run->exit_status;
-  int sig = run->term_signal;
-  double runtime = (double)tend_proc_runtime_ns(run) / 1e9;
-  bool killed = run->killed;
-
   drain_pipes(p, run);
-  svchan_exited(p);
-  ready_pipe_close(p);
+  if (sv->wiring.exited != NULL)
+    sv->wiring.exited(p);
   p->run = NULL;
-  close_run(sv, run);
-  uv_timer_stop(&p->timer);
   p->has_exit = true;
-  p->last_exit = code;
-  p->last_signal = sig;
-
-  bool expected = exit_expected(c, code, sig);
-  bool restart = false;
-  uint64_t delay = 0;
-  char action[64];
-  char signame[32];
-  pstate_t was = p->state;
-  switch (was) {
-  case PS_STOPPING:
-    snprintf(action, sizeof(action), "%s", killed ? "stopped (SIGKILL after stopwaitsecs)"
-                                                  : "stopped");
-    break;
-  case PS_STARTING: {
-    int retries = c->startretries;
-    if (retries >= 0 && p->fails + 1 > retries)
-      snprintf(action, sizeof(action), "fatal");
-    else
-      snprintf(action, sizeof(action), "backoff, restart in %gs",
-               (double)backoff_ms(c, p->fails + 1) / 1000);
-    break;
-  }
-  default: {
-    restart = p->want_up && !sv->shutting_down &&
-              (c->autorestart == TEND_AUTORESTART_TRUE ||
-               (c->autorestart == TEND_AUTORESTART_UNEXPECTED && !expected));
-    if (restart) {
-      p->fails = runtime < QUICK_RUN_S ? p->fails + 1 : 0;
-      delay = backoff_ms(c, p->fails);
-    }
-    if (!restart)
-      snprintf(action, sizeof(action), "none");
-    else if (delay == 0)
-      snprintf(action, sizeof(action), "restart");
-    else
-      snprintf(action, sizeof(action), "backoff, restart in %gs", (double)delay / 1000);
-    break;
-  }
-  }
-  LOG(expected || was == PS_STOPPING ? "info" : "warn", "exit", F_STR("program", p->name),
-      F_INT("pid", p->pid),
-      sig ? (log_field_t)F_NULL("exit_code") : (log_field_t)F_INT("exit_code", code),
-      sig ? (log_field_t)F_STR("signal", tend_signame(sig, signame, sizeof(signame)))
-          : (log_field_t)F_NULL("signal"),
-      F_BOOL("expected", expected || was == PS_STOPPING), F_NUM("runtime", runtime),
-      F_STR("state", pstate_name(was)), F_STR("action", action));
-
-  /* Whatever ended the program, what its group or session left behind
-   * is not supervised by anyone: kill it (systemd's control-group rule). */
-  kill_leftovers(p, p->pid);
-  switch (was) {
-  case PS_STOPPING:
-    set_state(p, PS_STOPPED, killed ? "killed" : "stopped");
-    if (p->removed) {
-      forget(p);
-      check_shutdown(sv);
-      return;
-    }
-    adopt_next(p);
-    if (p->want_up && !sv->shutting_down) {
-      p->restart_due = true;
-      spawn(p);
-    }
-    break;
-  case PS_STARTING:
-    failed_start(p, "exited too quickly");
-    break;
-  default:
-    set_state(p, PS_EXITED, expected ? "expected exit" : "unexpected exit");
-    if (restart) {
-      p->restart_due = true; /* counted when it happens, not when planned */
-      if (delay == 0)
-        spawn(p);
-      else
-        back_off(p, "quick exit");
-    }
-    break;
-  }
-  if (sv->hooks.exited != NULL)
-    sv->hooks.exited(p, sig ? -1 : code, sig);
+  p->last_exit = run->exit_status;
+  p->last_signal = run->term_signal;
+  p->fsm.runtime = (double)tend_proc_runtime_ns(run) / 1e9;
+  p->fsm.killed = run->killed;
+  close_run(sv, run);
+  sv_event(p, SV_EV_EXITED);
+  /* A removed process was forgotten on its way to STOPPED: its waiters
+   * were told already. */
+  if (!p->removed && sv->hooks.exited != NULL)
+    sv->hooks.exited(p, p->last_signal ? -1 : p->last_exit, p->last_signal);
   check_shutdown(sv);
 }
 
 /* ---- user actions ------------------------------------------------------ */
 
 int sv_start(sv_proc_t *p, const char **why) {
-  switch (p->state) {
-  case PS_STARTING:
-  case PS_RUNNING:
+  static char msg[160];
+  int r = sv_event(p, SV_EV_START);
+  if (r == -EALREADY)
     *why = "already started";
-    return -EALREADY;
-  case PS_STOPPING:
-    p->want_up = true; /* starts again once stopped */
-    return 0;
-  default:
-    if (p->sv->shutting_down) {
-      *why = "the daemon is shutting down";
-      return -ESHUTDOWN;
-    }
-    p->fails = 0;
-    uv_timer_stop(&p->timer);
-    switch (deps_ready(p, why)) {
-    case -1: {
-      static char msg[160];
-      snprintf(msg, sizeof(msg), "depends on %s: %s", p->waiting_for, *why);
-      *why = msg;
-      p->waiting_for = NULL;
-      p->want_up = false;
-      return -EAGAIN;
-    }
-    case 0: {
-      char reason[160];
-      p->want_up = true;
-      snprintf(reason, sizeof(reason), "waiting for %s", p->waiting_for);
-      set_state(p, PS_STARTING, reason);
-      return 0;
-    }
-    default:
-      p->want_up = true;
-      spawn(p);
-      return 0;
-    }
+  else if (r == -ESHUTDOWN)
+    *why = "the daemon is shutting down";
+  else if (r == -EAGAIN) {
+    snprintf(msg, sizeof(msg), "depends on %s: %s", p->fsm.dep, p->fsm.why);
+    *why = msg;
   }
+  return r;
 }
 
 int sv_stop(sv_proc_t *p, const char **why) {
-  p->want_up = false;
-  p->restart_due = false;
-  if (p->state == PS_STARTING && p->run == NULL) {
-    p->waiting_for = NULL; /* waiting for a dependency: nothing runs yet */
-    set_state(p, PS_STOPPED, "stop");
-    return 0;
-  }
-  switch (p->state) {
-  case PS_STARTING:
-  case PS_RUNNING: {
-    const tend_program_t *c = p->conf;
-    unsigned flags = (c->stopasgroup ? 0 : TEND_STOP_LEADER_ONLY) |
-                     (c->killasgroup ? 0 : TEND_STOP_KILL_LEADER);
-    char signame[32];
-    uv_timer_stop(&p->timer);
-    set_state(p, PS_STOPPING, "stop");
-    LOG("info", "stop", F_STR("program", p->name), F_INT("pid", p->pid),
-        F_STR("signal", tend_signame(c->stopsignal, signame, sizeof(signame))),
-        F_NUM("stopwaitsecs", c->stopwaitsecs));
-    tend_proc_stop(p->run, c->stopsignal, (uint64_t)(c->stopwaitsecs * 1000), flags);
-    return 0;
-  }
-  case PS_BACKOFF:
-    uv_timer_stop(&p->timer);
-    set_state(p, PS_STOPPED, "stop");
-    return 0;
-  case PS_STOPPING:
-    return 0;
-  default:
+  int r = sv_event(p, SV_EV_STOP);
+  if (r != 0)
     *why = "not running";
-    return -ENOTCONN;
-  }
+  return r;
 }
 
+/* Stop, then START once stopped (what START while STOPPING means); what
+ * runs no child starts at once. */
 int sv_restart(sv_proc_t *p, const char **why) {
   if (p->state == PS_STARTING || p->state == PS_RUNNING) {
     int r = sv_stop(p, why);
-    p->want_up = true;
-    return r;
+    if (r != 0)
+      return r;
   }
   return sv_start(p, why);
 }
@@ -987,9 +972,10 @@ static sv_proc_t *proc_new(sv_t *sv, sv_gen_t *gen, const tend_program_t *conf) 
   p->conf = conf;
   p->name = strdup(conf->name);
   p->state = PS_STOPPED;
+  p->fsm.state = SV_STOPPED;
   p->fresh = true;
-  uv_timer_init(sv->loop, &p->timer);
-  p->timer.data = p;
+  uv_timer_init(sv->loop, &p->fsm.timer);
+  p->fsm.timer.data = p;
   sv->open_handles++;
   link_sorted(sv, p);
   return p;
@@ -998,10 +984,8 @@ static sv_proc_t *proc_new(sv_t *sv, sv_gen_t *gen, const tend_program_t *conf) 
 /* Drop a stopped process for good; its memory goes with its timer. */
 static void forget(sv_proc_t *p) {
   sv_t *sv = p->sv;
-  if (p->probe != NULL)
-    p->probe->p = NULL;
-  ready_pipe_close(p);
-  svchan_forget(p);
+  if (sv->wiring.forget != NULL)
+    sv->wiring.forget(p);
   if (sv->hooks.forget != NULL)
     sv->hooks.forget(p);
   unlink_proc(sv, p);
@@ -1009,7 +993,7 @@ static void forget(sv_proc_t *p) {
   gen_unref(p->gen);
   gen_unref(p->next_gen);
   p->gen = p->next_gen = NULL;
-  uv_close((uv_handle_t *)&p->timer, timer_closed_cb);
+  uv_close((uv_handle_t *)&p->fsm.timer, timer_closed_cb);
 }
 
 static void diff_add(const char ***list, int *n, const char *name) {
@@ -1053,9 +1037,8 @@ void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff) {
       continue;
     diff_add(&d->removed, &d->nremoved, p->name);
     p->removed = true;
-    const char *why;
     if (p->run != NULL)
-      sv_stop(p, &why);
+      sv_event(p, SV_EV_STOP);
     else
       forget(p);
   }
@@ -1088,20 +1071,11 @@ void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff) {
     gen_unref(p->next_gen);
     p->next_gen = gen_ref(gen);
     p->next_conf = c;
-    if (p->run != NULL) {
-      const char *why;
-      sv_stop(p, &why);
-      p->want_up = c->autostart;
-    } else {
-      adopt_next(p);
-      uv_timer_stop(&p->timer);
-      if (p->state == PS_BACKOFF)
-        set_state(p, PS_STOPPED, "reload");
-      if (c->autostart) {
-        const char *why;
-        sv_start(p, &why);
-      }
-    }
+    /* A child stops and starts again with the new config (START while
+     * STOPPING); with none, the new config is taken at once. */
+    sv_event(p, p->run != NULL ? SV_EV_STOP : SV_EV_RELOAD);
+    if (c->autostart)
+      sv_event(p, SV_EV_START);
     unlink_proc(sv, p);
     link_sorted(sv, p);
   }
@@ -1131,11 +1105,7 @@ uint64_t sv_uptime_ms(const sv_proc_t *p) {
 
 static void shutdown_step(sv_t *sv);
 
-static void reap_timer_closed_cb(uv_handle_t *h) {
-  sv_t *sv = h->data;
-  if (--sv->open_handles == 0 && sv->shutdown_cb != NULL)
-    sv->shutdown_cb(sv);
-}
+static void reap_timer_closed_cb(uv_handle_t *h) { handle_gone(h->data); }
 
 static void check_shutdown(sv_t *sv) {
   if (!sv->shutting_down)
@@ -1177,11 +1147,10 @@ static void shutdown_step(sv_t *sv) {
   while (last != NULL && last->next != NULL)
     last = last->next;
   for (sv_proc_t *p = last; p != NULL; p = p->prev) {
-    const char *why;
-    bool idle_wait = p->state == PS_BACKOFF || (p->state == PS_STARTING && p->run == NULL);
-    if ((idle_wait || (p->run != NULL && p->state != PS_STOPPING)) &&
+    bool idle_wait = p->fsm.state == SV_BACKOFF || p->fsm.state == SV_WAITING;
+    if ((idle_wait || (p->run != NULL && p->fsm.state != SV_STOPPING)) &&
         !has_running_dependent(sv, p))
-      sv_stop(p, &why);
+      sv_event(p, SV_EV_STOP);
   }
 }
 

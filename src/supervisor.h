@@ -2,13 +2,14 @@
 /*
  * The supervisor: the configured processes and their state machine, as
  * supervisord defines it (STOPPED, STARTING, RUNNING, BACKOFF, STOPPING,
- * EXITED, FATAL). What the user wants (want_up) is kept apart from what
- * the process is (state), as runit does; every event goes through one
- * function, sv_event, which logs each transition and each exit with the
- * action taken.
+ * EXITED, FATAL, and tend's WAITING for dependencies). What the user
+ * wants (want_up) is kept apart from what the process is (state), as
+ * runit does; every event goes through one function, sv_event, which logs
+ * each transition and each exit with the action taken.
  *
- * It knows nothing of the control socket or the CLI: the daemon layer gets
- * exits and output through hooks.
+ * It knows nothing of the control socket, the CLI or the channels: the
+ * daemon layer gets exits and output through hooks, the channels wire
+ * themselves in through sv_wiring_t.
  */
 #ifndef TEND_SUPERVISOR_H
 #define TEND_SUPERVISOR_H
@@ -37,8 +38,42 @@ typedef enum {
 
 const char *pstate_name(pstate_t s);
 
+/* The state machine's own states: supervisord's, and WAITING (tend's
+ * depends_on: no child yet, a dependency is not RUNNING), which status
+ * shows as STARTING with a reason. */
+typedef enum {
+  SV_STOPPED = 0,
+  SV_WAITING,
+  SV_STARTING,
+  SV_RUNNING,
+  SV_BACKOFF,
+  SV_STOPPING,
+  SV_EXITED,
+  SV_FATAL,
+  SV_NSTATES,
+} sv_state_t;
+
+/* What happens to a process; sv_event says what it does about it. */
+typedef enum {
+  SV_EV_START = 0,   /* wanted up: the user, autostart, a reload */
+  SV_EV_STOP,        /* wanted down: the user, a reload, the shutdown */
+  SV_EV_EXITED,      /* its child ended (p->last_exit, p->last_signal) */
+  SV_EV_TIMER,       /* startsecs passed (STARTING), the backoff is over */
+  SV_EV_READY,       /* the ready= probe succeeded */
+  SV_EV_NOT_READY,   /* ready_timeout passed first */
+  SV_EV_DEPS_READY,  /* every depends_on program is RUNNING */
+  SV_EV_DEPS_FAILED, /* one of them will not come (FATAL, not wanted up) */
+  SV_EV_RELOAD,      /* its config changed while no child runs */
+  /* Raised by sv_event itself as the outcome of a spawn or an exit;
+   * refused from callers. */
+  SV_EV_SPAWNED,
+  SV_EV_START_FAILED,
+  SV_NEVENTS,
+} sv_ev_t;
+
 typedef struct sv sv_t;
 typedef struct sv_proc sv_proc_t;
+typedef struct svready svready_t;
 
 /* A config generation, shared by the processes configured from it. */
 typedef struct {
@@ -52,48 +87,59 @@ struct sv_proc {
   const tend_program_t *conf; /* inside gen->config */
   char *name;                 /* == conf->name, kept across reloads */
 
-  pstate_t state;
-  bool want_up;  /* the user's wish: started or stopped */
-  bool removed;  /* dropped by a reload: forget once stopped */
-  bool fresh;    /* added by the sv_apply under way, not started yet */
-  sv_gen_t *next_gen;               /* changed by a reload: restart with it */
-  const tend_program_t *next_conf;
-
-  tend_proc_t *run; /* the current child, NULL when none */
-  int pid;          /* of the current or last child */
-  uv_timer_t timer; /* startsecs, or the backoff delay */
-  int fails;        /* failed starts in a row */
-  uint64_t restarts; /* automatic restarts and `restart`s that happened */
-  bool restart_due;  /* the next spawn is one of those */
+  /* What status shows. Written by sv_event only, except want_up (the
+   * user's wish, runit's `want`), which a caller starting several
+   * processes at once may set before their START events. */
+  pstate_t state;          /* supervisord's name of fsm.state */
+  bool want_up;
+  const char *waiting_for; /* WAITING: the dependency (program name, in
+                              conf) not RUNNING yet */
+  tend_proc_t *run;        /* the current child, NULL when none */
+  int pid;                 /* of the current or last child */
+  uint64_t restarts;       /* automatic restarts and `restart`s done */
   uint64_t started_at_ms;  /* wall clock, ms since the epoch */
   bool has_exit;
   int64_t last_exit;
   int last_signal;
-  bool stop_requested; /* this stop came from the user (or reload/shutdown) */
-  const char *waiting_for; /* STARTING without a child: the dependency
-                              (program name, in conf) not RUNNING yet */
-  struct sv_probe *probe;  /* a readiness connect in flight */
-  uv_pipe_t *ready_pipe;   /* ready = fd:N: our end of the child's fd N */
-  uint64_t ready_deadline; /* uv_now() limit for ready = tcp:/unix: */
 
-  uint64_t cpu_sample_ns;  /* group CPU time at the last status ... */
-  uint64_t cpu_sample_at;  /* ... and when (uv_hrtime) */
+  /* The state machine (sv_event). */
+  struct {
+    sv_state_t state;
+    uv_timer_t timer;   /* startsecs, or the backoff delay */
+    int fails;          /* failed starts in a row */
+    bool restart_due;   /* the next spawn is a restart (counted once done) */
+    const char *why;    /* the reason of a failed or refused start */
+    const char *dep;    /* the dependency deps_check stopped at */
+    double runtime;     /* of the child that just exited, in s */
+    bool killed;        /* its stop escalated to SIGKILL */
+  } fsm;
 
-  /* stdout_channel / stdin_channel wiring (sv_channels.c) */
-  chan_waiter_t out_wait, in_wait;
-  tend_buf_t out_pending; /* stdout bytes not yet turned into messages */
-  size_t out_off;         /* first byte of out_pending still to send */
-  bool out_paused;        /* stdout reading stopped: the channel is full */
-  bool in_busy;           /* a message is being written to stdin */
-  struct in_write *in_write; /* that write */
+  /* Reloads. */
+  bool removed;  /* dropped by a reload: forget once stopped */
+  bool fresh;    /* added by the sv_apply under way, not started yet */
+  sv_gen_t *next_gen; /* changed by a reload: restart with it */
+  const tend_program_t *next_conf;
 
-  outlog_t log[2]; /* stdout, stderr */
-  bool log_open[2];
-  outlog_t slog[2]; /* the same streams cut into lines for syslog */
-  bool slog_open[2];
+  svready_t *ready; /* STARTING with ready=: the probe (sv_ready.c) */
 
-  unsigned mark;     /* for callers that pick a set of processes (the
-                        daemon's name selection): scratch, not state */
+  /* stdout_channel / stdin_channel wiring (sv_channels.c's alone). */
+  struct {
+    chan_waiter_t out_wait, in_wait;
+    tend_buf_t out_pending; /* stdout bytes not yet turned into messages */
+    size_t out_off;         /* first byte of out_pending still to send */
+    bool out_paused;        /* stdout reading stopped: the channel is full */
+    bool in_busy;           /* a message is being written to stdin */
+    struct in_write *in_write; /* that write */
+  } chan;
+
+  /* Output logs: stdout, stderr; each also cut into lines for syslog. */
+  struct {
+    outlog_t file[2];
+    bool file_open[2];
+    outlog_t lines[2];
+    bool lines_open[2];
+  } logs;
+
   sv_proc_t *next, *prev; /* sv->procs, in tend_program_cmp order */
 };
 
@@ -108,16 +154,28 @@ typedef struct {
   void (*forget)(sv_proc_t *p);
 } sv_hooks_t;
 
+/* Where a process's stdio may be wired besides its logs (the daemon's
+ * channels register these: sv_channels.h). The supervisor calls them and
+ * knows nothing of what is behind. */
+typedef struct {
+  /* stdout data of p: true if taken (then it is not logged). */
+  bool (*output)(sv_proc_t *p, const char *data, size_t len);
+  void (*started)(sv_proc_t *p); /* p's child runs */
+  void (*exited)(sv_proc_t *p);  /* p's child ended, its output drained */
+  void (*forget)(sv_proc_t *p);  /* p is about to be freed */
+  void *data;                    /* the wiring's own */
+} sv_wiring_t;
+
 struct sv {
   uv_loop_t *loop;
   sv_hooks_t hooks;
-  chanset_t *chans; /* the daemon's channels (NULL: none) */
+  sv_wiring_t wiring;
   sv_gen_t *gen; /* the config in force */
   sv_proc_t *procs;
   int nprocs;
   bool shutting_down;
   void (*shutdown_cb)(sv_t *sv);
-  int open_handles; /* timers and children still closing */
+  int open_handles; /* timers, children and probes still closing */
   uv_timer_t reap_timer; /* looks for zombies a moment after a kill */
   int reap_tries;
   syslog_sink_t syslog;  /* where every stdout_logfile = syslog goes */
@@ -151,7 +209,19 @@ sv_proc_t *sv_find(sv_t *sv, const char *name);
 int sv_select(sv_t *sv, const char *pattern, void (*fn)(sv_proc_t *p, void *arg),
               void *arg);
 
-/* User actions. 0 or a negative errno with *why set to a sentence. */
+/*
+ * The state machine: every change of p's state happens here (the table is
+ * in supervisor.c). 0 when ev was acted on; a negative errno when p's
+ * state ignores it: -EALREADY (START while starting or up), -ENOTCONN
+ * (STOP with nothing to stop), -ESHUTDOWN (START while shutting down),
+ * -EAGAIN (START refused: p->fsm.dep is not coming, p->fsm.why says
+ * why), -EINVAL (any other event the state has no use for, such as a
+ * late timer, or one only sv_event raises).
+ */
+int sv_event(sv_proc_t *p, sv_ev_t ev);
+
+/* User actions: the events above. 0 or a negative errno with *why set to
+ * a sentence. */
 int sv_start(sv_proc_t *p, const char **why);
 int sv_stop(sv_proc_t *p, const char **why);
 int sv_restart(sv_proc_t *p, const char **why);
@@ -172,14 +242,6 @@ uint64_t sv_uptime_ms(const sv_proc_t *p);
 
 /* Start (again) reading p's stdout pipe. */
 void sv_read_stdout(sv_proc_t *p);
-
-/* Channels (sv_channels.c): called by the supervisor itself. */
-/* stdout data of p: true if it went to p's stdout_channel. */
-bool svchan_output(sv_proc_t *p, const char *data, size_t len);
-/* p's child started / exited / p is forgotten. */
-void svchan_started(sv_proc_t *p);
-void svchan_exited(sv_proc_t *p);
-void svchan_forget(sv_proc_t *p);
 
 /* fcgi-program sockets (sv_fcgi.c). */
 /* Bind the sockets config names that are not open yet, close those it

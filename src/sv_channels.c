@@ -14,7 +14,7 @@
  * kernel already holds in a dead program's pipe is lost with it, as in
  * any pipeline.
  */
-#include "supervisor.h"
+#include "sv_channels.h"
 #include "log.h"
 
 #include <errno.h>
@@ -24,12 +24,14 @@
 
 #define STDIN_BATCH 64 /* messages per writev */
 
+static chanset_t *chans_of(sv_proc_t *p) { return p->sv->wiring.data; }
+
 static channel_t *out_chan(sv_proc_t *p) {
-  return p->sv->chans != NULL ? chanset_find(p->sv->chans, p->conf->stdout_channel) : NULL;
+  return chanset_find(chans_of(p), p->conf->stdout_channel);
 }
 
 static channel_t *in_chan(sv_proc_t *p) {
-  return p->sv->chans != NULL ? chanset_find(p->sv->chans, p->conf->stdin_channel) : NULL;
+  return chanset_find(chans_of(p), p->conf->stdin_channel);
 }
 
 /* ---- stdout → channel ---------------------------------------------------- */
@@ -40,10 +42,10 @@ static void out_resume(void *data);
  * OUTLOG_MAX_LINE is cut, as in the logs). False when the channel filled
  * up: the rest waits for room. */
 static bool out_flush(sv_proc_t *p, channel_t *ch, bool final) {
-  tend_buf_t *b = &p->out_pending;
-  while (p->out_off < b->len) {
-    const char *start = b->data + p->out_off;
-    size_t avail = b->len - p->out_off;
+  tend_buf_t *b = &p->chan.out_pending;
+  while (p->chan.out_off < b->len) {
+    const char *start = b->data + p->chan.out_off;
+    size_t avail = b->len - p->chan.out_off;
     const char *nl = memchr(start, '\n', avail);
     size_t len = nl != NULL ? (size_t)(nl - start) : avail;
     if (nl == NULL && len < OUTLOG_MAX_LINE && !final)
@@ -52,7 +54,7 @@ static bool out_flush(sv_proc_t *p, channel_t *ch, bool final) {
       len = OUTLOG_MAX_LINE;
     int r = channel_put(ch, start, len);
     if (r == -EAGAIN) {
-      channel_wait_room(ch, &p->out_wait);
+      channel_wait_room(ch, &p->chan.out_wait);
       return false;
     }
     if (r != 0) {
@@ -60,12 +62,12 @@ static bool out_flush(sv_proc_t *p, channel_t *ch, bool final) {
           F_STR("error", strerror(-r)));
       return false;
     }
-    p->out_off += len + (nl != NULL && (size_t)(nl - start) == len ? 1 : 0);
+    p->chan.out_off += len + (nl != NULL && (size_t)(nl - start) == len ? 1 : 0);
   }
   /* Keep only the partial line. */
-  memmove(b->data, b->data + p->out_off, b->len - p->out_off);
-  b->len -= p->out_off;
-  p->out_off = 0;
+  memmove(b->data, b->data + p->chan.out_off, b->len - p->chan.out_off);
+  b->len -= p->chan.out_off;
+  p->chan.out_off = 0;
   return true;
 }
 
@@ -74,24 +76,24 @@ static void out_resume(void *data) {
   channel_t *ch = out_chan(p);
   if (ch == NULL || !out_flush(p, ch, p->run == NULL))
     return;
-  if (p->out_paused && p->run != NULL && p->run->has_pipe[1]) {
-    p->out_paused = false;
+  if (p->chan.out_paused && p->run != NULL && p->run->has_pipe[1]) {
+    p->chan.out_paused = false;
     sv_read_stdout(p); /* uv_read_stop forgot the callbacks: start afresh */
   }
 }
 
-bool svchan_output(sv_proc_t *p, const char *data, size_t len) {
+static bool svchan_output(sv_proc_t *p, const char *data, size_t len) {
   channel_t *ch = out_chan(p);
   if (ch == NULL)
     return false;
-  if (tend_buf_append(&p->out_pending, data, len) != 0) {
+  if (tend_buf_append(&p->chan.out_pending, data, len) != 0) {
     LOG("error", "channel", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)));
     return true;
   }
-  if (!out_flush(p, ch, false) && !p->out_paused && p->run != NULL && p->run->has_pipe[1]) {
+  if (!out_flush(p, ch, false) && !p->chan.out_paused && p->run != NULL && p->run->has_pipe[1]) {
     /* Full: stop reading, the program blocks on its pipe. At most one
      * read's worth stays in out_pending. */
-    p->out_paused = true;
+    p->chan.out_paused = true;
     uv_read_stop((uv_stream_t *)&p->run->pipes[1]);
   }
   return true;
@@ -118,8 +120,8 @@ static void in_write_cb(uv_write_t *req, int status) {
     free(w->msg);
   free(w);
   if (p != NULL) {
-    p->in_busy = false;
-    p->in_write = NULL;
+    p->chan.in_busy = false;
+    p->chan.in_write = NULL;
     if (status == 0)
       in_pump(p);
   }
@@ -128,7 +130,7 @@ static void in_write_cb(uv_write_t *req, int status) {
 static void in_pump(void *data) {
   sv_proc_t *p = data;
   channel_t *ch = in_chan(p);
-  if (ch == NULL || p->in_busy || p->run == NULL || !p->run->has_pipe[0] ||
+  if (ch == NULL || p->chan.in_busy || p->run == NULL || !p->run->has_pipe[0] ||
       uv_is_closing((uv_handle_t *)&p->run->pipes[0]))
     return;
   uv_stream_t *pipe = (uv_stream_t *)&p->run->pipes[0];
@@ -143,7 +145,7 @@ static void in_pump(void *data) {
       n++;
     }
     if (n == 0) {
-      channel_wait_message(ch, &p->in_wait);
+      channel_wait_message(ch, &p->chan.in_wait);
       return;
     }
     int wrote = uv_try_write(pipe, iov, (unsigned)(2 * n));
@@ -179,11 +181,11 @@ static void in_pump(void *data) {
     if (done < m[k]->len)
       rest[nb++] = uv_buf_init(m[k]->data + done, (unsigned)(m[k]->len - done));
     rest[nb++] = uv_buf_init((char *)&nl, 1);
-    p->in_busy = true;
-    p->in_write = w;
+    p->chan.in_busy = true;
+    p->chan.in_write = w;
     if (uv_write(&w->req, pipe, rest, (unsigned)nb, in_write_cb) != 0) {
-      p->in_busy = false;
-      p->in_write = NULL;
+      p->chan.in_busy = false;
+      p->chan.in_write = NULL;
       if (done == 0)
         channel_unget(ch, m[k]);
       else
@@ -196,34 +198,40 @@ static void in_pump(void *data) {
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-void svchan_started(sv_proc_t *p) {
-  if (p->sv->chans == NULL)
-    return;
-  if (p->out_wait.set == NULL) {
-    chanset_waiter_init(p->sv->chans, &p->out_wait, out_resume, p);
-    chanset_waiter_init(p->sv->chans, &p->in_wait, in_pump, p);
+static void svchan_started(sv_proc_t *p) {
+  if (p->chan.out_wait.set == NULL) {
+    chanset_waiter_init(chans_of(p), &p->chan.out_wait, out_resume, p);
+    chanset_waiter_init(chans_of(p), &p->chan.in_wait, in_pump, p);
   }
-  p->out_paused = false;
+  p->chan.out_paused = false;
   in_pump(p);
 }
 
-void svchan_exited(sv_proc_t *p) {
-  if (p->in_write != NULL) {
-    p->in_write->p = NULL; /* its callback comes with the pipe's close */
-    p->in_write = NULL;
+static void svchan_exited(sv_proc_t *p) {
+  if (p->chan.in_write != NULL) {
+    p->chan.in_write->p = NULL; /* its callback comes with the pipe's close */
+    p->chan.in_write = NULL;
   }
-  p->in_busy = false;
-  chanset_waiter_cancel(in_chan(p), &p->in_wait);
+  p->chan.in_busy = false;
+  chanset_waiter_cancel(in_chan(p), &p->chan.in_wait);
   /* The last partial line is a message too. */
   channel_t *ch = out_chan(p);
-  if (ch != NULL && p->out_pending.len > p->out_off)
+  if (ch != NULL && p->chan.out_pending.len > p->chan.out_off)
     out_flush(p, ch, true);
 }
 
-void svchan_forget(sv_proc_t *p) {
-  if (p->out_wait.set == NULL)
+static void svchan_forget(sv_proc_t *p) {
+  if (p->chan.out_wait.set == NULL)
     return;
   svchan_exited(p);
-  chanset_waiter_cancel(out_chan(p), &p->out_wait);
-  tend_buf_free(&p->out_pending);
+  chanset_waiter_cancel(out_chan(p), &p->chan.out_wait);
+  tend_buf_free(&p->chan.out_pending);
+}
+
+void svchan_attach(sv_t *sv, chanset_t *chans) {
+  sv->wiring = (sv_wiring_t){.output = svchan_output,
+                             .started = svchan_started,
+                             .exited = svchan_exited,
+                             .forget = svchan_forget,
+                             .data = chans};
 }
