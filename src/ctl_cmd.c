@@ -126,7 +126,7 @@ char *tend_ctl_encode(const tend_ctl_req_t *req) {
   json_t *o = json_pack("{s:s}", "cmd", c->name);
   for (unsigned i = 0; o != NULL && i < c->nparams; i++) {
     tend_ctl_arg_t arg = c->params[i].arg;
-    if (!(c->params[i].flags & CTL_REQUIRED) && !(req->given & CTL_GIVEN(arg)))
+    if (!(c->params[i].flags & CTL_REQUIRED) && !(req->given & CTL_BIT(arg)))
       continue;
     json_t *v = encode_value(req, arg);
     if (v == NULL || json_object_set_new(o, tend_ctl_args[arg].key, v) != 0) {
@@ -252,7 +252,7 @@ int ctl_req_decode(const json_t *obj, const char *data, size_t len, tend_ctl_req
                expected(a, choices, sizeof(choices)));
       r = -EINVAL;
     } else if (v != NULL) {
-      req->given |= CTL_GIVEN(p->arg);
+      req->given |= CTL_BIT(p->arg);
       r = decode_value(req, p->arg, v, err, errlen);
     }
     if (r == 0 && (p->flags & CTL_NONEMPTY) && ((tend_ctl_strv_t *)slot(req, p->arg))->n == 0)

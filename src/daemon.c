@@ -36,7 +36,7 @@
 #define NSIGNALS 5
 
 /* The commands the daemon answers itself. */
-#define DAEMON_CMDS (CTL_GIVEN(CTL_CMD_RELOAD) | CTL_GIVEN(CTL_CMD_SHUTDOWN))
+#define DAEMON_CMDS (CTL_BIT(CTL_CMD_RELOAD) | CTL_BIT(CTL_CMD_SHUTDOWN))
 
 struct daemon {
   uv_loop_t loop;
@@ -165,7 +165,7 @@ static void shutdown_daemon(daemon_t *d) {
    * the shutdown before the others are asked. */
   d->stopping_left = NSERVICES + 1;
   for (int i = 0; i < NSERVICES; i++)
-    d->services[i].ops->shutdown(d->services[i].self, service_stopped_cb, d);
+    d->services[i].ops->shutdown(d->services[i].self, (service_done_t){service_stopped_cb, d});
   service_stopped_cb(d);
 }
 
@@ -264,10 +264,10 @@ static int services_init(daemon_t *d) {
       return -EPROTO;
     covered |= cmds;
     for (int k = 0; k < CTL_NCMDS; k++)
-      if (cmds & CTL_GIVEN(k))
+      if (cmds & CTL_BIT(k))
         d->serves[k] = &d->services[i];
   }
-  return covered == CTL_GIVEN(CTL_NCMDS) - 1 ? 0 : -EPROTO;
+  return covered == CTL_BIT(CTL_NCMDS) - 1 ? 0 : -EPROTO;
 }
 
 int daemon_new(daemon_t **out, const char *config_path, unsigned config_flags) {

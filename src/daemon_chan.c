@@ -206,9 +206,9 @@ static void chan_conn_gone(void *self, ctl_conn_t *c) {
   }
 }
 
-static void chan_shutdown(void *self, void (*done)(void *arg), void *arg) {
+static void chan_shutdown(void *self, service_done_t done) {
   (void)self;
-  done(arg); /* nothing to stop: the channels serve until close */
+  done.fn(done.arg); /* nothing to stop: the channels serve until close */
 }
 
 static void idle_closed_cb(uv_handle_t *h) { (void)h; /* inside the dchan_t */ }
@@ -222,7 +222,7 @@ static void chan_close(void *self) {
 
 const service_ops_t dchan_ops = {
     .name = "channels",
-    .cmds = CTL_GIVEN(CTL_CMD_PUT) | CTL_GIVEN(CTL_CMD_GET),
+    .cmds = CTL_BIT(CTL_CMD_PUT) | CTL_BIT(CTL_CMD_GET),
     .apply = chan_apply,
     .request = chan_request,
     .conn_gone = chan_conn_gone,

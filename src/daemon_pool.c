@@ -220,7 +220,7 @@ static void shutdown_done(dpools_t *s) {
     s->list = q->next;
     pool_free(q);
   }
-  s->done(s->done_arg);
+  s->done.fn(s->done.arg);
 }
 
 static void join_cb(tend_sched_t *s) {
@@ -448,11 +448,10 @@ static void pools_conn_gone(void *self, ctl_conn_t *c) {
   }
 }
 
-static void pools_shutdown(void *self, void (*done)(void *arg), void *arg) {
+static void pools_shutdown(void *self, service_done_t done) {
   dpools_t *s = self;
   s->stopping = true;
   s->done = done;
-  s->done_arg = arg;
   /* Queued tasks are skipped, running ones stopped like programs are;
    * join_cb comes for each pool once all is done. */
   bool any = false;
@@ -469,8 +468,8 @@ static void pools_shutdown(void *self, void (*done)(void *arg), void *arg) {
 
 const service_ops_t dpool_ops = {
     .name = "pools",
-    .cmds = CTL_GIVEN(CTL_CMD_SUBMIT) | CTL_GIVEN(CTL_CMD_POOL_STATUS) |
-            CTL_GIVEN(CTL_CMD_CLOSE) | CTL_GIVEN(CTL_CMD_JOIN),
+    .cmds = CTL_BIT(CTL_CMD_SUBMIT) | CTL_BIT(CTL_CMD_POOL_STATUS) |
+            CTL_BIT(CTL_CMD_CLOSE) | CTL_BIT(CTL_CMD_JOIN),
     .apply = pools_apply,
     .request = pools_request,
     .conn_gone = pools_conn_gone,

@@ -13,8 +13,7 @@ typedef struct dpools {
   uv_loop_t *loop;
   struct dpool *list;
   bool stopping;
-  void (*done)(void *arg); /* shutdown: once every pool is freed */
-  void *done_arg;
+  service_done_t done; /* shutdown: once every pool is freed */
 } dpools_t;
 
 void dpools_init(dpools_t *s, uv_loop_t *loop);

@@ -613,14 +613,13 @@ static void sv_conn_gone(void *self, ctl_conn_t *c) {
 
 static void sv_done_cb(sv_t *sv) {
   dsv_t *s = dsv_of(sv);
-  s->done(s->done_arg);
+  s->done.fn(s->done.arg);
 }
 
-static void sv_shutdown_cb(void *self, void (*done)(void *arg), void *arg) {
+static void sv_shutdown_cb(void *self, service_done_t done) {
   dsv_t *s = self;
   s->stopping = true;
   s->done = done;
-  s->done_arg = arg;
   sv_shutdown(&s->sv, sv_done_cb);
 }
 
@@ -638,9 +637,9 @@ static void sv_close_cb(void *self) {
 
 const service_ops_t dsv_ops = {
     .name = "supervisor",
-    .cmds = CTL_GIVEN(CTL_CMD_STATUS) | CTL_GIVEN(CTL_CMD_START) | CTL_GIVEN(CTL_CMD_STOP) |
-            CTL_GIVEN(CTL_CMD_RESTART) | CTL_GIVEN(CTL_CMD_SEND) | CTL_GIVEN(CTL_CMD_LOGS) |
-            CTL_GIVEN(CTL_CMD_WAIT) | CTL_GIVEN(CTL_CMD_LOGROTATE),
+    .cmds = CTL_BIT(CTL_CMD_STATUS) | CTL_BIT(CTL_CMD_START) | CTL_BIT(CTL_CMD_STOP) |
+            CTL_BIT(CTL_CMD_RESTART) | CTL_BIT(CTL_CMD_SEND) | CTL_BIT(CTL_CMD_LOGS) |
+            CTL_BIT(CTL_CMD_WAIT) | CTL_BIT(CTL_CMD_LOGROTATE),
     .apply = sv_apply_cb,
     .request = sv_request,
     .conn_gone = sv_conn_gone,

@@ -23,8 +23,7 @@ typedef struct dsv {
   sv_diff_t diff; /* what the last apply changed */
   bool ready_sent; /* READY=1 told to systemd */
   char last_status[160];
-  void (*done)(void *arg); /* shutdown: once every program has stopped */
-  void *done_arg;
+  service_done_t done; /* shutdown: once every program has stopped */
 } dsv_t;
 
 /* The supervisor on loop, its programs wired to the channels of chans. */

@@ -46,10 +46,10 @@ static void log_cb(tend_dist_worker_t *w, tend_dist_level_t level, const char *m
 }
 
 static void maybe_done(dworkers_t *s) {
-  if (s->shutting_down && s->list == NULL && s->done != NULL) {
-    void (*done)(void *) = s->done;
-    s->done = NULL;
-    done(s->done_arg);
+  if (s->shutting_down && s->list == NULL && s->done.fn != NULL) {
+    service_done_t done = s->done;
+    s->done.fn = NULL; /* it runs once */
+    done.fn(done.arg);
   }
 }
 
@@ -143,11 +143,10 @@ static void workers_apply(void *self, tend_config_t *c) {
   }
 }
 
-static void workers_shutdown(void *self, void (*done)(void *arg), void *arg) {
+static void workers_shutdown(void *self, service_done_t done) {
   dworkers_t *s = self;
   s->shutting_down = true;
   s->done = done;
-  s->done_arg = arg;
   for (dworker_t *d = s->list; d != NULL; d = d->next)
     dw_stop(d);
   maybe_done(s);

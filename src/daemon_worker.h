@@ -14,8 +14,7 @@ typedef struct dworkers {
   uv_loop_t *loop;
   struct dworker *list;
   bool shutting_down;
-  void (*done)(void *arg); /* shutdown: once every worker is closed */
-  void *done_arg;
+  service_done_t done; /* shutdown: once every worker is closed */
 } dworkers_t;
 
 void dworkers_init(dworkers_t *s, uv_loop_t *loop);

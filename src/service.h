@@ -19,10 +19,15 @@
 /* A service's commands are bits of a uint32_t. */
 _Static_assert(CTL_NCMDS <= 32, "more control commands than bits in service_ops.cmds");
 
+/* What a service calls once it has stopped. */
+typedef struct {
+  void (*fn)(void *arg);
+  void *arg;
+} service_done_t;
+
 typedef struct service_ops {
   const char *name;
-  /* The control commands it answers: CTL_GIVEN(CTL_CMD_*) of each (the
-   * same bit per enum value). */
+  /* The control commands it answers: CTL_BIT(CTL_CMD_*) of each. */
   uint32_t cmds;
   /* Make cfg the configuration in force: create what it adds, change or
    * stop what it changes or removes. What cannot be set up is logged with
@@ -35,8 +40,8 @@ typedef struct service_ops {
   void (*request)(void *self, const tend_ctl_req_t *req, ctl_conn_t *c);
   /* c is going away: drop every reference to it (NULL: it keeps none). */
   void (*conn_gone)(void *self, ctl_conn_t *c);
-  /* Stop all activity; done(arg) once stopped (perhaps before it returns). */
-  void (*shutdown)(void *self, void (*done)(void *arg), void *arg);
+  /* Stop all activity; done once stopped (perhaps before it returns). */
+  void (*shutdown)(void *self, service_done_t done);
   /* Every service has stopped: answer what still waits, free the rest
    * (handles through their close callbacks). NULL: nothing is left. */
   void (*close)(void *self);

@@ -49,13 +49,13 @@ Test(ctl_cmd, every_command_round_trips) {
 Test(ctl_cmd, encodes_as_before) {
   static const char *names[] = {"a", "g:*"};
   tend_ctl_req_t logs = {.cmd = CTL_CMD_LOGS,
-                         .given = CTL_GIVEN(CTL_ARG_LINES) | CTL_GIVEN(CTL_ARG_STREAM) |
-                                  CTL_GIVEN(CTL_ARG_FOLLOW),
+                         .given = CTL_BIT(CTL_ARG_LINES) | CTL_BIT(CTL_ARG_STREAM) |
+                                  CTL_BIT(CTL_ARG_FOLLOW),
                          .name = "web", .lines = 5, .stream = 1, .follow = true};
   tend_ctl_req_t stop = {.cmd = CTL_CMD_STOP,
-                         .given = CTL_GIVEN(CTL_ARG_NAMES) | CTL_GIVEN(CTL_ARG_WAIT),
+                         .given = CTL_BIT(CTL_ARG_NAMES) | CTL_BIT(CTL_ARG_WAIT),
                          .names = {names, 2}, .wait = true};
-  tend_ctl_req_t get = {.cmd = CTL_CMD_GET, .given = CTL_GIVEN(CTL_ARG_COUNT), .name = "c",
+  tend_ctl_req_t get = {.cmd = CTL_CMD_GET, .given = CTL_BIT(CTL_ARG_COUNT), .name = "c",
                         .count = 1, .timeout_ms = -1};
   struct {
     tend_ctl_req_t *req;
@@ -83,7 +83,7 @@ Test(ctl_cmd, absent_arguments_take_their_defaults) {
   cr_assert_eq(req.lines, 10);
   cr_assert_eq(req.stream, 0);
   cr_assert(!req.follow);
-  cr_assert_eq(req.given, CTL_GIVEN(CTL_ARG_NAME));
+  cr_assert_eq(req.given, CTL_BIT(CTL_ARG_NAME));
   cr_assert_str_eq(req.name, "web");
   json_decref(obj);
   obj = json_loads("{\"cmd\":\"get\",\"name\":\"c\",\"extra\":[1]}", 0, NULL);

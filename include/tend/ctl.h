@@ -125,7 +125,8 @@ typedef enum {
   CTL_NARGS
 } tend_ctl_arg_t;
 
-#define CTL_GIVEN(arg) (1u << (arg))
+/* A set of arguments (or of commands) as bits: CTL_BIT(CTL_ARG_NAME). */
+#define CTL_BIT(x) (1u << (x))
 
 typedef enum {
   CTL_T_STRING,
@@ -144,7 +145,7 @@ typedef struct {
  * from (valid while it is handled), or from the caller that encodes it. */
 typedef struct {
   tend_ctl_cmd_t cmd;
-  uint32_t given; /* CTL_GIVEN(CTL_ARG_*) of each argument present */
+  uint32_t given; /* CTL_BIT(CTL_ARG_*) of each argument present */
   tend_ctl_strv_t names, argv;
   const char *name, *pool;
   int64_t lines, count, timeout_ms;

@@ -95,7 +95,7 @@ static int connect_daemon(const ctl_args_t *a) {
 }
 
 /* A request for a's command with the optional arguments in given
- * (CTL_GIVEN of each); the caller fills in their values. */
+ * (CTL_BIT of each); the caller fills in their values. */
 static tend_ctl_req_t request(const ctl_args_t *a, uint32_t given) {
   return (tend_ctl_req_t){.cmd = a->id, .given = given};
 }
@@ -177,7 +177,7 @@ static void format_uptime(char *out, size_t n, long long ms) {
 }
 
 static int do_status(int fd, const ctl_args_t *a) {
-  tend_ctl_req_t req = request(a, CTL_GIVEN(CTL_ARG_NAMES));
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_NAMES));
   req.names = operands(a);
   json_t *reply;
   int r = call_ok(fd, a, &req, &reply);
@@ -244,7 +244,7 @@ static int do_action(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "name a process, GROUP:*, or all (usage: tend %s NAME...|all)", a->cmd);
     return EXIT_USAGE;
   }
-  tend_ctl_req_t req = request(a, CTL_GIVEN(CTL_ARG_NAMES) | CTL_GIVEN(CTL_ARG_WAIT));
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_NAMES) | CTL_BIT(CTL_ARG_WAIT));
   req.names = operands(a);
   req.wait = true;
   json_t *reply;
@@ -280,7 +280,7 @@ static int do_action(int fd, const ctl_args_t *a) {
 }
 
 static int send_chunk(int fd, const ctl_args_t *a, const char *data, size_t len, bool eof) {
-  tend_ctl_req_t req = request(a, CTL_GIVEN(CTL_ARG_EOF));
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_EOF));
   req.name = a->args[0];
   req.eof = eof;
   json_t *reply;
@@ -371,8 +371,8 @@ static int do_logs(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "usage: tend logs [-f] [-n N] [--stderr] NAME");
     return EXIT_USAGE;
   }
-  tend_ctl_req_t req = request(a, CTL_GIVEN(CTL_ARG_LINES) | CTL_GIVEN(CTL_ARG_STREAM) |
-                                      CTL_GIVEN(CTL_ARG_FOLLOW));
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_LINES) | CTL_BIT(CTL_ARG_STREAM) |
+                                      CTL_BIT(CTL_ARG_FOLLOW));
   req.name = a->args[0];
   req.lines = a->lines;
   req.stream = a->stderr_stream ? 1 : 0;
@@ -444,7 +444,7 @@ static int do_reload(int fd, const ctl_args_t *a) {
 
 /* One put request: a message, or (split) lines. */
 static int put_frame(int fd, const ctl_args_t *a, const char *data, size_t len, bool split) {
-  tend_ctl_req_t req = request(a, CTL_GIVEN(CTL_ARG_SPLIT) | CTL_GIVEN(CTL_ARG_NOWAIT));
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_SPLIT) | CTL_BIT(CTL_ARG_NOWAIT));
   req.name = a->args[0];
   req.split = split;
   req.nowait = a->nowait;
@@ -507,8 +507,8 @@ static int do_get(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "usage: tend get [--timeout S] [-n K] NAME");
     return EXIT_USAGE;
   }
-  tend_ctl_req_t req = request(a, CTL_GIVEN(CTL_ARG_COUNT) |
-                                      (a->timeout_ms >= 0 ? CTL_GIVEN(CTL_ARG_TIMEOUT_MS) : 0));
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_COUNT) |
+                                      (a->timeout_ms >= 0 ? CTL_BIT(CTL_ARG_TIMEOUT_MS) : 0));
   req.name = a->args[0];
   req.count = a->lines > 0 ? a->lines : 1;
   req.timeout_ms = a->timeout_ms;
@@ -631,7 +631,7 @@ static int do_close_join(int fd, const ctl_args_t *a) {
 }
 
 static int do_logrotate(int fd, const ctl_args_t *a) {
-  tend_ctl_req_t req = request(a, CTL_GIVEN(CTL_ARG_NAMES));
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_NAMES));
   req.names = operands(a);
   json_t *reply;
   int r = call_ok(fd, a, &req, &reply);
