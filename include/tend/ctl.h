@@ -18,7 +18,9 @@
  * the table below (tend_ctl_cmds, tend_ctl_args), from which both ends
  * build and read them. An argument may be left out unless marked
  * required; keys a command does not take are ignored; one of the wrong
- * type (or a value outside its choices) gets an error naming it.
+ * type (or a value outside its choices) gets an error naming it, and an
+ * unknown command {"ok":false,"error":"unknown command 'NAME'"}; the
+ * connection stays open for the next request.
  *
  *   status    names?:[str]                → {"ok":true,"processes":[{"name","group",
  *             "state","pid","uptime_ms","restarts","priority","exit_code","signal",
