@@ -10,7 +10,7 @@
 # nothing on stdout and fails at once; `timeout` bounds a daemon that hangs.
 
 # The subcommands, as `tend --help` lists them (this list if it fails).
-_tend_subcommands="run pool daemon check demo help status start stop restart send logs wait reload shutdown put get logrotate"
+_tend_subcommands="run pool daemon check demo submit worker results help status start stop restart send logs wait reload shutdown pool-status close join put get logrotate"
 _tend_demos="list fork process pool subprocess queue thread race lock threadlocal local multicore distributed"
 
 # _tend_subcommand_list TEND: one subcommand a line.

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: the daemon's request handler behind the framing
- * (src/daemon.c and the daemon_pool, daemon_chan modules it dispatches
- * to), through the core-alone seam of src/daemon.h: no socket, each
+ * (src/daemon.c, the decoder of src/ctl_cmd.c and the services it
+ * dispatches to: daemon_sv, daemon_pool, daemon_chan), through the
+ * core-alone seam of src/daemon.h: no socket, each
  * request on a connection of its own whose reply frames land in memory.
  *
  * Each input sets up a daemon from a small fixed config (two programs

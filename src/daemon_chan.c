@@ -8,8 +8,13 @@
  * A put carries its messages in the frame's data: one message, or with
  * "split" one per line. A get answers with one frame per message and ends
  * the connection after "count" messages (or at the timeout).
+ *
+ * The channels outlive the other services' shutdown (a stopping program
+ * may still write to its stdout_channel): the waiting requests end, and
+ * the channels go, only at close.
  */
 #include "daemon_chan.h"
+#include "log.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,7 +22,7 @@
 #include <string.h>
 
 typedef struct chanreq {
-  bool is_get;
+  dchan_t *set;
   ctl_conn_t *conn;
   channel_t *ch;
   chan_waiter_t w;
@@ -32,12 +37,10 @@ typedef struct chanreq {
   struct chanreq *next;
 } chanreq_t;
 
-static chanreq_t *reqs;
-
 static void timer_closed_cb(uv_handle_t *h) { free(h); }
 
 static void req_free(chanreq_t *r) {
-  for (chanreq_t **at = &reqs; *at != NULL; at = &(*at)->next) {
+  for (chanreq_t **at = &r->set->reqs; *at != NULL; at = &(*at)->next) {
     if (*at == r) {
       *at = r->next;
       break;
@@ -88,11 +91,10 @@ static void put_more(void *data) {
   finish(r, json_pack("{s:b,s:i}", "ok", 1, "put", r->done));
 }
 
-static chanreq_t *req_new(chanset_t *set, ctl_conn_t *c, json_t *req) {
-  const char *name = json_string_value(json_object_get(req, "name"));
-  channel_t *ch = name != NULL ? chanset_find(set, name) : NULL;
+static chanreq_t *req_new(dchan_t *s, ctl_conn_t *c, const tend_ctl_req_t *req) {
+  channel_t *ch = chanset_find(&s->set, req->name);
   if (ch == NULL) {
-    ctl_reply_error(c, "no such channel: %s", name != NULL ? name : "(no name)");
+    ctl_reply_error(c, "no such channel: %s", req->name);
     return NULL;
   }
   chanreq_t *r = calloc(1, sizeof(*r));
@@ -100,29 +102,30 @@ static chanreq_t *req_new(chanset_t *set, ctl_conn_t *c, json_t *req) {
     ctl_reply_error(c, "out of memory");
     return NULL;
   }
+  r->set = s;
   r->conn = c;
   r->ch = ch;
-  r->next = reqs;
-  reqs = r;
+  r->next = s->reqs;
+  s->reqs = r;
   return r;
 }
 
-void dchan_put(chanset_t *set, ctl_conn_t *c, json_t *req, const char *data, size_t len) {
-  chanreq_t *r = req_new(set, c, req);
+static void dchan_put(dchan_t *s, ctl_conn_t *c, const tend_ctl_req_t *req) {
+  chanreq_t *r = req_new(s, c, req);
   if (r == NULL)
     return;
-  r->split = json_is_true(json_object_get(req, "split"));
-  r->nowait = json_is_true(json_object_get(req, "nowait"));
-  r->data = malloc(len + 1);
+  r->split = req->split;
+  r->nowait = req->nowait;
+  r->data = malloc(req->len + 1);
   if (r->data == NULL) {
     finish(r, json_pack("{s:b,s:s}", "ok", 0, "error", "out of memory"));
     return;
   }
-  memcpy(r->data, data, len);
-  r->len = len;
-  if (r->split && len > 0 && data[len - 1] == '\n')
+  memcpy(r->data, req->data, req->len);
+  r->len = req->len;
+  if (r->split && r->len > 0 && req->data[r->len - 1] == '\n')
     r->len--; /* "a\nb\n" is two messages, not three */
-  chanset_waiter_init(set, &r->w, put_more, r);
+  chanset_waiter_init(&s->set, &r->w, put_more, r);
   put_more(r);
 }
 
@@ -151,41 +154,78 @@ static void get_timeout_cb(uv_timer_t *t) {
                       "timed out waiting on channel ", r->ch->name));
 }
 
-void dchan_get(chanset_t *set, ctl_conn_t *c, json_t *req) {
-  chanreq_t *r = req_new(set, c, req);
+static void dchan_get(dchan_t *s, ctl_conn_t *c, const tend_ctl_req_t *req) {
+  chanreq_t *r = req_new(s, c, req);
   if (r == NULL)
     return;
-  r->is_get = true;
-  json_t *cnt = json_object_get(req, "count");
-  json_int_t want = json_is_integer(cnt) ? json_integer_value(cnt) : 1;
-  if (want < 1)
-    want = 1;
+  int64_t want = req->count < 1 ? 1 : req->count;
   /* Not cut to an int: 2^32 would become 0, a get answered with nothing. */
   r->want = want < INT_MAX ? (int)want : INT_MAX;
-  json_t *to = json_object_get(req, "timeout_ms");
-  if (json_is_integer(to) && json_integer_value(to) >= 0) {
+  if (req->timeout_ms >= 0) {
     r->timer = malloc(sizeof(*r->timer));
     if (r->timer == NULL) {
       finish(r, json_pack("{s:b,s:s}", "ok", 0, "error", "out of memory"));
       return;
     }
-    uv_timer_init(set->loop, r->timer);
+    uv_timer_init(s->set.loop, r->timer);
     r->timer->data = r;
-    uv_timer_start(r->timer, get_timeout_cb, (uint64_t)json_integer_value(to), 0);
+    uv_timer_start(r->timer, get_timeout_cb, (uint64_t)req->timeout_ms, 0);
   }
-  chanset_waiter_init(set, &r->w, get_more, r);
+  chanset_waiter_init(&s->set, &r->w, get_more, r);
   get_more(r);
 }
 
-void dchan_conn_gone(ctl_conn_t *c) {
-  for (chanreq_t *r = reqs, *next; r != NULL; r = next) {
+/* ---- the service -------------------------------------------------------- */
+
+void dchan_init(dchan_t *s, uv_loop_t *loop) {
+  s->reqs = NULL;
+  chanset_init(&s->set, loop);
+}
+
+static void chan_apply(void *self, tend_config_t *cfg) {
+  dchan_t *s = self;
+  int r = chanset_apply(&s->set, cfg);
+  if (r != 0)
+    LOG("error", "channel", F_STR("error", "cannot create the new channels"),
+        F_STR("reason", strerror(-r)));
+}
+
+static void chan_request(void *self, const tend_ctl_req_t *req, ctl_conn_t *c) {
+  if (req->cmd == CTL_CMD_PUT)
+    dchan_put(self, c, req);
+  else
+    dchan_get(self, c, req);
+}
+
+static void chan_conn_gone(void *self, ctl_conn_t *c) {
+  dchan_t *s = self;
+  for (chanreq_t *r = s->reqs, *next; r != NULL; r = next) {
     next = r->next;
     if (r->conn == c)
       req_free(r);
   }
 }
 
-void dchan_end_all(void) {
-  while (reqs != NULL)
-    finish(reqs, json_pack("{s:b,s:s}", "ok", 0, "error", "the daemon is shutting down"));
+static void chan_shutdown(void *self, service_done_t done) {
+  (void)self;
+  done.fn(done.arg); /* nothing to stop: the channels serve until close */
 }
+
+static void idle_closed_cb(uv_handle_t *h) { (void)h; /* inside the dchan_t */ }
+
+static void chan_close(void *self) {
+  dchan_t *s = self;
+  while (s->reqs != NULL)
+    finish(s->reqs, json_pack("{s:b,s:s}", "ok", 0, "error", "the daemon is shutting down"));
+  chanset_close(&s->set, idle_closed_cb);
+}
+
+const service_ops_t dchan_ops = {
+    .name = "channels",
+    .cmds = CTL_BIT(CTL_CMD_PUT) | CTL_BIT(CTL_CMD_GET),
+    .apply = chan_apply,
+    .request = chan_request,
+    .conn_gone = chan_conn_gone,
+    .shutdown = chan_shutdown,
+    .close = chan_close,
+};

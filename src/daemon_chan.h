@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's `put` and `get` requests on channels (daemon_chan.c). */
+/* The daemon's channels and their `put` and `get` requests (daemon_chan.c),
+ * a service of the daemon (service.h). */
 #ifndef TEND_DAEMON_CHAN_H
 #define TEND_DAEMON_CHAN_H
 
-#include <jansson.h>
+#include <uv.h>
 
 #include "channel.h"
-#include "ctl_server.h"
+#include "service.h"
 
-void dchan_put(chanset_t *set, ctl_conn_t *c, json_t *req, const char *data, size_t len);
-void dchan_get(chanset_t *set, ctl_conn_t *c, json_t *req);
-/* The connection is going away: drop its waiting requests. */
-void dchan_conn_gone(ctl_conn_t *c);
-/* Shutdown: end every waiting request. */
-void dchan_end_all(void);
+typedef struct dchan {
+  chanset_t set;
+  struct chanreq *reqs; /* the puts and gets that wait */
+} dchan_t;
+
+void dchan_init(dchan_t *s, uv_loop_t *loop);
+
+/* Serves put and get. */
+extern const service_ops_t dchan_ops;
 
 #endif

@@ -63,13 +63,9 @@ typedef struct dpool {
   uint64_t next_id;
   bool finished; /* closed, and every task of the batch is done */
   joiner_t *joiners;
+  dpools_t *set;
   struct dpool *next;
 } dpool_t;
-
-static uv_loop_t *loop;
-static dpool_t *pools;
-static bool stopping;
-static void (*stopped_cb)(void);
 
 static void task_free(dtask_t *d) {
   for (size_t i = 0; d->argv != NULL && d->argv[i] != NULL; i++)
@@ -80,8 +76,8 @@ static void task_free(dtask_t *d) {
   free(d);
 }
 
-static dpool_t *find(const char *name) {
-  for (dpool_t *p = pools; p != NULL && name != NULL; p = p->next)
+static dpool_t *find(dpools_t *s, const char *name) {
+  for (dpool_t *p = s->list; p != NULL; p = p->next)
     if (strcmp(p->name, name) == 0)
       return p;
   return NULL;
@@ -213,17 +209,18 @@ static void answer_joins(dpool_t *p) {
   p->noutcomes = 0;
   p->finished = false;
   p->closed = false;
-  if (!stopping)
+  if (!p->set->stopping)
     pool_open(p); /* a joined pool takes a new batch, as a new Pool would */
 }
 
-/* Every pool is freed: the module is as before its first dpool_apply, so a
- * daemon opened again in the same process (fuzz_request) starts afresh. */
-static void shutdown_done(void) {
-  void (*cb)(void) = stopped_cb;
-  stopping = false;
-  stopped_cb = NULL;
-  cb();
+/* Shutdown: every pool is done; free them all. */
+static void shutdown_done(dpools_t *s) {
+  while (s->list != NULL) {
+    dpool_t *q = s->list;
+    s->list = q->next;
+    pool_free(q);
+  }
+  s->done.fn(s->done.arg);
 }
 
 static void join_cb(tend_sched_t *s) {
@@ -231,19 +228,13 @@ static void join_cb(tend_sched_t *s) {
   tend_sched_free(s);
   p->s = NULL;
   p->finished = true;
-  if (stopping) {
+  if (p->set->stopping) {
     answer_joins(p);
     bool all = true;
-    for (dpool_t *q = pools; q != NULL; q = q->next)
+    for (dpool_t *q = p->set->list; q != NULL; q = q->next)
       all = all && q->s == NULL;
-    if (all) {
-      while (pools != NULL) {
-        dpool_t *q = pools;
-        pools = q->next;
-        pool_free(q);
-      }
-      shutdown_done();
-    }
+    if (all)
+      shutdown_done(p->set);
     return;
   }
   /* Everything of the batch is done; a `tend join` that comes later is
@@ -262,7 +253,7 @@ static int pool_open(dpool_t *p) {
       .join_cb = join_cb,
       .data = p,
   };
-  int r = tend_sched_new(loop, &o, &p->s);
+  int r = tend_sched_new(p->set->loop, &o, &p->s);
   if (r != 0)
     LOG("error", "pool", F_STR("pool", p->name), F_STR("error", strerror(-r)));
   return r;
@@ -270,11 +261,15 @@ static int pool_open(dpool_t *p) {
 
 /* ---- configuration ----------------------------------------------------- */
 
-void dpool_apply(uv_loop_t *l, const tend_config_t *c) {
-  loop = l;
+void dpools_init(dpools_t *s, uv_loop_t *loop) {
+  *s = (dpools_t){.loop = loop};
+}
+
+static void pools_apply(void *self, tend_config_t *c) {
+  dpools_t *s = self;
   for (size_t i = 0; i < c->npools; i++) {
     const tend_pool_conf_t *pc = &c->pools[i];
-    dpool_t *p = find(pc->name);
+    dpool_t *p = find(s, pc->name);
     if (p != NULL) {
       /* Takes effect for the next batch (a running pool is not resized). */
       p->workers = pc->workers;
@@ -288,6 +283,7 @@ void dpool_apply(uv_loop_t *l, const tend_config_t *c) {
       LOG("error", "pool", F_STR("pool", pc->name), F_STR("error", strerror(ENOMEM)));
       continue;
     }
+    p->set = s;
     p->workers = pc->workers;
     p->keep = pc->keep;
     p->timeout = pc->timeout;
@@ -295,44 +291,32 @@ void dpool_apply(uv_loop_t *l, const tend_config_t *c) {
       pool_free(p);
       continue;
     }
-    p->next = pools;
-    pools = p;
+    p->next = s->list;
+    s->list = p;
   }
 }
 
 /* ---- requests ---------------------------------------------------------- */
 
-static dpool_t *named_pool(ctl_conn_t *c, json_t *req) {
-  const char *name = json_string_value(json_object_get(req, "pool"));
-  dpool_t *p = find(name);
+static dpool_t *named_pool(dpools_t *s, ctl_conn_t *c, const char *name) {
+  dpool_t *p = find(s, name);
   if (p == NULL)
-    ctl_reply_error(c, "no such pool: %s", name != NULL ? name : "(no name)");
+    ctl_reply_error(c, "no such pool: %s", name);
   else if (p->s == NULL && !p->finished)
     ctl_reply_error(c, "pool %s is shutting down", p->name);
   return p != NULL && (p->s != NULL || p->finished) ? p : NULL;
 }
 
-void dpool_submit(ctl_conn_t *c, json_t *req) {
-  dpool_t *p = named_pool(c, req);
-  if (p == NULL)
-    return;
+static void pool_submit(dpool_t *p, ctl_conn_t *c, const tend_ctl_strv_t *argv) {
   if (p->closed) {
     ctl_reply_error(c, "pool %s is closed: it takes no more tasks until joined", p->name);
     return;
   }
-  json_t *argv = json_object_get(req, "argv");
-  size_t n = json_array_size(argv);
-  if (n == 0) {
-    ctl_reply_error(c, "bad request: \"argv\" must be a non-empty array of strings");
-    return;
-  }
   dtask_t *d = calloc(1, sizeof(*d));
-  char **av = calloc(n + 1, sizeof(*av));
+  char **av = calloc(argv->n + 1, sizeof(*av));
   bool ok = d != NULL && av != NULL;
-  for (size_t i = 0; ok && i < n; i++) {
-    const char *a = json_string_value(json_array_get(argv, i));
-    ok = a != NULL && (av[i] = strdup(a)) != NULL;
-  }
+  for (size_t i = 0; ok && i < argv->n; i++)
+    ok = (av[i] = strdup(argv->v[i])) != NULL;
   if (d != NULL)
     d->argv = av;
   if (!ok) {
@@ -340,7 +324,7 @@ void dpool_submit(ctl_conn_t *c, json_t *req) {
       task_free(d);
     else
       free(av);
-    ctl_reply_error(c, "bad request: \"argv\" must be a non-empty array of strings");
+    ctl_reply_error(c, "out of memory");
     return;
   }
   d->pool = p;
@@ -394,10 +378,7 @@ static json_t *task_json(const dtask_t *d) {
   return j;
 }
 
-void dpool_status(ctl_conn_t *c, json_t *req) {
-  dpool_t *p = named_pool(c, req);
-  if (p == NULL)
-    return;
+static void pool_status(dpool_t *p, ctl_conn_t *c) {
   tend_sched_stats_t st = {0};
   if (p->s != NULL)
     tend_sched_stats(p->s, &st);
@@ -413,10 +394,7 @@ void dpool_status(ctl_conn_t *c, json_t *req) {
             NULL, 0);
 }
 
-void dpool_close(ctl_conn_t *c, json_t *req) {
-  dpool_t *p = named_pool(c, req);
-  if (p == NULL)
-    return;
+static void pool_close(dpool_t *p, ctl_conn_t *c) {
   if (!p->closed && p->s != NULL) {
     p->closed = true;
     tend_sched_close(p->s);
@@ -425,10 +403,7 @@ void dpool_close(ctl_conn_t *c, json_t *req) {
   ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0);
 }
 
-void dpool_join(ctl_conn_t *c, json_t *req) {
-  dpool_t *p = named_pool(c, req);
-  if (p == NULL)
-    return;
+static void pool_join(dpool_t *p, ctl_conn_t *c) {
   if (!p->closed) {
     /* Python: ValueError("Pool is still running") */
     ctl_reply_error(c, "pool %s is still running: close it before joining", p->name);
@@ -446,8 +421,21 @@ void dpool_join(ctl_conn_t *c, json_t *req) {
     answer_joins(p);
 }
 
-void dpool_conn_gone(ctl_conn_t *c) {
-  for (dpool_t *p = pools; p != NULL; p = p->next) {
+static void pools_request(void *self, const tend_ctl_req_t *req, ctl_conn_t *c) {
+  dpool_t *p = named_pool(self, c, req->pool);
+  if (p == NULL)
+    return;
+  switch (req->cmd) {
+  case CTL_CMD_SUBMIT: pool_submit(p, c, &req->argv); break;
+  case CTL_CMD_POOL_STATUS: pool_status(p, c); break;
+  case CTL_CMD_CLOSE: pool_close(p, c); break;
+  default: pool_join(p, c); break; /* CTL_CMD_JOIN: the last of dpool_ops.cmds */
+  }
+}
+
+static void pools_conn_gone(void *self, ctl_conn_t *c) {
+  dpools_t *s = self;
+  for (dpool_t *p = s->list; p != NULL; p = p->next) {
     for (joiner_t **at = &p->joiners; *at != NULL;) {
       joiner_t *j = *at;
       if (j->conn == c) {
@@ -460,29 +448,30 @@ void dpool_conn_gone(ctl_conn_t *c) {
   }
 }
 
-void dpool_shutdown(void (*cb)(void)) {
-  stopping = true;
-  stopped_cb = cb;
-  if (pools == NULL) {
-    shutdown_done();
-    return;
-  }
+static void pools_shutdown(void *self, service_done_t done) {
+  dpools_t *s = self;
+  s->stopping = true;
+  s->done = done;
   /* Queued tasks are skipped, running ones stopped like programs are;
    * join_cb comes for each pool once all is done. */
   bool any = false;
-  for (dpool_t *p = pools; p != NULL; p = p->next) {
+  for (dpool_t *p = s->list; p != NULL; p = p->next) {
     p->closed = true;
     if (p->s != NULL) {
       tend_sched_cancel(p->s, SIGTERM, 5000);
       any = true;
     }
   }
-  if (!any) {
-    while (pools != NULL) {
-      dpool_t *q = pools;
-      pools = q->next;
-      pool_free(q);
-    }
-    shutdown_done();
-  }
+  if (!any)
+    shutdown_done(s);
 }
+
+const service_ops_t dpool_ops = {
+    .name = "pools",
+    .cmds = CTL_BIT(CTL_CMD_SUBMIT) | CTL_BIT(CTL_CMD_POOL_STATUS) |
+            CTL_BIT(CTL_CMD_CLOSE) | CTL_BIT(CTL_CMD_JOIN),
+    .apply = pools_apply,
+    .request = pools_request,
+    .conn_gone = pools_conn_gone,
+    .shutdown = pools_shutdown, /* frees every pool: nothing to close */
+};

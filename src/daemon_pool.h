@@ -1,27 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's worker pools: [pool:NAME], submit, pool-status, close,
- * join (daemon_pool.c). */
+ * join (daemon_pool.c), a service of the daemon (service.h). */
 #ifndef TEND_DAEMON_POOL_H
 #define TEND_DAEMON_POOL_H
 
-#include <jansson.h>
+#include <stdbool.h>
 #include <uv.h>
 
-#include "ctl_server.h"
-#include "tend/config.h"
+#include "service.h"
 
-/* Create the pools of c that do not exist yet; existing ones take the new
- * sizes for their next batch. */
-void dpool_apply(uv_loop_t *loop, const tend_config_t *c);
+typedef struct dpools {
+  uv_loop_t *loop;
+  struct dpool *list;
+  bool stopping;
+  service_done_t done; /* shutdown: once every pool is freed */
+} dpools_t;
 
-void dpool_submit(ctl_conn_t *c, json_t *req);
-void dpool_status(ctl_conn_t *c, json_t *req);
-void dpool_close(ctl_conn_t *c, json_t *req);
-void dpool_join(ctl_conn_t *c, json_t *req);
-void dpool_conn_gone(ctl_conn_t *c);
+void dpools_init(dpools_t *s, uv_loop_t *loop);
 
-/* Stop every pool (queued tasks skipped, running ones stopped); cb once
- * all are done and freed. */
-void dpool_shutdown(void (*cb)(void));
+/* apply: create the pools that do not exist yet; existing ones take the
+ * new sizes for their next batch. shutdown: queued tasks are skipped,
+ * running ones stopped, every pool freed. */
+extern const service_ops_t dpool_ops;
 
 #endif

@@ -24,12 +24,9 @@ typedef struct dworker {
   double visibility;
   tend_dist_worker_t *w;
   bool stopping;
+  dworkers_t *set;
   struct dworker *next;
 } dworker_t;
-
-static dworker_t *workers;
-static void (*shutdown_cb)(void);
-static bool shutting_down;
 
 static void dw_free(dworker_t *d) {
   free(d->name);
@@ -48,18 +45,18 @@ static void log_cb(tend_dist_worker_t *w, tend_dist_level_t level, const char *m
   LOG(levels[level], "worker", F_STR("worker", d->name), F_STR("msg", msg));
 }
 
-static void maybe_done(void) {
-  if (shutting_down && workers == NULL && shutdown_cb != NULL) {
-    void (*cb)(void) = shutdown_cb;
-    shutdown_cb = NULL;
-    shutting_down = false; /* as at start: a daemon opened again starts afresh */
-    cb();
+static void maybe_done(dworkers_t *s) {
+  if (s->shutting_down && s->list == NULL && s->done.fn != NULL) {
+    service_done_t done = s->done;
+    s->done.fn = NULL; /* it runs once */
+    done.fn(done.arg);
   }
 }
 
 static void stopped_cb(tend_dist_worker_t *w) {
   dworker_t *d = tend_dist_worker_data(w);
-  for (dworker_t **at = &workers; *at != NULL; at = &(*at)->next) {
+  dworkers_t *s = d->set;
+  for (dworker_t **at = &s->list; *at != NULL; at = &(*at)->next) {
     if (*at == d) {
       *at = d->next;
       break;
@@ -67,7 +64,7 @@ static void stopped_cb(tend_dist_worker_t *w) {
   }
   LOG("info", "worker", F_STR("worker", d->name), F_STR("state", "stopped"));
   dw_free(d);
-  maybe_done();
+  maybe_done(s);
 }
 
 static void dw_stop(dworker_t *d) {
@@ -83,7 +80,7 @@ static bool same(const dworker_t *d, const tend_worker_conf_t *c) {
          d->visibility == c->visibility;
 }
 
-static void dw_start(uv_loop_t *loop, const tend_worker_conf_t *c) {
+static void dw_start(dworkers_t *s, const tend_worker_conf_t *c) {
   dworker_t *d = calloc(1, sizeof(*d));
   char host[256] = "host";
   gethostname(host, sizeof(host) - 1);
@@ -95,6 +92,7 @@ static void dw_start(uv_loop_t *loop, const tend_worker_conf_t *c) {
     LOG("error", "worker", F_STR("worker", c->name), F_STR("error", "out of memory"));
     return;
   }
+  d->set = s;
   d->workers = c->workers;
   d->visibility = c->visibility;
   tend_dist_worker_opts_t o = {
@@ -109,7 +107,7 @@ static void dw_start(uv_loop_t *loop, const tend_worker_conf_t *c) {
       .data = d,
   };
   char err[512] = "";
-  int r = tend_dist_worker_start(loop, &o, &d->w, err, sizeof(err));
+  int r = tend_dist_worker_start(s->loop, &o, &d->w, err, sizeof(err));
   if (r != 0) {
     LOG("error", "worker", F_STR("worker", c->name), F_STR("error", err[0] ? err : "cannot start"));
     dw_free(d);
@@ -117,12 +115,17 @@ static void dw_start(uv_loop_t *loop, const tend_worker_conf_t *c) {
   }
   LOG("info", "worker", F_STR("worker", d->name), F_STR("stream", d->stream),
       F_STR("group", d->group), F_INT("workers", d->workers), F_STR("state", "started"));
-  d->next = workers;
-  workers = d;
+  d->next = s->list;
+  s->list = d;
 }
 
-void dworker_apply(uv_loop_t *loop, const tend_config_t *c) {
-  for (dworker_t *d = workers; d != NULL; d = d->next) {
+void dworkers_init(dworkers_t *s, uv_loop_t *loop) {
+  *s = (dworkers_t){.loop = loop};
+}
+
+static void workers_apply(void *self, tend_config_t *c) {
+  dworkers_t *s = self;
+  for (dworker_t *d = s->list; d != NULL; d = d->next) {
     if (d->stopping)
       continue;
     bool keep = false;
@@ -133,17 +136,24 @@ void dworker_apply(uv_loop_t *loop, const tend_config_t *c) {
   }
   for (size_t i = 0; i < c->nworkers; i++) {
     bool running = false;
-    for (dworker_t *d = workers; d != NULL && !running; d = d->next)
+    for (dworker_t *d = s->list; d != NULL && !running; d = d->next)
       running = !d->stopping && strcmp(d->name, c->workers[i].name) == 0;
     if (!running)
-      dw_start(loop, &c->workers[i]);
+      dw_start(s, &c->workers[i]);
   }
 }
 
-void dworker_shutdown(void (*cb)(void)) {
-  shutting_down = true;
-  shutdown_cb = cb;
-  for (dworker_t *d = workers; d != NULL; d = d->next)
+static void workers_shutdown(void *self, service_done_t done) {
+  dworkers_t *s = self;
+  s->shutting_down = true;
+  s->done = done;
+  for (dworker_t *d = s->list; d != NULL; d = d->next)
     dw_stop(d);
-  maybe_done();
+  maybe_done(s);
 }
+
+const service_ops_t dworker_ops = {
+    .name = "workers",
+    .apply = workers_apply,
+    .shutdown = workers_shutdown, /* frees every worker: nothing to close */
+};

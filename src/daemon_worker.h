@@ -1,19 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /* [worker:NAME]: the daemon as a node agent of a Redis Streams task queue
- * (daemon_worker.c, on tend_dist_worker). */
+ * (daemon_worker.c, on tend_dist_worker), a service of the daemon
+ * (service.h) that answers no command. */
 #ifndef TEND_DAEMON_WORKER_H
 #define TEND_DAEMON_WORKER_H
 
+#include <stdbool.h>
 #include <uv.h>
 
-#include "tend/config.h"
+#include "service.h"
 
-/* Start the workers of c that are new or changed, stop the ones that are
- * gone or changed. */
-void dworker_apply(uv_loop_t *loop, const tend_config_t *c);
+typedef struct dworkers {
+  uv_loop_t *loop;
+  struct dworker *list;
+  bool shutting_down;
+  service_done_t done; /* shutdown: once every worker is closed */
+} dworkers_t;
 
-/* Stop every worker (running tasks get grace to finish, then are handed
- * back); cb once all are closed. */
-void dworker_shutdown(void (*cb)(void));
+void dworkers_init(dworkers_t *s, uv_loop_t *loop);
+
+/* apply: start the workers that are new or changed, stop the ones that
+ * are gone or changed. shutdown: running tasks get grace to finish, then
+ * are handed back. */
+extern const service_ops_t dworker_ops;
 
 #endif

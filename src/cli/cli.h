@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "tend/ctl.h"
+
 struct cmd {
   const char *name;
   int (*run)(int argc, char **argv);
@@ -36,14 +38,9 @@ extern const char cmd_submit_usage[];
 extern const char cmd_worker_usage[];
 extern const char cmd_results_usage[];
 
-/* The control subcommands (status, start, ...) share cmd_ctl. */
-struct ctl_cmd {
-  const char *name;
-  const char *summary;
-  const char *usage;
-};
-extern const struct ctl_cmd ctl_cmds[];
-extern const int n_ctl_cmds;
+/* The control subcommands, those of the table in tend/ctl.h (status,
+ * start, ...), share cmd_ctl; this is the usage of each. */
+const char *cmd_ctl_usage(tend_ctl_cmd_t cmd);
 
 /* "option '--x' needs a value" or "unknown option 'y'", after getopt_long
  * returned '?'. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control commands: status, start, stop, restart, send, logs, wait,
- * reload, shutdown. Each is a request over the daemon's Unix socket
- * (include/tend/ctl.h), printed for people or, with --json, for scripts.
+ * The control commands of the table in include/tend/ctl.h (status, start,
+ * stop, ..., put, get, submit, join): each is a request over the daemon's
+ * Unix socket, built with that table, and its reply printed for people
+ * or, with --json, for scripts.
  *
  * Exit statuses: 0 done; 1 the daemon refused or the action failed for at
  * least one process; 2 bad usage; 3 (status) some process is not RUNNING;
@@ -36,6 +37,7 @@ enum {
 
 typedef struct {
   const char *cmd;
+  tend_ctl_cmd_t id;
   const char *socket;
   const char *config;
   bool json;
@@ -93,11 +95,16 @@ static int connect_daemon(const ctl_args_t *a) {
   return fd;
 }
 
-/* Send req (consumed) and read one reply. 0, or an exit status. */
-static int call(int fd, const ctl_args_t *a, json_t *req, const void *data, size_t len,
-                json_t **reply, char **rdata, size_t *rlen) {
-  char *json = json_dumps(req, JSON_COMPACT);
-  json_decref(req);
+/* A request for a's command with the optional arguments in given
+ * (CTL_BIT of each); the caller fills in their values. */
+static tend_ctl_req_t request(const ctl_args_t *a, uint32_t given) {
+  return (tend_ctl_req_t){.cmd = a->id, .given = given};
+}
+
+/* Send req and read one reply. 0, or an exit status. */
+static int call(int fd, const ctl_args_t *a, const tend_ctl_req_t *req, const void *data,
+                size_t len, json_t **reply, char **rdata, size_t *rlen) {
+  char *json = tend_ctl_encode(req);
   int r = json ? tend_ctl_send(fd, json, data, len) : -ENOMEM;
   free(json);
   char *rjson = NULL, *rd = NULL;
@@ -138,7 +145,7 @@ static bool failed(const ctl_args_t *a, json_t *reply) {
 
 /* call() for a request whose reply must say ok: an error reply is printed
  * and gives EXIT_FAILED. On 0, the caller owns *reply. */
-static int call_ok(int fd, const ctl_args_t *a, json_t *req, json_t **reply) {
+static int call_ok(int fd, const ctl_args_t *a, const tend_ctl_req_t *req, json_t **reply) {
   int r = call(fd, a, req, NULL, 0, reply, NULL, NULL);
   if (r == 0 && failed(a, *reply)) {
     json_decref(*reply);
@@ -147,11 +154,9 @@ static int call_ok(int fd, const ctl_args_t *a, json_t *req, json_t **reply) {
   return r;
 }
 
-static json_t *names_array(const ctl_args_t *a) {
-  json_t *arr = json_array();
-  for (int i = 0; i < a->nargs; i++)
-    json_array_append_new(arr, json_string(a->args[i]));
-  return arr;
+/* The operands, as the "names" of a request. */
+static tend_ctl_strv_t operands(const ctl_args_t *a) {
+  return (tend_ctl_strv_t){(const char **)a->args, (size_t)a->nargs};
 }
 
 static void print_json(json_t *v) {
@@ -173,8 +178,10 @@ static void format_uptime(char *out, size_t n, long long ms) {
 }
 
 static int do_status(int fd, const ctl_args_t *a) {
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_NAMES));
+  req.names = operands(a);
   json_t *reply;
-  int r = call_ok(fd, a, json_pack("{s:s,s:o}", "cmd", "status", "names", names_array(a)), &reply);
+  int r = call_ok(fd, a, &req, &reply);
   if (r != 0)
     return r;
   json_t *procs = json_object_get(reply, "processes");
@@ -238,10 +245,11 @@ static int do_action(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "name a process, GROUP:*, or all (usage: tend %s NAME...|all)", a->cmd);
     return EXIT_USAGE;
   }
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_NAMES) | CTL_BIT(CTL_ARG_WAIT));
+  req.names = operands(a);
+  req.wait = true;
   json_t *reply;
-  int r = call(fd, a,
-               json_pack("{s:s,s:o,s:b}", "cmd", a->cmd, "names", names_array(a), "wait", 1),
-               NULL, 0, &reply, NULL, NULL);
+  int r = call(fd, a, &req, NULL, 0, &reply, NULL, NULL);
   if (r != 0)
     return r;
   json_t *results = json_object_get(reply, "results");
@@ -254,11 +262,9 @@ static int do_action(int fd, const ctl_args_t *a) {
   if (a->json) {
     print_json(results);
   } else {
-    static const char *done[] = {"start", "started", "stop", "stopped", "restart", "restarted"};
-    const char *verb = a->cmd;
-    for (int k = 0; k < 6; k += 2)
-      if (strcmp(a->cmd, done[k]) == 0)
-        verb = done[k + 1];
+    const char *verb = a->id == CTL_CMD_START  ? "started"
+                       : a->id == CTL_CMD_STOP ? "stopped"
+                                               : "restarted";
     size_t i;
     json_t *res;
     json_array_foreach(results, i, res) {
@@ -275,9 +281,11 @@ static int do_action(int fd, const ctl_args_t *a) {
 }
 
 static int send_chunk(int fd, const ctl_args_t *a, const char *data, size_t len, bool eof) {
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_EOF));
+  req.name = a->args[0];
+  req.eof = eof;
   json_t *reply;
-  int r = call(fd, a, json_pack("{s:s,s:s,s:b}", "cmd", "send", "name", a->args[0], "eof", eof),
-               data, len, &reply, NULL, NULL);
+  int r = call(fd, a, &req, data, len, &reply, NULL, NULL);
   if (r != 0)
     return r;
   r = failed(a, reply) ? EXIT_FAILED : 0;
@@ -320,14 +328,13 @@ static int do_send(int fd, const ctl_args_t *a) {
   }
 }
 
-/* Send req (consumed), then take the reply frames until the daemon ends
- * the stream: each frame's data goes to out (stdout) followed by sep (if
- * not 0). Returns 0, or an exit status; timed_out_status is what an error
- * reply with "timed_out" gives. */
-static int stream_frames(int fd, const ctl_args_t *a, json_t *req, char sep,
+/* Send req, then take the reply frames until the daemon ends the stream:
+ * each frame's data goes to out (stdout) followed by sep (if not 0).
+ * Returns 0, or an exit status; timed_out_status is what an error reply
+ * with "timed_out" gives. */
+static int stream_frames(int fd, const ctl_args_t *a, const tend_ctl_req_t *req, char sep,
                          int timed_out_status) {
-  char *json = json_dumps(req, JSON_COMPACT);
-  json_decref(req);
+  char *json = tend_ctl_encode(req);
   int r = json != NULL ? tend_ctl_send(fd, json, NULL, 0) : -ENOMEM;
   free(json);
   if (r != 0) {
@@ -365,12 +372,14 @@ static int do_logs(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "usage: tend logs [-f] [-n N] [--stderr] NAME");
     return EXIT_USAGE;
   }
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_LINES) | CTL_BIT(CTL_ARG_STREAM) |
+                                      CTL_BIT(CTL_ARG_FOLLOW));
+  req.name = a->args[0];
+  req.lines = a->lines;
+  req.stream = a->stderr_stream ? 1 : 0;
+  req.follow = a->follow;
   /* Frames of output until the daemon ends the stream. */
-  return stream_frames(fd, a,
-                       json_pack("{s:s,s:s,s:i,s:s,s:b}", "cmd", "logs", "name", a->args[0],
-                                 "lines", a->lines, "stream",
-                                 a->stderr_stream ? "stderr" : "stdout", "follow", a->follow),
-                       0, EXIT_FAILED);
+  return stream_frames(fd, a, &req, 0, EXIT_FAILED);
 }
 
 static int do_wait(int fd, const ctl_args_t *a) {
@@ -378,8 +387,10 @@ static int do_wait(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "usage: tend wait NAME");
     return EXIT_USAGE;
   }
+  tend_ctl_req_t req = request(a, 0);
+  req.name = a->args[0];
   json_t *reply;
-  int r = call_ok(fd, a, json_pack("{s:s,s:s}", "cmd", "wait", "name", a->args[0]), &reply);
+  int r = call_ok(fd, a, &req, &reply);
   if (r != 0)
     return r;
   json_t *ec = json_object_get(reply, "exit_code");
@@ -416,8 +427,9 @@ static int do_reload(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "unexpected argument '%s' (usage: tend reload [--json])", a->args[0]);
     return EXIT_USAGE;
   }
+  tend_ctl_req_t req = request(a, 0);
   json_t *reply;
-  int r = call_ok(fd, a, json_pack("{s:s}", "cmd", "reload"), &reply);
+  int r = call_ok(fd, a, &req, &reply);
   if (r != 0)
     return r;
   if (a->json) {
@@ -433,11 +445,12 @@ static int do_reload(int fd, const ctl_args_t *a) {
 
 /* One put request: a message, or (split) lines. */
 static int put_frame(int fd, const ctl_args_t *a, const char *data, size_t len, bool split) {
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_SPLIT) | CTL_BIT(CTL_ARG_NOWAIT));
+  req.name = a->args[0];
+  req.split = split;
+  req.nowait = a->nowait;
   json_t *reply;
-  int r = call(fd, a,
-               json_pack("{s:s,s:s,s:b,s:b}", "cmd", "put", "name", a->args[0], "split", split,
-                         "nowait", a->nowait),
-               data, len, &reply, NULL, NULL);
+  int r = call(fd, a, &req, data, len, &reply, NULL, NULL);
   if (r != 0)
     return r;
   if (failed(a, reply))
@@ -495,12 +508,13 @@ static int do_get(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "usage: tend get [--timeout S] [-n K] NAME");
     return EXIT_USAGE;
   }
-  json_t *req = json_pack("{s:s,s:s,s:i}", "cmd", "get", "name", a->args[0], "count",
-                          a->lines > 0 ? a->lines : 1);
-  if (a->timeout_ms >= 0)
-    json_object_set_new(req, "timeout_ms", json_integer(a->timeout_ms));
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_COUNT) |
+                                      (a->timeout_ms >= 0 ? CTL_BIT(CTL_ARG_TIMEOUT_MS) : 0));
+  req.name = a->args[0];
+  req.count = a->lines > 0 ? a->lines : 1;
+  req.timeout_ms = a->timeout_ms;
   /* One frame per message, each printed with a newline. */
-  return stream_frames(fd, a, req, '\n', EXIT_TIMEOUT);
+  return stream_frames(fd, a, &req, '\n', EXIT_TIMEOUT);
 }
 
 /* ---- daemon pools ---------------------------------------------------- */
@@ -510,12 +524,12 @@ static int do_submit(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "usage: tend submit POOL -- CMD [ARG...]");
     return EXIT_USAGE;
   }
-  json_t *argv = json_array(); /* the command: what follows POOL (cmd_ctl took a "--") */
-  for (int i = 1; i < a->nargs; i++)
-    json_array_append_new(argv, json_string(a->args[i]));
+  tend_ctl_req_t req = request(a, 0);
+  req.pool = a->args[0];
+  /* the command: what follows POOL (cmd_ctl took a "--") */
+  req.argv = (tend_ctl_strv_t){(const char **)a->args + 1, (size_t)a->nargs - 1};
   json_t *reply;
-  int r = call_ok(fd, a, json_pack("{s:s,s:s,s:o}", "cmd", "submit", "pool", a->args[0], "argv", argv),
-                  &reply);
+  int r = call_ok(fd, a, &req, &reply);
   if (r != 0)
     return r;
   if (a->json)
@@ -531,8 +545,10 @@ static int do_pool_status(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "usage: tend pool-status [--json] POOL");
     return EXIT_USAGE;
   }
+  tend_ctl_req_t req = request(a, 0);
+  req.pool = a->args[0];
   json_t *reply;
-  int r = call_ok(fd, a, json_pack("{s:s,s:s}", "cmd", "pool-status", "pool", a->args[0]), &reply);
+  int r = call_ok(fd, a, &req, &reply);
   if (r != 0)
     return r;
   if (a->json) {
@@ -581,11 +597,13 @@ static int do_close_join(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "usage: tend %s POOL", a->cmd);
     return EXIT_USAGE;
   }
+  tend_ctl_req_t req = request(a, 0);
+  req.pool = a->args[0];
   json_t *reply;
-  int r = call_ok(fd, a, json_pack("{s:s,s:s}", "cmd", a->cmd, "pool", a->args[0]), &reply);
+  int r = call_ok(fd, a, &req, &reply);
   if (r != 0)
     return r;
-  if (strcmp(a->cmd, "join") == 0) {
+  if (a->id == CTL_CMD_JOIN) {
     /* Every task accepted since the pool opened, with its exit code. */
     int failed_n = 0;
     size_t i;
@@ -614,9 +632,10 @@ static int do_close_join(int fd, const ctl_args_t *a) {
 }
 
 static int do_logrotate(int fd, const ctl_args_t *a) {
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_NAMES));
+  req.names = operands(a);
   json_t *reply;
-  int r = call_ok(fd, a, json_pack("{s:s,s:o}", "cmd", "logrotate", "names", names_array(a)),
-                  &reply);
+  int r = call_ok(fd, a, &req, &reply);
   if (r != 0)
     return r;
   json_decref(reply);
@@ -628,8 +647,9 @@ static int do_shutdown(int fd, const ctl_args_t *a) {
     cli_error(a->cmd, "unexpected argument '%s' (usage: tend shutdown)", a->args[0]);
     return EXIT_USAGE;
   }
+  tend_ctl_req_t req = request(a, 0);
   json_t *reply;
-  int r = call_ok(fd, a, json_pack("{s:s}", "cmd", "shutdown"), &reply);
+  int r = call_ok(fd, a, &req, &reply);
   if (r != 0)
     return r;
   json_decref(reply);
@@ -647,19 +667,45 @@ static int do_shutdown(int fd, const ctl_args_t *a) {
 
 typedef int (*ctl_fn)(int fd, const ctl_args_t *a);
 
+/* The CLI side of each command of the table (tend/ctl.h): its handler,
+ * the extra options it takes, its usage. */
 static const struct {
-  const char *name;
   ctl_fn fn;
-  const char *opts; /* which of the extra options it takes */
-} handlers[] = {
-    {"status", do_status, "j"},   {"start", do_action, "j"},  {"stop", do_action, "j"},
-    {"restart", do_action, "j"},  {"send", do_send, ""},      {"logs", do_logs, "fnE"},
-    {"wait", do_wait, "j"},       {"reload", do_reload, "j"}, {"shutdown", do_shutdown, ""},
-    {"logrotate", do_logrotate, ""},
-    {"put", do_put, "w"},          {"get", do_get, "nt"},
-    {"submit", do_submit, "j"},    {"pool-status", do_pool_status, "j"},
-    {"close", do_close_join, ""},  {"join", do_close_join, "j"},
+  const char *opts;
+  const char *usage;
+} cli[CTL_NCMDS] = {
+    [CTL_CMD_STATUS] = {do_status, "j",
+                        "usage: tend status [--json] [NAME|GROUP:*...]\n"
+                        "Exit status 3 when a process shown is not RUNNING.\n"},
+    [CTL_CMD_START] = {do_action, "j", "usage: tend start [--json] NAME|GROUP:*|all...\n"},
+    [CTL_CMD_STOP] = {do_action, "j", "usage: tend stop [--json] NAME|GROUP:*|all...\n"},
+    [CTL_CMD_RESTART] = {do_action, "j", "usage: tend restart [--json] NAME|GROUP:*|all...\n"},
+    [CTL_CMD_SEND] = {do_send, "",
+                      "usage: tend send NAME TEXT|-\n"
+                      "A TEXT that starts with '-' goes after '--': tend send NAME -- -x\n"},
+    [CTL_CMD_LOGS] = {do_logs, "fnE", "usage: tend logs [-f] [-n N] [--stderr] NAME\n"},
+    [CTL_CMD_WAIT] = {do_wait, "j", "usage: tend wait [--json] NAME\n"},
+    [CTL_CMD_RELOAD] = {do_reload, "j", "usage: tend reload [--json]\n"},
+    [CTL_CMD_SHUTDOWN] = {do_shutdown, "", "usage: tend shutdown\n"},
+    [CTL_CMD_SUBMIT] = {do_submit, "j", "usage: tend submit [--json] POOL -- CMD [ARG...]\n"},
+    [CTL_CMD_POOL_STATUS] = {do_pool_status, "j", "usage: tend pool-status [--json] POOL\n"},
+    [CTL_CMD_CLOSE] = {do_close_join, "", "usage: tend close POOL\n"},
+    [CTL_CMD_JOIN] = {do_close_join, "j",
+                      "usage: tend join [--json] POOL\n"
+                      "An error before `tend close` (as in Python). Exit 1 if a task failed.\n"},
+    [CTL_CMD_PUT] = {do_put, "w",
+                     "usage: tend put [--nowait] NAME VALUE|-\n"
+                     "--nowait: fail at once on a full channel (exit 75).\n"},
+    [CTL_CMD_GET] = {do_get, "nt",
+                     "usage: tend get [--timeout SECONDS] [-n K] NAME\n"
+                     "Prints each message and a newline; exit 124 when the timeout passes "
+                     "first.\n"},
+    [CTL_CMD_LOGROTATE] = {do_logrotate, "",
+                           "usage: tend logrotate [NAME|GROUP:*...]\n"
+                           "With no name: every process's logs and the daemon's own log file.\n"},
 };
+
+const char *cmd_ctl_usage(tend_ctl_cmd_t cmd) { return cli[cmd].usage; }
 
 int cmd_ctl(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -669,17 +715,18 @@ int cmd_ctl(int argc, char **argv) {
       {"nowait", no_argument, NULL, 'w'},       {"timeout", required_argument, NULL, 't'},
       {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
   };
-  ctl_args_t a = {.cmd = argv[0], .lines = 10, .timeout_ms = -1};
-  if (strcmp(a.cmd, "get") == 0)
+  /* main (or cmd_submit) hands over only the commands of the table. */
+  ctl_args_t a = {.cmd = argv[0],
+                  .id = (tend_ctl_cmd_t)tend_ctl_cmd_find(argv[0]),
+                  .lines = 10,
+                  .timeout_ms = -1};
+  if (a.id == CTL_CMD_GET)
     a.lines = 1;
-  size_t h = 0;
-  while (strcmp(handlers[h].name, a.cmd) != 0)
-    h++;
   /* Options go anywhere before "--": getopt permutes the operands to the
    * end. submit's operands end with a command, whose options are its own:
    * there options are taken up to the command's first word, the operand
    * after POOL ('-': getopt returns each operand in place, as option 1). */
-  bool submit = strcmp(a.cmd, "submit") == 0;
+  bool submit = a.id == CTL_CMD_SUBMIT;
   const char *pool = NULL;
   int ch;
   opterr = 0;
@@ -694,7 +741,7 @@ int cmd_ctl(int argc, char **argv) {
       optind--; /* the command starts here */
       break;
     }
-    if (ch != 'c' && ch != 's' && ch != 'h' && ch != '?' && strchr(handlers[h].opts, ch) == NULL) {
+    if (ch != 'c' && ch != 's' && ch != 'h' && ch != '?' && strchr(cli[a.id].opts, ch) == NULL) {
       /* By its long name: argv[optind - 1] is the value after "-n 5". */
       const struct option *o = longopts;
       while (o->val != ch)
@@ -731,9 +778,7 @@ int cmd_ctl(int argc, char **argv) {
       break;
     }
     case 'h':
-      for (int i = 0; i < n_ctl_cmds; i++)
-        if (strcmp(ctl_cmds[i].name, a.cmd) == 0)
-          fputs(ctl_cmds[i].usage, stdout);
+      fputs(cli[a.id].usage, stdout);
       fputs(common_opts, stdout);
       return 0;
     default:
@@ -750,46 +795,7 @@ int cmd_ctl(int argc, char **argv) {
   int fd = connect_daemon(&a);
   if (fd < 0)
     return EXIT_NO_DAEMON;
-  int r = handlers[h].fn(fd, &a);
+  int r = cli[a.id].fn(fd, &a);
   close(fd);
   return r;
 }
-
-const struct ctl_cmd ctl_cmds[] = {
-    {"status", "show each process: state, pid, uptime, last exit, restarts",
-     "usage: tend status [--json] [NAME|GROUP:*...]\n"
-     "Exit status 3 when a process shown is not RUNNING.\n"},
-    {"start", "start processes (NAME, GROUP:*, all); waits until they run",
-     "usage: tend start [--json] NAME|GROUP:*|all...\n"},
-    {"stop", "stop processes; waits until they are stopped",
-     "usage: tend stop [--json] NAME|GROUP:*|all...\n"},
-    {"restart", "stop, then start processes", "usage: tend restart [--json] NAME|GROUP:*|all...\n"},
-    {"send", "write TEXT and a newline (or our stdin with -) to a process's stdin",
-     "usage: tend send NAME TEXT|-\n"
-     "A TEXT that starts with '-' goes after '--': tend send NAME -- -x\n"},
-    {"logs", "print a process's log (-f: follow, -n N lines, --stderr)",
-     "usage: tend logs [-f] [-n N] [--stderr] NAME\n"},
-    {"wait", "wait for a process to exit; exit with its status",
-     "usage: tend wait [--json] NAME\n"},
-    {"reload", "re-read the config: start new, stop removed, restart changed",
-     "usage: tend reload [--json]\n"},
-    {"shutdown", "stop every process and the daemon", "usage: tend shutdown\n"},
-    {"submit", "queue a task in a daemon pool, print its id (apply_async)",
-     "usage: tend submit [--json] POOL -- CMD [ARG...]\n"},
-    {"pool-status", "a daemon pool's queued, running and finished tasks",
-     "usage: tend pool-status [--json] POOL\n"},
-    {"close", "a daemon pool takes no more tasks (Pool.close)", "usage: tend close POOL\n"},
-    {"join", "wait for every task of a closed pool; print each exit code (Pool.join)",
-     "usage: tend join [--json] POOL\n"
-     "An error before `tend close` (as in Python). Exit 1 if a task failed.\n"},
-    {"put", "put a message (or each stdin line with -) into a channel; waits while full",
-     "usage: tend put [--nowait] NAME VALUE|-\n"
-     "--nowait: fail at once on a full channel (exit 75).\n"},
-    {"get", "take K messages (default 1) from a channel, waiting for them",
-     "usage: tend get [--timeout SECONDS] [-n K] NAME\n"
-     "Prints each message and a newline; exit 124 when the timeout passes first.\n"},
-    {"logrotate", "reopen log files (after logrotate moved them); also SIGUSR2",
-     "usage: tend logrotate [NAME|GROUP:*...]\n"
-     "With no name: every process's logs and the daemon's own log file.\n"},
-};
-const int n_ctl_cmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);

@@ -3,6 +3,7 @@
  * subcommand lives in its own cmd_*.c file. */
 #include "config.h"
 #include "cli.h"
+#include "tend/ctl.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -43,14 +44,35 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < NCMDS; i++)
     fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
   fprintf(f, "\ncontrol a running daemon:\n");
-  for (int i = 0; i < n_ctl_cmds; i++) {
+  for (int i = 0; i < CTL_NCMDS; i++) {
     bool listed = false; /* submit: one entry serves both forms */
     for (size_t k = 0; k < NCMDS; k++)
-      listed = listed || strcmp(cmds[k].name, ctl_cmds[i].name) == 0;
+      listed = listed || strcmp(cmds[k].name, tend_ctl_cmds[i].name) == 0;
     if (!listed)
-      fprintf(f, "  %-10s %s\n", ctl_cmds[i].name, ctl_cmds[i].summary);
+      fprintf(f, "  %-10s %s\n", tend_ctl_cmds[i].name, tend_ctl_cmds[i].help);
   }
   fprintf(f, "\n'tend help SUBCOMMAND' or 'tend SUBCOMMAND --help' for details.\n");
+}
+
+/* `tend __commands`, not listed: the control commands of the table, one a
+ * line: NAME, a tab, its arguments (KEY:TYPE, with a '?' when it may be
+ * left out), a tab, its help. What the tests hold the manual, `tend
+ * --help` and the completion to. */
+static int list_ctl_commands(void) {
+  static const char *const types[] = {[CTL_T_STRING] = "string", [CTL_T_STRINGS] = "strings",
+                                      [CTL_T_INT] = "int", [CTL_T_BOOL] = "bool",
+                                      [CTL_T_CHOICE] = "choice"};
+  for (int i = 0; i < CTL_NCMDS; i++) {
+    const tend_ctl_cmdspec_t *c = &tend_ctl_cmds[i];
+    printf("%s\t", c->name);
+    for (unsigned k = 0; k < c->nparams; k++) {
+      const tend_ctl_argspec_t *arg = &tend_ctl_args[c->params[k].arg];
+      printf("%s%s%s:%s", k ? " " : "", arg->key,
+             c->params[k].flags & CTL_REQUIRED ? "" : "?", types[arg->type]);
+    }
+    printf("\t%s\n", c->help);
+  }
+  return 0;
 }
 
 static const struct cmd *find(const char *name) {
@@ -58,13 +80,12 @@ static const struct cmd *find(const char *name) {
   for (size_t i = 0; i < NCMDS; i++)
     if (strcmp(cmds[i].name, name) == 0)
       return &cmds[i];
-  for (int i = 0; i < n_ctl_cmds; i++) {
-    if (strcmp(ctl_cmds[i].name, name) == 0) {
-      ctl = (struct cmd){ctl_cmds[i].name, cmd_ctl, ctl_cmds[i].summary, ctl_cmds[i].usage};
-      return &ctl;
-    }
-  }
-  return NULL;
+  int i = tend_ctl_cmd_find(name);
+  if (i < 0)
+    return NULL;
+  ctl = (struct cmd){tend_ctl_cmds[i].name, cmd_ctl, tend_ctl_cmds[i].help,
+                     cmd_ctl_usage((tend_ctl_cmd_t)i)};
+  return &ctl;
 }
 
 static int cmd_help(int argc, char **argv) {
@@ -119,6 +140,8 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
+  if (strcmp(name, "__commands") == 0)
+    return list_ctl_commands();
   const struct cmd *c = find(name);
   if (c == NULL) {
     fprintf(stderr, "tend: unknown subcommand '%s' (see 'tend --help')\n", name);
