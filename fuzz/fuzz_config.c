@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the config reader (src/config.c, config_ini.c and the
+ * Fuzz target: the config reader (src/config/config.c, config/ini.c and the
  * value, word and expansion parsers behind them). The input is written as
  * a config file in a private directory and loaded with tend_config_load,
  * as `tend daemon -c` and a reload do. Checked:

@@ -3,7 +3,7 @@
  * Fuzz target: the control protocol's decoders, both ends.
  *
  * Server: the input is what a client sends. The real ctl_server
- * (src/ctl_server.c) listens on a Unix socket on a libuv loop in this
+ * (src/daemon/ctl_server.c) listens on a Unix socket on a libuv loop in this
  * process, with a request handler that echoes each request's cmd and data
  * (and ends the connection on {"cmd":"end"}); a client socket sends the
  * input and reads every reply. A model of include/tend/ctl.h says which
@@ -30,7 +30,7 @@
 #include <uv.h>
 
 #include "fuzz/fuzz.h"
-#include "src/ctl_server.h"
+#include "daemon/ctl_server.h"
 #include "tend/ctl.h"
 
 static uint32_t be32(const uint8_t *p) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the Redis task and result codec (src/dist_codec.c): what a
+ * Fuzz target: the Redis task and result codec (src/dist/codec.c): what a
  * worker makes of a stream entry's "task" field and `tend results` of a
  * "result" field, and what they write. The first byte chooses:
  *   0  the rest is a task field: dist_task_decode either refuses it with a
@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "fuzz/fuzz.h"
-#include "src/dist_codec.h"
+#include "dist/codec.h"
 #include "tend/text.h"
 
 static size_t strv_len(char **v) {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the child-output log (src/outlog.c). The input is a program
+ * Fuzz target: the child-output log (src/supervisor/outlog.c). The input is a program
  * of writes: its first two bytes choose the rotation (maxbytes, backups)
  * and time stamps, then each op writes a chunk of literal bytes, a run of
  * one byte up to 128 KiB long (lines over OUTLOG_MAX_LINE), or reopens the
  * file (up to 320 KiB in all). After outlog_close the files are checked against a model of what
- * outlog.h promises:
+ * supervisor/outlog.h promises:
  *   - every line ends with one '\n'; a line over OUTLOG_MAX_LINE bytes is
  *     cut into pieces of exactly that size; nothing is lost or reordered:
  *     the files, oldest first, are the model's lines (a suffix of them
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "fuzz/fuzz.h"
-#include "src/outlog.h"
+#include "supervisor/outlog.h"
 
 #define TS_LEN 30 /* "2026-11-25T21:10:08.856+00:00 " */
 
@@ -44,7 +44,7 @@ static void sb_add(sbuf_t *b, const void *d, size_t n) {
   b->p[b->len] = '\0';
 }
 
-/* The lines outlog.h promises for the byte stream s (without stamps). */
+/* The lines supervisor/outlog.h promises for the byte stream s (without stamps). */
 static void model(const char *s, size_t n, sbuf_t *out, size_t *lines) {
   size_t cur = 0; /* bytes of the current line */
   const char *start = s;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: the daemon's request handler behind the framing
- * (src/daemon.c, the decoder of src/ctl_cmd.c and the services it
+ * (src/daemon/daemon.c, the decoder of src/ctl/cmd.c and the services it
  * dispatches to: daemon_sv, daemon_pool, daemon_chan), through the
- * core-alone seam of src/daemon.h: no socket, each
+ * core-alone seam of src/daemon/daemon.h: no socket, each
  * request on a connection of its own whose reply frames land in memory.
  *
  * Each input sets up a daemon from a small fixed config (two programs
@@ -34,8 +34,8 @@
 #include <unistd.h>
 
 #include "fuzz/fuzz.h"
-#include "src/daemon.h"
-#include "src/log.h"
+#include "daemon/daemon.h"
+#include "core/log.h"
 #include "tend/ctl.h"
 
 #define MAX_REQ 32

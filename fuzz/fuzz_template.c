@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the command template of `tend pool` (src/template.c). The
+ * Fuzz target: the command template of `tend pool` (src/core/template.c). The
  * input is a sequence number chooser (its first byte: 0-254 as is, 255 for
  * UINT64_MAX), then NUL-separated strings: the line, then the template's
  * words (at least one, at most 32). The command is built in a block of
  * exactly template_size bytes (ASan sees a byte written past it) and
- * checked against a model of template.h:
+ * checked against a model of core/template.h:
  *   - one argument per word, plus the line at the end when no word holds
  *     {} or {#}, then NULL; a word without them is the template's own
  *     string;
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "fuzz/fuzz.h"
-#include "src/template.h"
+#include "core/template.h"
 
 #define MAX_WORDS 32
 

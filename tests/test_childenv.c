@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The child environment builder: a base, then overrides in order, a later
  * key replacing an earlier one where it stands. */
-#include "src/childenv.h"
+#include "core/childenv.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

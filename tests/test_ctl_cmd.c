@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control commands' table (include/tend/ctl.h, src/ctl_cmd.c): what
+ * The control commands' table (include/tend/ctl.h, src/ctl/cmd.c): what
  * the CLI encodes is what the daemon decodes, the requests keep their
  * bytes on the wire, and a bad argument gets an error that names the
  * command, the key, what it must be and what it was.
  */
-#include "src/ctl_cmd.h"
+#include "ctl/cmd.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The control commands' table (include/tend/ctl.h, src/ctl_cmd.c), as
+# The control commands' table (include/tend/ctl.h, src/ctl/cmd.c), as
 # `tend __commands` prints it, against what documents and completes them:
 # every command has its subsection in tend(1), its line in `tend --help`,
 # its word in the bash completion's list of subcommands, and its entry

@@ -4,7 +4,7 @@
 # groff warning at 80 columns; tend(1) has a section for every subcommand
 # that `tend --help` lists, and names every long option of each one's
 # `tend help SUBCOMMAND`; tend.conf(5) defines every key that the config
-# parser (src/config.c) reads.
+# parser (src/config/config.c) reads.
 #   test_doc.sh TEND_BINARY TEND.1 TEND.CONF.5 CONFIG.C
 # Exit 77 (skipped) when the pages were not built (no scdoc).
 set -euo pipefail
@@ -70,7 +70,7 @@ n=0
 for k in $(printf '%s\n' $expanded | sort -u); do
   n=$((n + 1))
   grep -Eq "^ {7}$k = " "$tmp/tend.conf.5.txt" ||
-    bad "tend.conf(5) does not define key '$k' (read by src/config.c)"
+    bad "tend.conf(5) does not define key '$k' (read by src/config/config.c)"
 done
 [ "$n" -ge 40 ] || bad "only $n config keys found in $config_c: has the parser changed shape?"
 echo "tend.conf(5): $n keys checked"

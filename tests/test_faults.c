@@ -254,7 +254,7 @@ static void round_trip(void) {
 }
 
 /* The daemon's children (its reaped orphans leave this list). */
-/* The daemon's children, but its guard (tend-guard, see src/guard.h):
+/* The daemon's children, but its guard (tend-guard, see src/daemon/guard.h):
  * that one lives as long as the daemon on purpose. */
 static char *daemon_children(void) {
   char path[64];
@@ -558,7 +558,7 @@ Test(faults, closed_stdout_and_stderr_are_not_an_exit) {
 /* ---- 200 MiB without a newline ------------------------------------------ */
 
 #define HUGE_BYTES (200L * 1024 * 1024)
-#define MAX_LINE (64 * 1024) /* OUTLOG_MAX_LINE, src/outlog.h */
+#define MAX_LINE (64 * 1024) /* OUTLOG_MAX_LINE, src/supervisor/outlog.h */
 
 Test(faults, huge_line_is_cut_with_bounded_memory) {
 #ifdef __SANITIZE_ADDRESS__

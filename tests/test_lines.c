@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Lines of a descriptor, read on demand: plain reads of a file, polled
  * reads of a pipe, a last line without a newline, CRLF, long lines. */
-#include "src/lines.h"
+#include "core/lines.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

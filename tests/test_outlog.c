@@ -2,7 +2,7 @@
 /* Child output logs: line splitting over arbitrary chunk boundaries, size
  * rotation that keeps every line exactly once, long-line cutting, external
  * rotation (mv + reopen, copytruncate), failure streaks and tail. */
-#include "src/outlog.h"
+#include "supervisor/outlog.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>

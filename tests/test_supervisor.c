@@ -2,14 +2,14 @@
 /*
  * The supervisor's state machine without a daemon: sv_event driven on a
  * real loop with real children (/bin/true, /bin/false, sleep, sh), every
- * row of the table at the top of src/supervisor.c, then the ignored pairs
+ * row of the table at the top of src/supervisor/supervisor.c, then the ignored pairs
  * as a group. Every wait is on an event (a state change, the shutdown)
  * with a deadline.
  */
 #include "looputil.h"
 #include "testutil.h"
-#include "src/log.h"
-#include "src/supervisor.h"
+#include "core/log.h"
+#include "supervisor/supervisor.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

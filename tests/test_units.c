@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Durations and byte sizes: one syntax for the config and the options. */
-#include "src/units.h"
+#include "core/units.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

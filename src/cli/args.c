@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Argument helpers shared by the subcommands. */
-#include "config.h"
+#include "build_config.h"
 #include "cli.h"
-#include "src/units.h"
+#include "core/units.h"
 
 #include <errno.h>
 #include <getopt.h>

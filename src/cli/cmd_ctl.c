@@ -10,9 +10,9 @@
  * 4 no daemon answers on the socket. `wait` exits with the process's own
  * status (128+N for signal N).
  */
-#include "config.h"
+#include "build_config.h"
 #include "cli.h"
-#include "src/units.h"
+#include "core/units.h"
 #include "tend/config.h"
 #include "tend/ctl.h"
 #include "tend/text.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tend daemon [-c FILE]: the supervisor in the foreground. */
-#include "config.h"
+#include "build_config.h"
 #include "cli.h"
 #include "tend/config.h"
 #include "tend/daemon.h"

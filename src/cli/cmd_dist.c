@@ -13,8 +13,8 @@
  * --timeout) the time ran out first.
  */
 #include "cli.h"
-#include "src/lines.h"
-#include "src/units.h"
+#include "core/lines.h"
+#include "core/units.h"
 #include "tend/dist.h"
 
 #include <errno.h>

@@ -23,8 +23,8 @@
  * pool itself failed (bad option, unwritable joblog).
  */
 #include "cli.h"
-#include "src/lines.h"
-#include "src/template.h"
+#include "core/lines.h"
+#include "core/template.h"
 #include "tend/sched.h"
 #include "tend/text.h"
 
@@ -128,7 +128,7 @@ static void lines_ready_cb(tend_lines_t *L) { feed(L->data); }
 
 /* ---- commands ----------------------------------------------------------- */
 
-/* One allocation: the task and its command (template.h). */
+/* One allocation: the task and its command (core/template.h). */
 static struct ptask *make_task(struct pool *P, const char *line, uint64_t seq) {
   struct ptask *pt = calloc(1, sizeof(*pt) + template_size(P->tmpl, P->ntmpl, line, seq));
   if (pt == NULL)

@@ -7,7 +7,7 @@
  * found.
  */
 #include "cli.h"
-#include "src/childenv.h"
+#include "core/childenv.h"
 #include "tend/communicate.h"
 #include "tend/text.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tend: the command line. Parses the subcommand and hands over; each
  * subcommand lives in its own cmd_*.c file. */
-#include "config.h"
+#include "build_config.h"
 #include "cli.h"
 #include "tend/ctl.h"
 

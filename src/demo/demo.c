@@ -7,7 +7,7 @@
 #include "demo.h"
 
 #include "cli.h"
-#include "src/units.h"
+#include "core/units.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's core (daemon/daemon.c): its services (channels, pools, workers,
+ * supervisor) and control server on a loop of its own, the dispatcher of
+ * control requests and the daemon's signals. tend_daemon_run
+ * (daemon/run.c, tend/daemon.h) puts the process-wide parts around it
+ * (config file, limits, log file, socket, pid file, guard, subreaper);
+ * fuzz/fuzz_request.c drives it alone: requests in, reply frames out, no
+ * socket. One at a time per process: the log and the process core
+ * (tend/proc.h) it runs on are process-wide.
+ */
+#ifndef TEND_DAEMON_CORE_H
+#define TEND_DAEMON_CORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "tend/buf.h"
+#include "tend/config.h"
+
+typedef struct daemon daemon_t;
+
+/* A core with its services set up and no config yet; reload reads
+ * config_path with config_flags (TEND_CONFIG_*). 0, -ENOMEM, a libuv
+ * error, or -EPROTO when its services do not serve every control command
+ * exactly once. */
+int daemon_new(daemon_t **d, const char *config_path, unsigned config_flags);
+
+/* Serve the control socket at path (ctl_server_start): 0 or its error. */
+int daemon_listen(daemon_t *d, const char *path, int mode);
+
+/* Handle SIGTERM, SIGINT, SIGHUP, SIGCHLD and SIGUSR2 on d's loop. */
+void daemon_signals(daemon_t *d);
+
+/* Make cfg (taken) the config in force, as start-up and reload both do:
+ * every service applies it in turn. */
+void daemon_apply(daemon_t *d, tend_config_t *cfg);
+
+/* A config's notices and errors: to the daemon's log, or to stderr. */
+void daemon_print_diag(const tend_diag_t *diag, bool to_log);
+
+/* daemon_new and daemon_apply(cfg) with no config flags (cfg is taken
+ * either way): autostart programs run. NULL when it cannot be set up. */
+daemon_t *daemon_open(tend_config_t *cfg, const char *config_path);
+
+/* Its loop: run it to let what the requests began go on. */
+uv_loop_t *daemon_loop(daemon_t *d);
+
+/* Hand req (an object with a string "cmd", as the control server passes
+ * it on) and its data (not NULL, even when len is 0) to the dispatcher, on
+ * a connection of its own whose reply frames are appended to out, now or
+ * later as the loop runs (a get that waits, a follower); out must outlive
+ * d. 0, -ENOMEM, or -ESHUTDOWN once the daemon has shut down (its
+ * connections are closed). */
+int daemon_request(daemon_t *d, json_t *req, const char *data, size_t len,
+                   tend_buf_t *out);
+
+/* Shut down as `tend shutdown` does (if it has not yet) and run the loop
+ * until all is closed, then free d. 0, or -EBUSY when a handle is still
+ * open (d is not freed: the handles point into it). */
+int daemon_close(daemon_t *d);
+
+#endif

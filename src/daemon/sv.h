@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor as a service of the daemon (daemon/service.h, daemon/sv.c): its
+ * commands (status, start, stop, restart, send, logs, wait, logrotate),
+ * the requests that wait on a process (wait, logs -f, start/stop with
+ * wait) and the systemd notifications of the processes' states.
+ */
+#ifndef TEND_DAEMON_SV_H
+#define TEND_DAEMON_SV_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "daemon/procs.h"
+#include "daemon/service.h"
+#include "supervisor/supervisor.h"
+
+typedef struct dsv {
+  sv_t sv;
+  struct sub *subs;        /* wait and logs -f requests */
+  struct pending *pending; /* start/stop/restart that wait */
+  unsigned generation;     /* the last marks a name selection used */
+  dprocs_t side;           /* what we keep per process (daemon/procs.h) */
+  bool stopping;
+  sv_diff_t diff; /* what the last apply changed */
+  bool ready_sent; /* READY=1 told to systemd */
+  char last_status[160];
+  service_done_t done; /* shutdown: once every program has stopped */
+} dsv_t;
+
+/* The supervisor on loop, its programs wired to the channels of chans. */
+void dsv_init(dsv_t *s, uv_loop_t *loop, chanset_t *chans);
+
+/* What the last apply added, changed and removed: the names are valid
+ * until the loop runs again (a removed process is freed once stopped). */
+const sv_diff_t *dsv_diff(const dsv_t *s);
+
+/* Reopen the log files of what pattern names ("all": the daemon's log
+ * too), as SIGUSR2 does. 0, -ENOENT (no such process) or -EIO (a file
+ * failed: logged). */
+int dsv_logrotate(dsv_t *s, const char *pattern);
+
+/* Tell systemd how many processes are in which state, and READY=1 once
+ * every autostart program has settled. */
+void dsv_notify(dsv_t *s);
+
+/* apply takes the config (the supervisor's generations keep it). */
+extern const service_ops_t dsv_ops;
+
+#endif
