@@ -49,22 +49,7 @@ static pid_t spawn_bg(const char *const argv[], const char *log) {
   posix_spawn_file_actions_addopen(&fa, 1, log ? log : "/dev/null",
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                    POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&at, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  pid_t pid;
-  int e = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  cr_assert(e == 0, "spawn %s: %s", argv[0], strerror(e));
-  return pid;
+  return tu_spawn((char *const *)argv, &fa);
 }
 
 /* Wait for our child pid to exit (deadline): its wait status, or -1. */

@@ -46,16 +46,6 @@ static void cleanup(void) {
 
 TestSuite(fcgi, .timeout = 120, .fini = cleanup);
 
-/* Stop the daemon: a clean shutdown exits 0 (under ASan, also: no leak,
- * no error); its log is shown when it does not. */
-static void stop_clean(void) {
-  char *log = tu_read_file(d.log, NULL);
-  int status = tu_daemon_stop(&d);
-  cr_assert_eq(status, 0, "the daemon exited with wait status %d; its log:\n%s", status,
-               log != NULL ? log : "");
-  free(log);
-}
-
 /* Writes its pid to each connection it accepts on fd 0, for ever. */
 #define RESPONDER                                                                    \
   "python3 -c 'import socket,os; s=socket.socket(fileno=0); "                        \
@@ -215,7 +205,7 @@ Test(fcgi, three_processes_share_one_tcp_socket) {
   wait_all_gone(again);
   long r = ask(&t);
   cr_assert_eq(r, -ECONNREFUSED, "still served after the group was removed: %ld", r);
-  stop_clean();
+  tu_daemon_stop_clean(&d);
 }
 
 Test(fcgi, unix_socket_with_mode_and_owner_removed_with_the_group) {
@@ -245,7 +235,7 @@ Test(fcgi, unix_socket_with_mode_and_owner_removed_with_the_group) {
   cr_assert(lstat(t.path, &st) != 0 && errno == ENOENT, "%s still there", t.path);
   wait_all_gone(pids);
   cr_assert_eq(ask(&t), -ENOENT);
-  stop_clean();
+  tu_daemon_stop_clean(&d);
 }
 
 /* A port in use: the processes cannot start (spawn error, as supervisord
@@ -266,7 +256,7 @@ Test(fcgi, port_in_use_is_a_spawn_error) {
   cr_assert(tu_wait_file_contains(d.log, "program=web:web_2 from=BACKOFF to=FATAL", 20000),
             "%s", tu_read_file(d.log, NULL));
   cr_assert(tu_wait_file_contains(d.log, "spawn_error program=web:web_0", 1000));
-  stop_clean();
+  tu_daemon_stop_clean(&d);
 }
 
 /* A bad URL is a config error at its line, as every other bad value. */

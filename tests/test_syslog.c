@@ -40,16 +40,6 @@ static void cleanup(void) {
 
 TestSuite(syslog, .timeout = 90, .fini = cleanup);
 
-/* Stop the daemon: a clean shutdown exits 0 (under ASan, also: no leak,
- * no error); its log is shown when it does not. */
-static void stop_clean(void) {
-  char *log = tu_read_file(d.log, NULL);
-  int status = tu_daemon_stop(&d);
-  cr_assert_eq(status, 0, "the daemon exited with wait status %d; its log:\n%s", status,
-               log != NULL ? log : "");
-  free(log);
-}
-
 static const char *sock_path(void) {
   static char path[256];
   snprintf(path, sizeof(path), "%s/syslog.sock", dir);
@@ -149,7 +139,7 @@ Test(syslog, lines_of_both_streams_in_order) {
   expect_line("chatty", "partial"); /* flushed at the exit */
   cr_assert(tu_wait_file_contains(d.log, "exit program=chatty", 20000));
   cr_assert_eq(tu_file_count(d.log, "syslog_error"), 0);
-  stop_clean();
+  tu_daemon_stop_clean(&d);
 }
 
 /* The process name is the ident: the bare one, as supervisord's
@@ -175,7 +165,7 @@ Test(syslog, ident_is_the_process_name_and_stdout_syslog_keeps_the_file) {
   bool in_file = tu_wait_file_contains(logfile, "hello 0\n", 20000);
   free(logfile);
   cr_assert(in_file, "stdout_syslog = true dropped the file log");
-  stop_clean();
+  tu_daemon_stop_clean(&d);
 }
 
 /* No syslog socket yet: the lines are dropped, said once in the daemon
@@ -212,5 +202,5 @@ Test(syslog, missing_socket_reported_once_then_resumes) {
   char want[32];
   snprintf(want, sizeof(want), "dropped=%d", lost);
   cr_assert_eq(tu_file_count(d.log, want), 1, "%s", tu_read_file(d.log, NULL));
-  stop_clean();
+  tu_daemon_stop_clean(&d);
 }

@@ -56,6 +56,25 @@ void tu_run(char *const argv[], const char *input, size_t input_len, int deadlin
   tu_run_hooked(argv, input, input_len, deadline_ms, NULL, NULL, r);
 }
 
+pid_t tu_spawn(char *const argv[], posix_spawn_file_actions_t *fa) {
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                    POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&at, 0);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  pid_t pid;
+  int e = posix_spawnp(&pid, argv[0], fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(fa);
+  posix_spawnattr_destroy(&at);
+  cr_assert(e == 0, "spawn %s: %s", argv[0], strerror(e));
+  return pid;
+}
+
 void tu_run_hooked(char *const argv[], const char *input, size_t input_len, int deadline_ms,
                    tu_hook_fn hook, void *hook_data, tu_result_t *r) {
   memset(r, 0, sizeof(*r));
@@ -75,21 +94,7 @@ void tu_run_hooked(char *const argv[], const char *input, size_t input_len, int 
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  posix_spawnattr_t at;
-  posix_spawnattr_init(&at);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                    POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&at, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  pid_t pid;
-  int e = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  cr_assert(e == 0, "spawn %s: %s", argv[0], strerror(e));
+  pid_t pid = tu_spawn(argv, &fa);
   close(out[1]);
   close(err[1]);
   if (input != NULL) {
@@ -550,6 +555,14 @@ int tu_daemon_stop(tu_daemon_t *d) {
   tu_rmdir(d->dir);
   memset(d, 0, sizeof(*d));
   return status;
+}
+
+void tu_daemon_stop_clean(tu_daemon_t *d) {
+  char *log = tu_read_file(d->log, NULL);
+  int status = tu_daemon_stop(d);
+  cr_assert_eq(status, 0, "the daemon exited with wait status %d; its log:\n%s", status,
+               log != NULL ? log : "");
+  free(log);
 }
 
 void tu_ctl(tu_daemon_t *d, tu_result_t *r, const char *cmd, ...) {

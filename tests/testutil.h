@@ -8,6 +8,7 @@
 #define TEND_TESTUTIL_H
 
 #include <criterion/criterion.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,10 @@ void tu_rmdir(char *dir);
 bool tu_alive(pid_t pid);
 
 /* Poll until pid is gone or deadline_ms passed; true if gone. */
+/* posix_spawnp argv with the file actions fa (destroyed here), in a
+ * process group of its own, with a clean signal mask and default
+ * dispositions; asserts it started. */
+pid_t tu_spawn(char *const argv[], posix_spawn_file_actions_t *fa);
 bool tu_wait_gone(pid_t pid, int deadline_ms);
 
 /* Wait (tu_wait_file) until path holds a number and a newline; returns
@@ -165,6 +170,9 @@ bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status);
 /* SIGTERM, wait for the exit (deadline), SIGKILL if needed; returns the
  * wait status. Frees d's strings and removes the directory. */
 int tu_daemon_stop(tu_daemon_t *d);
+/* tu_daemon_stop, asserting a clean shutdown (exit 0; under ASan also no
+ * leak and no error), with the daemon's log in the message when not. */
+void tu_daemon_stop_clean(tu_daemon_t *d);
 
 /* Run `tend ARGS... -s SOCK` style control commands: argv without the
  * binary and without -s; NULL-terminated. */
