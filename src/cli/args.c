@@ -71,3 +71,24 @@ const char *cli_default_config(void) {
     return "conf/tend.conf";
   return TEND_SYSCONFDIR "/tend/tend.conf";
 }
+
+/* A command as a POSIX shell would need it quoted. */
+void cli_put_command(FILE *f, char *const *argv) {
+  for (int i = 0; argv[i] != NULL; i++) {
+    const char *a = argv[i];
+    if (i > 0)
+      fputc(' ', f);
+    if (*a != '\0' && strpbrk(a, " \t\n'\"\\$&;|<>()*?[]{}~`#!=%^,") == NULL) {
+      fputs(a, f);
+      continue;
+    }
+    fputc('\'', f);
+    for (; *a; a++) {
+      if (*a == '\'')
+        fputs("'\\''", f);
+      else
+        fputc(*a, f);
+    }
+    fputc('\'', f);
+  }
+}

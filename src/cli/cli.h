@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <uv.h>
 
 #include "tend/ctl.h"
@@ -72,6 +73,11 @@ void cli_signals_close(cli_signals_t *s);
 void cli_loop_close(const char *cmd, uv_loop_t *loop);
 
 /* Print "tend <cmd>: <message>" to stderr. */
+/* argv as one line a POSIX shell reads back as the same words: a word
+ * with a character the shell would act on is single-quoted (the joblog,
+ * --dry-run, and messages naming a command). */
+void cli_put_command(FILE *f, char *const *argv);
+
 void cli_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -139,27 +139,6 @@ static struct ptask *make_task(struct pool *P, const char *line, uint64_t seq) {
   return pt;
 }
 
-/* A command as a POSIX shell would need it quoted. */
-static void put_command(FILE *f, char **argv) {
-  for (int i = 0; argv[i] != NULL; i++) {
-    const char *a = argv[i];
-    if (i > 0)
-      fputc(' ', f);
-    if (*a != '\0' && strpbrk(a, " \t\n'\"\\$&;|<>()*?[]{}~`#!=%^,") == NULL) {
-      fputs(a, f);
-      continue;
-    }
-    fputc('\'', f);
-    for (; *a; a++) {
-      if (*a == '\'')
-        fputs("'\\''", f);
-      else
-        fputc(*a, f);
-    }
-    fputc('\'', f);
-  }
-}
-
 /* ---- the run ------------------------------------------------------------ */
 
 static void input_end(struct pool *P) {
@@ -233,7 +212,7 @@ static void write_joblog(struct pool *P, tend_task_t *t) {
   fprintf(P->joblog, "%" PRIu64 "\t:\t%.3f\t%10.3f\t0\t%" PRIu64 "\t%d\t%d\t", t->seq,
           (double)t->start_unix_ns / 1e9, (double)t->runtime_ns / 1e9, t->cap[0].bytes, exitval,
           sig);
-  put_command(P->joblog, t->argv);
+  cli_put_command(P->joblog, t->argv);
   fputc('\n', P->joblog);
   /* A line per task as it ends, as GNU parallel does: the log is useful
    * while the run goes on, and after a crash. */
@@ -309,7 +288,7 @@ static void print_task(struct pool *P, struct ptask *pt) {
     bool unit = n > 0 && strchr("smhd", P->timeout_arg[n - 1]) != NULL;
     fprintf(stderr, "tend pool: task %" PRIu64 " timed out after %s%s: ", t->seq,
             P->timeout_arg, unit ? "" : "s");
-    put_command(stderr, t->argv);
+    cli_put_command(stderr, t->argv);
     fputc('\n', stderr);
   }
 }
@@ -516,7 +495,7 @@ static int dry_run(struct pool *P) {
       cli_error("pool", "out of memory");
       return EXIT_OWN;
     }
-    put_command(stdout, pt->argv);
+    cli_put_command(stdout, pt->argv);
     fputc('\n', stdout);
     free(pt);
   }

@@ -148,27 +148,6 @@ static int parse(int argc, char **argv, struct run_args *a) {
   return 0;
 }
 
-/* The command for messages, quoted as a shell would need it. */
-static void print_command(FILE *f, char **argv) {
-  for (int i = 0; argv[i] != NULL; i++) {
-    const char *a = argv[i];
-    if (i > 0)
-      fputc(' ', f);
-    if (*a != '\0' && strpbrk(a, " \t\n'\"\\$&;|<>()*?[]{}~`#!") == NULL) {
-      fputs(a, f);
-      continue;
-    }
-    fputc('\'', f);
-    for (; *a; a++) {
-      if (*a == '\'')
-        fputs("'\\''", f);
-      else
-        fputc(*a, f);
-    }
-    fputc('\'', f);
-  }
-}
-
 static int spawn_status(int err, tend_proc_err_t what) {
   if (what != TEND_PROC_ERR_EXEC)
     return EXIT_OWN;
@@ -281,7 +260,7 @@ int cmd_run(int argc, char **argv) {
   }
   if (res.timed_out) {
     fprintf(stderr, "tend: ");
-    print_command(stderr, a.argv);
+    cli_put_command(stderr, a.argv);
     size_t n = strlen(a.timeout_arg);
     bool unit = n > 0 && strchr("smhd", a.timeout_arg[n - 1]) != NULL;
     fprintf(stderr, ": timed out after %s%s\n", a.timeout_arg, unit ? "" : "s");
