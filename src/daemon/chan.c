@@ -22,7 +22,6 @@
 #include <string.h>
 
 typedef struct chanreq {
-  dchan_t *set;
   ctl_conn_t *conn;
   channel_t *ch;
   chan_waiter_t w;
@@ -34,7 +33,7 @@ typedef struct chanreq {
   /* get */
   int want;
   uv_timer_t *timer; /* freed in its close callback */
-  LIST_ENTRY(chanreq) link; /* on set->reqs */
+  LIST_ENTRY(chanreq) link; /* on the dchan_t's reqs */
 } chanreq_t;
 
 static void timer_closed_cb(uv_handle_t *h) { free(h); }
@@ -97,7 +96,6 @@ static chanreq_t *req_new(dchan_t *s, ctl_conn_t *c, const tend_ctl_req_t *req) 
     ctl_reply_error(c, "out of memory");
     return NULL;
   }
-  r->set = s;
   r->conn = c;
   r->ch = ch;
   LIST_INSERT_HEAD(&s->reqs, r, link);

@@ -129,7 +129,7 @@ static void end_forgotten(sub_t *s) {
   ctl_conn_end(s->conn);
 }
 
-static void pending_check(dsv_t *d, pending_t *pd, sv_proc_t *gone);
+static void pending_check(pending_t *pd, sv_proc_t *gone);
 
 static void hook_forget(sv_proc_t *p) {
   dsv_t *d = dsv_of(p->sv);
@@ -137,7 +137,7 @@ static void hook_forget(sv_proc_t *p) {
   sub_drop(d, NULL, p, end_forgotten);
   for (pending_t *pd = LIST_FIRST(&d->pending), *next; pd != NULL; pd = next) {
     next = LIST_NEXT(pd, link);
-    pending_check(d, pd, p);
+    pending_check(pd, p);
   }
 }
 
@@ -318,13 +318,15 @@ static int action_done(tend_ctl_cmd_t kind, sv_proc_t *p, int orig_pid, const ch
   return st == PS_RUNNING && (kind == CTL_CMD_START || p->pid != orig_pid);
 }
 
-static void pending_finish(dsv_t *d, pending_t *pd) {
+static void pending_finish(pending_t *pd) {
   bool all_ok = true;
   size_t i;
   json_t *o;
   json_array_foreach(pd->results, i, o) all_ok = all_ok && json_is_true(json_object_get(o, "ok"));
-  ctl_reply(pd->conn, json_pack("{s:b,s:O}", "ok", all_ok, "results", pd->results), NULL, 0);
+  /* Off the list before the reply: a reply that fails closes the
+   * connection at once, and sv_conn_gone finishes its pendings. */
   LIST_REMOVE(pd, link);
+  ctl_reply(pd->conn, json_pack("{s:b,s:O}", "ok", all_ok, "results", pd->results), NULL, 0);
   json_decref(pd->results);
   free(pd->procs);
   free(pd->orig_pid);
@@ -332,7 +334,7 @@ static void pending_finish(dsv_t *d, pending_t *pd) {
 }
 
 /* Re-check one pending action's processes; finish it when all are done. */
-static void pending_check(dsv_t *d, pending_t *pd, sv_proc_t *gone) {
+static void pending_check(pending_t *pd, sv_proc_t *gone) {
   if (pd->building && gone == NULL)
     return; /* req_action checks every process once they are all asked */
   for (size_t i = 0; i < pd->n; i++) {
@@ -351,7 +353,7 @@ static void pending_check(dsv_t *d, pending_t *pd, sv_proc_t *gone) {
     pd->left--;
   }
   if (pd->left == 0 && !pd->building)
-    pending_finish(d, pd);
+    pending_finish(pd);
 }
 
 /* systemd: READY=1 once every autostart program has settled (RUNNING,
@@ -390,7 +392,7 @@ static void hook_state(sv_proc_t *p, pstate_t from, pstate_t to) {
     next = LIST_NEXT(pd, link);
     for (size_t i = 0; i < pd->n; i++) {
       if (pd->procs[i] == p) {
-        pending_check(d, pd, NULL);
+        pending_check(pd, NULL);
         break;
       }
     }
@@ -464,7 +466,7 @@ static void req_action(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {
     }
   }
   pd->building = false;
-  pending_check(d, pd, NULL);
+  pending_check(pd, NULL);
 }
 
 static void first_match(sv_proc_t *p, void *arg) {
@@ -624,7 +626,7 @@ static void sv_conn_gone(void *self, ctl_conn_t *c) {
   for (pending_t *pd = LIST_FIRST(&d->pending), *next; pd != NULL; pd = next) {
     next = LIST_NEXT(pd, link);
     if (pd->conn == c)
-      pending_finish(d, pd);
+      pending_finish(pd);
   }
 }
 
@@ -644,7 +646,7 @@ static void sv_close_cb(void *self) {
   dsv_t *d = self;
   pending_t *pd;
   while ((pd = LIST_FIRST(&d->pending)) != NULL)
-    pending_finish(d, pd);
+    pending_finish(pd);
   sub_t *sub;
   while ((sub = LIST_FIRST(&d->subs)) != NULL) { /* their connections close next */
     LIST_REMOVE(sub, link);
