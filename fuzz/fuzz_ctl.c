@@ -205,7 +205,7 @@ static void fuzz_server(const uint8_t *in, size_t n) {
   CHECK(rlen == 0);    /* and no torn frame */
   close(fd);
   free(rbuf);
-  CHECK(srv.nconns == 0 && srv.conns == NULL);
+  CHECK(srv.nconns == 0 && LIST_EMPTY(&srv.conns));
   while (srv.open_handles > 1)
     uv_run(&loop, UV_RUN_ONCE);
 }

@@ -22,7 +22,6 @@
 #include <string.h>
 
 typedef struct chanreq {
-  dchan_t *set;
   ctl_conn_t *conn;
   channel_t *ch;
   chan_waiter_t w;
@@ -34,18 +33,13 @@ typedef struct chanreq {
   /* get */
   int want;
   uv_timer_t *timer; /* freed in its close callback */
-  struct chanreq *next;
+  LIST_ENTRY(chanreq) link; /* on the dchan_t's reqs */
 } chanreq_t;
 
 static void timer_closed_cb(uv_handle_t *h) { free(h); }
 
 static void req_free(chanreq_t *r) {
-  for (chanreq_t **at = &r->set->reqs; *at != NULL; at = &(*at)->next) {
-    if (*at == r) {
-      *at = r->next;
-      break;
-    }
-  }
+  LIST_REMOVE(r, link);
   chanset_waiter_cancel(r->ch, &r->w);
   if (r->timer != NULL)
     uv_close((uv_handle_t *)r->timer, timer_closed_cb);
@@ -102,11 +96,9 @@ static chanreq_t *req_new(dchan_t *s, ctl_conn_t *c, const tend_ctl_req_t *req) 
     ctl_reply_error(c, "out of memory");
     return NULL;
   }
-  r->set = s;
   r->conn = c;
   r->ch = ch;
-  r->next = s->reqs;
-  s->reqs = r;
+  LIST_INSERT_HEAD(&s->reqs, r, link);
   return r;
 }
 
@@ -178,7 +170,7 @@ static void dchan_get(dchan_t *s, ctl_conn_t *c, const tend_ctl_req_t *req) {
 /* ---- the service -------------------------------------------------------- */
 
 void dchan_init(dchan_t *s, uv_loop_t *loop) {
-  s->reqs = NULL;
+  LIST_INIT(&s->reqs);
   chanset_init(&s->set, loop);
 }
 
@@ -199,8 +191,8 @@ static void chan_request(void *self, const tend_ctl_req_t *req, ctl_conn_t *c) {
 
 static void chan_conn_gone(void *self, ctl_conn_t *c) {
   dchan_t *s = self;
-  for (chanreq_t *r = s->reqs, *next; r != NULL; r = next) {
-    next = r->next;
+  for (chanreq_t *r = LIST_FIRST(&s->reqs), *next; r != NULL; r = next) {
+    next = LIST_NEXT(r, link);
     if (r->conn == c)
       req_free(r);
   }
@@ -215,8 +207,9 @@ static void idle_closed_cb(uv_handle_t *h) { (void)h; /* inside the dchan_t */ }
 
 static void chan_close(void *self) {
   dchan_t *s = self;
-  while (s->reqs != NULL)
-    finish(s->reqs, json_pack("{s:b,s:s}", "ok", 0, "error", "the daemon is shutting down"));
+  chanreq_t *r;
+  while ((r = LIST_FIRST(&s->reqs)) != NULL)
+    finish(r, json_pack("{s:b,s:s}", "ok", 0, "error", "the daemon is shutting down"));
   chanset_close(&s->set, idle_closed_cb);
 }
 

@@ -4,6 +4,7 @@
 #ifndef TEND_DAEMON_CHAN_H
 #define TEND_DAEMON_CHAN_H
 
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "core/channel.h"
@@ -11,7 +12,7 @@
 
 typedef struct dchan {
   chanset_t set;
-  struct chanreq *reqs; /* the puts and gets that wait */
+  LIST_HEAD(, chanreq) reqs; /* the puts and gets that wait, newest first */
 } dchan_t;
 
 void dchan_init(dchan_t *s, uv_loop_t *loop);

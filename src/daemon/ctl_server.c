@@ -47,12 +47,7 @@ static void conn_close(ctl_conn_t *c) {
   ctl_server_t *s = c->server;
   if (s->on_gone != NULL)
     s->on_gone(c);
-  if (c->prev != NULL)
-    c->prev->next = c->next;
-  else
-    s->conns = c->next;
-  if (c->next != NULL)
-    c->next->prev = c->prev;
+  LIST_REMOVE(c, link);
   s->nconns--;
   uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
 }
@@ -205,10 +200,7 @@ static void reject_closed_cb(uv_handle_t *h) {
 }
 
 static void conn_link(ctl_server_t *s, ctl_conn_t *c) {
-  c->next = s->conns;
-  if (s->conns != NULL)
-    s->conns->prev = c;
-  s->conns = c;
+  LIST_INSERT_HEAD(&s->conns, c, link);
   s->nconns++;
 }
 
@@ -284,6 +276,7 @@ void ctl_server_init(ctl_server_t *s, uv_loop_t *loop, ctl_request_cb on_request
   s->loop = loop;
   s->on_request = on_request;
   s->on_gone = on_gone;
+  LIST_INIT(&s->conns);
 }
 
 int ctl_server_start(ctl_server_t *s, uv_loop_t *loop, const char *path, int mode,
@@ -324,8 +317,9 @@ static void listener_closed_cb(uv_handle_t *h) { server_release(h->data); }
 
 void ctl_server_close(ctl_server_t *s, void (*cb)(ctl_server_t *s)) {
   s->closed_cb = cb;
-  while (s->conns != NULL)
-    conn_close(s->conns);
+  ctl_conn_t *c;
+  while ((c = LIST_FIRST(&s->conns)) != NULL)
+    conn_close(c);
   if (s->listening) {
     s->listening = false;
     if (s->path != NULL)

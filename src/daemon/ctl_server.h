@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "tend/buf.h"
@@ -32,7 +33,7 @@ struct ctl_conn {
   bool closing;
   void *user;     /* for the request handler (subscriptions, waits) */
   tend_buf_t *sink; /* no socket: the reply frames are appended here */
-  ctl_conn_t *next, *prev;
+  LIST_ENTRY(ctl_conn) link; /* on server->conns while not closing */
 };
 
 struct ctl_server {
@@ -40,7 +41,7 @@ struct ctl_server {
   uv_pipe_t listener;
   bool listening;
   char *path;
-  ctl_conn_t *conns;
+  LIST_HEAD(, ctl_conn) conns; /* newest first */
   int nconns;
   ctl_request_cb on_request;
   ctl_gone_cb on_gone;

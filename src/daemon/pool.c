@@ -34,12 +34,12 @@ typedef struct dtask {
   char *out[2];
   size_t outlen[2];
   bool done;
-  struct dtask *next; /* pool->tasks, oldest first */
+  STAILQ_ENTRY(dtask) link; /* on pool->tasks */
 } dtask_t;
 
 typedef struct joiner {
   ctl_conn_t *conn;
-  struct joiner *next;
+  LIST_ENTRY(joiner) link; /* on pool->joiners */
 } joiner_t;
 
 /* What join reports for each task accepted since the pool opened. */
@@ -56,15 +56,15 @@ typedef struct dpool {
   int workers, keep;
   double timeout;
   bool closed;
-  dtask_t *tasks, *tail; /* queued, running and the kept finished ones */
+  STAILQ_HEAD(, dtask) tasks; /* queued, running and the kept finished ones, oldest first */
   int nfinished;
   outcome_t *outcomes;
   size_t noutcomes, capoutcomes;
   uint64_t next_id;
   bool finished; /* closed, and every task of the batch is done */
-  joiner_t *joiners;
+  LIST_HEAD(, joiner) joiners; /* newest first */
   dpools_t *set;
-  struct dpool *next;
+  LIST_ENTRY(dpool) link; /* on set->list */
 } dpool_t;
 
 static void task_free(dtask_t *d) {
@@ -77,7 +77,8 @@ static void task_free(dtask_t *d) {
 }
 
 static dpool_t *find(dpools_t *s, const char *name) {
-  for (dpool_t *p = s->list; p != NULL; p = p->next)
+  dpool_t *p;
+  LIST_FOREACH(p, &s->list, link)
     if (strcmp(p->name, name) == 0)
       return p;
   return NULL;
@@ -138,17 +139,13 @@ static void done_cb(tend_sched_t *s, tend_task_t *t) {
 
   /* Keep only the `keep` most recent finished tasks for pool-status. */
   while (p->nfinished > p->keep) {
-    dtask_t **at = &p->tasks, *prev = NULL;
-    while (*at != NULL && !(*at)->done) {
-      prev = *at;
-      at = &(*at)->next;
-    }
-    dtask_t *old = *at;
+    dtask_t *old;
+    STAILQ_FOREACH(old, &p->tasks, link)
+      if (old->done)
+        break;
     if (old == NULL)
       break;
-    *at = old->next;
-    if (p->tail == old)
-      p->tail = prev;
+    STAILQ_REMOVE(&p->tasks, old, dtask, link);
     task_free(old);
     p->nfinished--;
   }
@@ -157,9 +154,9 @@ static void done_cb(tend_sched_t *s, tend_task_t *t) {
 static int pool_open(dpool_t *p);
 
 static void pool_free(dpool_t *p) {
-  while (p->tasks != NULL) {
-    dtask_t *d = p->tasks;
-    p->tasks = d->next;
+  dtask_t *d;
+  while ((d = STAILQ_FIRST(&p->tasks)) != NULL) {
+    STAILQ_REMOVE_HEAD(&p->tasks, link);
     task_free(d);
   }
   free(p->outcomes);
@@ -196,9 +193,11 @@ static void answer_joins(dpool_t *p) {
   json_t *arr = json_array();
   for (size_t i = 0; i < p->noutcomes; i++)
     json_array_append_new(arr, outcome_json(&p->outcomes[i]));
-  while (p->joiners != NULL) {
-    joiner_t *j = p->joiners;
-    p->joiners = j->next;
+  /* From the head each time: ending a connection drops its other joiners
+   * (pools_conn_gone). */
+  joiner_t *j;
+  while ((j = LIST_FIRST(&p->joiners)) != NULL) {
+    LIST_REMOVE(j, link);
     ctl_reply(j->conn, json_pack("{s:b,s:O}", "ok", 1, "tasks", arr), NULL, 0);
     ctl_conn_end(j->conn);
     free(j);
@@ -215,9 +214,9 @@ static void answer_joins(dpool_t *p) {
 
 /* Shutdown: every pool is done; free them all. */
 static void shutdown_done(dpools_t *s) {
-  while (s->list != NULL) {
-    dpool_t *q = s->list;
-    s->list = q->next;
+  dpool_t *q;
+  while ((q = LIST_FIRST(&s->list)) != NULL) {
+    LIST_REMOVE(q, link);
     pool_free(q);
   }
   s->done.fn(s->done.arg);
@@ -231,7 +230,8 @@ static void join_cb(tend_sched_t *s) {
   if (p->set->stopping) {
     answer_joins(p);
     bool all = true;
-    for (dpool_t *q = p->set->list; q != NULL; q = q->next)
+    dpool_t *q;
+    LIST_FOREACH(q, &p->set->list, link)
       all = all && q->s == NULL;
     if (all)
       shutdown_done(p->set);
@@ -239,7 +239,7 @@ static void join_cb(tend_sched_t *s) {
   }
   /* Everything of the batch is done; a `tend join` that comes later is
    * answered at once. */
-  if (p->joiners != NULL)
+  if (!LIST_EMPTY(&p->joiners))
     answer_joins(p);
 }
 
@@ -263,6 +263,7 @@ static int pool_open(dpool_t *p) {
 
 void dpools_init(dpools_t *s, uv_loop_t *loop) {
   *s = (dpools_t){.loop = loop};
+  LIST_INIT(&s->list);
 }
 
 static void pools_apply(void *self, tend_config_t *c) {
@@ -284,6 +285,8 @@ static void pools_apply(void *self, tend_config_t *c) {
       continue;
     }
     p->set = s;
+    STAILQ_INIT(&p->tasks);
+    LIST_INIT(&p->joiners);
     p->workers = pc->workers;
     p->keep = pc->keep;
     p->timeout = pc->timeout;
@@ -291,8 +294,7 @@ static void pools_apply(void *self, tend_config_t *c) {
       pool_free(p);
       continue;
     }
-    p->next = s->list;
-    s->list = p;
+    LIST_INSERT_HEAD(&s->list, p, link);
   }
 }
 
@@ -338,11 +340,7 @@ static void pool_submit(dpool_t *p, ctl_conn_t *c, const tend_ctl_strv_t *argv) 
     return;
   }
   d->id = ++p->next_id;
-  if (p->tail != NULL)
-    p->tail->next = d;
-  else
-    p->tasks = d;
-  p->tail = d;
+  STAILQ_INSERT_TAIL(&p->tasks, d, link);
   char id[128];
   snprintf(id, sizeof(id), "%s/%llu", p->name, (unsigned long long)d->id);
   ctl_reply(c, json_pack("{s:b,s:s,s:I}", "ok", 1, "id", id, "seq", (json_int_t)d->id), NULL, 0);
@@ -383,7 +381,8 @@ static void pool_status(dpool_t *p, ctl_conn_t *c) {
   if (p->s != NULL)
     tend_sched_stats(p->s, &st);
   json_t *tasks = json_array();
-  for (dtask_t *d = p->tasks; d != NULL; d = d->next)
+  const dtask_t *d;
+  STAILQ_FOREACH(d, &p->tasks, link)
     json_array_append_new(tasks, task_json(d));
   ctl_reply(c,
             json_pack("{s:b,s:s,s:b,s:i,s:I,s:I,s:I,s:I,s:I,s:o}", "ok", 1, "pool", p->name,
@@ -415,8 +414,7 @@ static void pool_join(dpool_t *p, ctl_conn_t *c) {
     return;
   }
   j->conn = c;
-  j->next = p->joiners;
-  p->joiners = j;
+  LIST_INSERT_HEAD(&p->joiners, j, link);
   if (p->finished)
     answer_joins(p);
 }
@@ -435,14 +433,13 @@ static void pools_request(void *self, const tend_ctl_req_t *req, ctl_conn_t *c) 
 
 static void pools_conn_gone(void *self, ctl_conn_t *c) {
   dpools_t *s = self;
-  for (dpool_t *p = s->list; p != NULL; p = p->next) {
-    for (joiner_t **at = &p->joiners; *at != NULL;) {
-      joiner_t *j = *at;
+  dpool_t *p;
+  LIST_FOREACH(p, &s->list, link) {
+    for (joiner_t *j = LIST_FIRST(&p->joiners), *next; j != NULL; j = next) {
+      next = LIST_NEXT(j, link);
       if (j->conn == c) {
-        *at = j->next;
+        LIST_REMOVE(j, link);
         free(j);
-      } else {
-        at = &j->next;
       }
     }
   }
@@ -455,7 +452,8 @@ static void pools_shutdown(void *self, service_done_t done) {
   /* Queued tasks are skipped, running ones stopped like programs are;
    * join_cb comes for each pool once all is done. */
   bool any = false;
-  for (dpool_t *p = s->list; p != NULL; p = p->next) {
+  dpool_t *p;
+  LIST_FOREACH(p, &s->list, link) {
     p->closed = true;
     if (p->s != NULL) {
       tend_sched_cancel(p->s, SIGTERM, 5000);

@@ -5,13 +5,14 @@
 #define TEND_DAEMON_POOL_H
 
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "daemon/service.h"
 
 typedef struct dpools {
   uv_loop_t *loop;
-  struct dpool *list;
+  LIST_HEAD(, dpool) list; /* newest first */
   bool stopping;
   service_done_t done; /* shutdown: once every pool is freed */
 } dpools_t;

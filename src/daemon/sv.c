@@ -36,7 +36,7 @@ typedef struct sub {
   ctl_conn_t *conn;
   sv_proc_t *proc;
   int stream;
-  struct sub *next;
+  LIST_ENTRY(sub) link; /* on d->subs */
 } sub_t;
 
 /* A start/stop/restart that answers once every process got where it was
@@ -49,7 +49,7 @@ typedef struct pending {
   int *orig_pid;
   json_t *results; /* one object per process, "ok" filled when done */
   bool building;    /* still being set up: not finished by a state change */
-  struct pending *next;
+  LIST_ENTRY(pending) link; /* on d->pending */
 } pending_t;
 
 /* ---- subscriptions ----------------------------------------------------- */
@@ -65,22 +65,23 @@ static void sub_add(dsv_t *d, sub_kind_t kind, ctl_conn_t *c, sv_proc_t *p, int 
   s->conn = c;
   s->proc = p;
   s->stream = stream;
-  s->next = d->subs;
-  d->subs = s;
+  LIST_INSERT_HEAD(&d->subs, s, link);
 }
 
-/* Remove the subs that match (conn or proc), calling fn on each first. */
+/* Remove the subs that match (conn or proc), calling fn on each first.
+ * fn may end a connection, and that drops the connection's other subs at
+ * once (sv_conn_gone): the walk goes on from the head. */
 static void sub_drop(dsv_t *d, ctl_conn_t *c, sv_proc_t *p, void (*fn)(sub_t *s)) {
-  for (sub_t **at = &d->subs; *at != NULL;) {
-    sub_t *s = *at;
-    if ((c != NULL && s->conn == c) || (p != NULL && s->proc == p)) {
-      *at = s->next;
-      if (fn != NULL)
-        fn(s);
-      free(s);
-    } else {
-      at = &s->next;
+  for (sub_t *s = LIST_FIRST(&d->subs), *next; s != NULL; s = next) {
+    next = LIST_NEXT(s, link);
+    if ((c == NULL || s->conn != c) && (p == NULL || s->proc != p))
+      continue;
+    LIST_REMOVE(s, link);
+    if (fn != NULL) {
+      fn(s);
+      next = LIST_FIRST(&d->subs);
     }
+    free(s);
   }
 }
 
@@ -93,23 +94,22 @@ static json_t *exit_json(int64_t code, int sig) {
 
 static void hook_exited(sv_proc_t *p, int64_t code, int sig) {
   dsv_t *d = dsv_of(p->sv);
-  for (sub_t **at = &d->subs; *at != NULL;) {
-    sub_t *s = *at;
-    if (s->proc == p && s->kind == SUB_WAIT) {
-      *at = s->next;
-      ctl_reply(s->conn, exit_json(code, sig), NULL, 0);
-      ctl_conn_end(s->conn);
-      free(s);
-    } else {
-      at = &s->next;
-    }
+  for (sub_t *s = LIST_FIRST(&d->subs), *next; s != NULL; s = next) {
+    next = LIST_NEXT(s, link);
+    if (s->proc != p || s->kind != SUB_WAIT)
+      continue;
+    LIST_REMOVE(s, link);
+    ctl_reply(s->conn, exit_json(code, sig), NULL, 0);
+    ctl_conn_end(s->conn); /* drops its other subs: on from the head */
+    free(s);
+    next = LIST_FIRST(&d->subs);
   }
 }
 
 static void hook_output(sv_proc_t *p, int stream, const char *data, size_t len) {
   dsv_t *d = dsv_of(p->sv);
-  for (sub_t *s = d->subs, *next; s != NULL; s = next) {
-    next = s->next;
+  for (sub_t *s = LIST_FIRST(&d->subs), *next; s != NULL; s = next) {
+    next = LIST_NEXT(s, link);
     if (s->proc != p || s->kind != SUB_FOLLOW || s->stream != stream)
       continue;
     if (ctl_conn_backlog(s->conn) > FOLLOW_BACKLOG_MAX) {
@@ -129,15 +129,15 @@ static void end_forgotten(sub_t *s) {
   ctl_conn_end(s->conn);
 }
 
-static void pending_check(dsv_t *d, pending_t *pd, sv_proc_t *gone);
+static void pending_check(pending_t *pd, sv_proc_t *gone);
 
 static void hook_forget(sv_proc_t *p) {
   dsv_t *d = dsv_of(p->sv);
   dprocs_drop(&d->side, p);
   sub_drop(d, NULL, p, end_forgotten);
-  for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
-    next = pd->next;
-    pending_check(d, pd, p);
+  for (pending_t *pd = LIST_FIRST(&d->pending), *next; pd != NULL; pd = next) {
+    next = LIST_NEXT(pd, link);
+    pending_check(pd, p);
   }
 }
 
@@ -221,7 +221,8 @@ static sv_proc_t **select_names(dsv_t *d, ctl_conn_t *c, const tend_ctl_strv_t *
     return NULL;
   }
   *n = 0;
-  for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next)
+  sv_proc_t *p;
+  TAILQ_FOREACH(p, &d->sv.procs, link)
     *n += mark_of(d, p) > sel.base;
   sv_proc_t **list = calloc(*n + 1, sizeof(*list));
   bool *explicit = calloc(*n + 1, sizeof(*explicit));
@@ -232,7 +233,7 @@ static sv_proc_t **select_names(dsv_t *d, ctl_conn_t *c, const tend_ctl_strv_t *
     return NULL;
   }
   size_t k = 0;
-  for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next) {
+  TAILQ_FOREACH(p, &d->sv.procs, link) {
     if (mark_of(d, p) > sel.base) {
       explicit[k] = mark_of(d, p) == sel.base + 2;
       list[k++] = p;
@@ -317,18 +318,15 @@ static int action_done(tend_ctl_cmd_t kind, sv_proc_t *p, int orig_pid, const ch
   return st == PS_RUNNING && (kind == CTL_CMD_START || p->pid != orig_pid);
 }
 
-static void pending_finish(dsv_t *d, pending_t *pd) {
+static void pending_finish(pending_t *pd) {
   bool all_ok = true;
   size_t i;
   json_t *o;
   json_array_foreach(pd->results, i, o) all_ok = all_ok && json_is_true(json_object_get(o, "ok"));
+  /* Off the list before the reply: a reply that fails closes the
+   * connection at once, and sv_conn_gone finishes its pendings. */
+  LIST_REMOVE(pd, link);
   ctl_reply(pd->conn, json_pack("{s:b,s:O}", "ok", all_ok, "results", pd->results), NULL, 0);
-  for (pending_t **at = &d->pending; *at != NULL; at = &(*at)->next) {
-    if (*at == pd) {
-      *at = pd->next;
-      break;
-    }
-  }
   json_decref(pd->results);
   free(pd->procs);
   free(pd->orig_pid);
@@ -336,7 +334,7 @@ static void pending_finish(dsv_t *d, pending_t *pd) {
 }
 
 /* Re-check one pending action's processes; finish it when all are done. */
-static void pending_check(dsv_t *d, pending_t *pd, sv_proc_t *gone) {
+static void pending_check(pending_t *pd, sv_proc_t *gone) {
   if (pd->building && gone == NULL)
     return; /* req_action checks every process once they are all asked */
   for (size_t i = 0; i < pd->n; i++) {
@@ -355,14 +353,15 @@ static void pending_check(dsv_t *d, pending_t *pd, sv_proc_t *gone) {
     pd->left--;
   }
   if (pd->left == 0 && !pd->building)
-    pending_finish(d, pd);
+    pending_finish(pd);
 }
 
 /* systemd: READY=1 once every autostart program has settled (RUNNING,
  * FATAL, or stopped again), and a STATUS= line when the counts change. */
 void dsv_notify(dsv_t *d) {
   int running = 0, starting = 0, fatal = 0, other = 0;
-  for (sv_proc_t *p = d->sv.procs; p != NULL; p = p->next) {
+  sv_proc_t *p;
+  TAILQ_FOREACH(p, &d->sv.procs, link) {
     switch (p->state) {
     case PS_RUNNING: running++; break;
     case PS_STARTING:
@@ -389,11 +388,11 @@ static void hook_state(sv_proc_t *p, pstate_t from, pstate_t to) {
   (void)from;
   (void)to;
   dsv_notify(d);
-  for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
-    next = pd->next;
+  for (pending_t *pd = LIST_FIRST(&d->pending), *next; pd != NULL; pd = next) {
+    next = LIST_NEXT(pd, link);
     for (size_t i = 0; i < pd->n; i++) {
       if (pd->procs[i] == p) {
-        pending_check(d, pd, NULL);
+        pending_check(pd, NULL);
         break;
       }
     }
@@ -439,8 +438,7 @@ static void req_action(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {
   pd->procs = list;
   pd->orig_pid = orig;
   pd->results = json_array();
-  pd->next = d->pending;
-  d->pending = pd;
+  LIST_INSERT_HEAD(&d->pending, pd, link);
   pd->building = true; /* sv_start/sv_stop below change states at once */
   bool wait = req->wait;
   /* Everything this request starts is wanted before the first start: a
@@ -468,7 +466,7 @@ static void req_action(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {
     }
   }
   pd->building = false;
-  pending_check(d, pd, NULL);
+  pending_check(pd, NULL);
 }
 
 static void first_match(sv_proc_t *p, void *arg) {
@@ -592,6 +590,8 @@ void dsv_init(dsv_t *s, uv_loop_t *loop, chanset_t *chans) {
                                    .state = hook_state,
                                    .forget = hook_forget};
   memset(s, 0, sizeof(*s));
+  LIST_INIT(&s->subs);
+  LIST_INIT(&s->pending);
   sv_init(&s->sv, loop, &hooks);
   svchan_attach(&s->sv, chans);
 }
@@ -623,10 +623,10 @@ static void sv_conn_gone(void *self, ctl_conn_t *c) {
   sub_drop(d, c, NULL, NULL);
   /* A client that hung up while waiting: forget its pending action (the
    * action itself goes on). */
-  for (pending_t *pd = d->pending, *next; pd != NULL; pd = next) {
-    next = pd->next;
+  for (pending_t *pd = LIST_FIRST(&d->pending), *next; pd != NULL; pd = next) {
+    next = LIST_NEXT(pd, link);
     if (pd->conn == c)
-      pending_finish(d, pd);
+      pending_finish(pd);
   }
 }
 
@@ -644,11 +644,12 @@ static void sv_shutdown_cb(void *self, service_done_t done) {
 
 static void sv_close_cb(void *self) {
   dsv_t *d = self;
-  while (d->pending != NULL)
-    pending_finish(d, d->pending);
-  while (d->subs != NULL) { /* their connections close next */
-    sub_t *sub = d->subs;
-    d->subs = sub->next;
+  pending_t *pd;
+  while ((pd = LIST_FIRST(&d->pending)) != NULL)
+    pending_finish(pd);
+  sub_t *sub;
+  while ((sub = LIST_FIRST(&d->subs)) != NULL) { /* their connections close next */
+    LIST_REMOVE(sub, link);
     free(sub);
   }
   sv_diff_free(&d->diff);

@@ -9,6 +9,7 @@
 #define TEND_DAEMON_SV_H
 
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "daemon/procs.h"
@@ -17,8 +18,8 @@
 
 typedef struct dsv {
   sv_t sv;
-  struct sub *subs;        /* wait and logs -f requests */
-  struct pending *pending; /* start/stop/restart that wait */
+  LIST_HEAD(, sub) subs;        /* wait and logs -f requests, newest first */
+  LIST_HEAD(, pending) pending; /* start/stop/restart that wait, newest first */
   unsigned generation;     /* the last marks a name selection used */
   dprocs_t side;           /* what we keep per process (daemon/procs.h) */
   bool stopping;

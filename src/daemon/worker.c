@@ -25,7 +25,7 @@ typedef struct dworker {
   tend_dist_worker_t *w;
   bool stopping;
   dworkers_t *set;
-  struct dworker *next;
+  LIST_ENTRY(dworker) link; /* on set->list */
 } dworker_t;
 
 static void dw_free(dworker_t *d) {
@@ -46,7 +46,7 @@ static void log_cb(tend_dist_worker_t *w, tend_dist_level_t level, const char *m
 }
 
 static void maybe_done(dworkers_t *s) {
-  if (s->shutting_down && s->list == NULL && s->done.fn != NULL) {
+  if (s->shutting_down && LIST_EMPTY(&s->list) && s->done.fn != NULL) {
     service_done_t done = s->done;
     s->done.fn = NULL; /* it runs once */
     done.fn(done.arg);
@@ -56,12 +56,7 @@ static void maybe_done(dworkers_t *s) {
 static void stopped_cb(tend_dist_worker_t *w) {
   dworker_t *d = tend_dist_worker_data(w);
   dworkers_t *s = d->set;
-  for (dworker_t **at = &s->list; *at != NULL; at = &(*at)->next) {
-    if (*at == d) {
-      *at = d->next;
-      break;
-    }
-  }
+  LIST_REMOVE(d, link);
   LOG("info", "worker", F_STR("worker", d->name), F_STR("state", "stopped"));
   dw_free(d);
   maybe_done(s);
@@ -115,17 +110,19 @@ static void dw_start(dworkers_t *s, const tend_worker_conf_t *c) {
   }
   LOG("info", "worker", F_STR("worker", d->name), F_STR("stream", d->stream),
       F_STR("group", d->group), F_INT("workers", d->workers), F_STR("state", "started"));
-  d->next = s->list;
-  s->list = d;
+  LIST_INSERT_HEAD(&s->list, d, link);
 }
 
 void dworkers_init(dworkers_t *s, uv_loop_t *loop) {
   *s = (dworkers_t){.loop = loop};
+  LIST_INIT(&s->list);
 }
 
 static void workers_apply(void *self, tend_config_t *c) {
   dworkers_t *s = self;
-  for (dworker_t *d = s->list; d != NULL; d = d->next) {
+  /* dw_stop may free d at once (stopped_cb): take the next one first. */
+  for (dworker_t *d = LIST_FIRST(&s->list), *next; d != NULL; d = next) {
+    next = LIST_NEXT(d, link);
     if (d->stopping)
       continue;
     bool keep = false;
@@ -136,7 +133,7 @@ static void workers_apply(void *self, tend_config_t *c) {
   }
   for (size_t i = 0; i < c->nworkers; i++) {
     bool running = false;
-    for (dworker_t *d = s->list; d != NULL && !running; d = d->next)
+    for (dworker_t *d = LIST_FIRST(&s->list); d != NULL && !running; d = LIST_NEXT(d, link))
       running = !d->stopping && strcmp(d->name, c->workers[i].name) == 0;
     if (!running)
       dw_start(s, &c->workers[i]);
@@ -147,8 +144,10 @@ static void workers_shutdown(void *self, service_done_t done) {
   dworkers_t *s = self;
   s->shutting_down = true;
   s->done = done;
-  for (dworker_t *d = s->list; d != NULL; d = d->next)
+  for (dworker_t *d = LIST_FIRST(&s->list), *next; d != NULL; d = next) {
+    next = LIST_NEXT(d, link);
     dw_stop(d);
+  }
   maybe_done(s);
 }
 

@@ -6,13 +6,14 @@
 #define TEND_DAEMON_WORKER_H
 
 #include <stdbool.h>
+#include <sys/queue.h>
 #include <uv.h>
 
 #include "daemon/service.h"
 
 typedef struct dworkers {
   uv_loop_t *loop;
-  struct dworker *list;
+  LIST_HEAD(, dworker) list; /* newest first */
   bool shutting_down;
   service_done_t done; /* shutdown: once every worker is closed */
 } dworkers_t;

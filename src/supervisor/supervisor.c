@@ -430,7 +430,8 @@ static int deps_check(sv_proc_t *p) {
   p->fsm.dep = NULL;
   p->fsm.why = "a dependency is not RUNNING";
   for (char **d = p->conf->depends_on; d != NULL && *d != NULL; d++) {
-    for (sv_proc_t *q = p->sv->procs; q != NULL; q = q->next) {
+    sv_proc_t *q;
+    TAILQ_FOREACH(q, &p->sv->procs, link) {
       if (q->removed || strcmp(q->conf->program, *d) != 0 || q->state == PS_RUNNING)
         continue;
       p->fsm.dep = *d;
@@ -449,7 +450,8 @@ static int deps_check(sv_proc_t *p) {
 static void deps_changed(sv_t *sv) {
   if (sv->shutting_down)
     return;
-  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next) {
+  sv_proc_t *p;
+  TAILQ_FOREACH(p, &sv->procs, link) {
     if (p->fsm.state != SV_WAITING)
       continue;
     int r = deps_check(p);
@@ -899,11 +901,13 @@ void sv_init(sv_t *sv, uv_loop_t *loop, const sv_hooks_t *hooks) {
   memset(sv, 0, sizeof(*sv));
   sv->loop = loop;
   sv->hooks = *hooks;
+  TAILQ_INIT(&sv->procs);
   syslog_sink_init(&sv->syslog);
 }
 
 sv_proc_t *sv_find(sv_t *sv, const char *name) {
-  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next)
+  sv_proc_t *p;
+  TAILQ_FOREACH(p, &sv->procs, link)
     if (strcmp(p->name, name) == 0)
       return p;
   return NULL;
@@ -913,8 +917,8 @@ int sv_select(sv_t *sv, const char *pattern, void (*fn)(sv_proc_t *p, void *arg)
   int n = 0;
   size_t plen = strlen(pattern);
   bool group_all = plen > 2 && strcmp(pattern + plen - 2, ":*") == 0;
-  for (sv_proc_t *p = sv->procs, *next; p != NULL; p = next) {
-    next = p->next;
+  for (sv_proc_t *p = TAILQ_FIRST(&sv->procs), *next; p != NULL; p = next) {
+    next = TAILQ_NEXT(p, link);
     const tend_program_t *c = p->conf;
     bool match = strcmp(pattern, "all") == 0 || strcmp(p->name, pattern) == 0 ||
                  strcmp(c->group, pattern) == 0 ||
@@ -936,30 +940,22 @@ int sv_select(sv_t *sv, const char *pattern, void (*fn)(sv_proc_t *p, void *arg)
   return n;
 }
 
+/* After the ones that compare equal: among equals, the first linked
+ * comes first. */
 static void link_sorted(sv_t *sv, sv_proc_t *p) {
-  sv_proc_t **at = &sv->procs, *prev = NULL;
-  while (*at != NULL) {
-    if (tend_program_cmp((*at)->conf, p->conf) > 0)
+  sv_proc_t *q;
+  TAILQ_FOREACH(q, &sv->procs, link)
+    if (tend_program_cmp(q->conf, p->conf) > 0)
       break;
-    prev = *at;
-    at = &(*at)->next;
-  }
-  p->next = *at;
-  p->prev = prev;
-  if (*at != NULL)
-    (*at)->prev = p;
-  *at = p;
+  if (q != NULL)
+    TAILQ_INSERT_BEFORE(q, p, link);
+  else
+    TAILQ_INSERT_TAIL(&sv->procs, p, link);
   sv->nprocs++;
 }
 
 static void unlink_proc(sv_t *sv, sv_proc_t *p) {
-  if (p->prev != NULL)
-    p->prev->next = p->next;
-  else
-    sv->procs = p->next;
-  if (p->next != NULL)
-    p->next->prev = p->prev;
-  p->next = p->prev = NULL;
+  TAILQ_REMOVE(&sv->procs, p, link);
   sv->nprocs--;
 }
 
@@ -1031,8 +1027,8 @@ void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff) {
   svfcgi_apply(sv, config);
 
   /* Removed programs first: stop them (they are forgotten once stopped). */
-  for (sv_proc_t *p = sv->procs, *next; p != NULL; p = next) {
-    next = p->next;
+  for (sv_proc_t *p = TAILQ_FIRST(&sv->procs), *next; p != NULL; p = next) {
+    next = TAILQ_NEXT(p, link);
     if (p->removed || tend_config_find(config, p->name) != NULL)
       continue;
     diff_add(&d->removed, &d->nremoved, p->name);
@@ -1083,7 +1079,8 @@ void sv_apply(sv_t *sv, tend_config_t *config, sv_diff_t *diff) {
   sv->gen = gen;
   /* New programs start only now, in priority order, so that a dependency
    * defined further down the file is known to what depends on it. */
-  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next) {
+  sv_proc_t *p;
+  TAILQ_FOREACH(p, &sv->procs, link) {
     if (!p->fresh)
       continue;
     p->fresh = false;
@@ -1111,14 +1108,15 @@ static void check_shutdown(sv_t *sv) {
   if (!sv->shutting_down)
     return;
   shutdown_step(sv);
-  for (sv_proc_t *p = sv->procs; p != NULL; p = p->next)
+  sv_proc_t *p;
+  TAILQ_FOREACH(p, &sv->procs, link)
     if (p->run != NULL)
       return;
   /* Everything has stopped: release it all. */
   if (sv->reap_timer.data != NULL && !uv_is_closing((uv_handle_t *)&sv->reap_timer))
     uv_close((uv_handle_t *)&sv->reap_timer, reap_timer_closed_cb);
-  while (sv->procs != NULL)
-    forget(sv->procs);
+  while ((p = TAILQ_FIRST(&sv->procs)) != NULL)
+    forget(p);
   gen_unref(sv->gen);
   sv->gen = NULL;
   /* after the forgets: they flush the last lines to syslog */
@@ -1130,7 +1128,8 @@ static void check_shutdown(sv_t *sv) {
 
 /* Does a process that still runs depend on p's program? */
 static bool has_running_dependent(sv_t *sv, const sv_proc_t *p) {
-  for (sv_proc_t *q = sv->procs; q != NULL; q = q->next) {
+  sv_proc_t *q;
+  TAILQ_FOREACH(q, &sv->procs, link) {
     if (q->run == NULL)
       continue;
     for (char **d = q->conf->depends_on; d != NULL && *d != NULL; d++)
@@ -1143,10 +1142,9 @@ static bool has_running_dependent(sv_t *sv, const sv_proc_t *p) {
 /* Stop, in reverse priority, everything no running process depends on;
  * called again after each exit, so dependencies stop after dependents. */
 static void shutdown_step(sv_t *sv) {
-  sv_proc_t *last = sv->procs;
-  while (last != NULL && last->next != NULL)
-    last = last->next;
-  for (sv_proc_t *p = last; p != NULL; p = p->prev) {
+  sv_proc_t *p;
+  /* A STOP forgets nothing (only an exit does): the walk goes on. */
+  TAILQ_FOREACH_REVERSE(p, &sv->procs, sv_procs, link) {
     bool idle_wait = p->fsm.state == SV_BACKOFF || p->fsm.state == SV_WAITING;
     if ((idle_wait || (p->run != NULL && p->fsm.state != SV_STOPPING)) &&
         !has_running_dependent(sv, p))

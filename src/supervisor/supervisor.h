@@ -140,7 +140,7 @@ struct sv_proc {
     bool lines_open[2];
   } logs;
 
-  sv_proc_t *next, *prev; /* sv->procs, in tend_program_cmp order */
+  TAILQ_ENTRY(sv_proc) link; /* on sv->procs, in tend_program_cmp order */
 };
 
 typedef struct {
@@ -171,7 +171,7 @@ struct sv {
   sv_hooks_t hooks;
   sv_wiring_t wiring;
   sv_gen_t *gen; /* the config in force */
-  sv_proc_t *procs;
+  TAILQ_HEAD(sv_procs, sv_proc) procs; /* in tend_program_cmp order */
   int nprocs;
   bool shutting_down;
   void (*shutdown_cb)(sv_t *sv);
