@@ -36,6 +36,7 @@ typedef struct sub {
   ctl_conn_t *conn;
   sv_proc_t *proc;
   int stream;
+  unsigned gen; /* the last hook_output that served it */
   LIST_ENTRY(sub) link; /* on d->subs */
 } sub_t;
 
@@ -106,20 +107,31 @@ static void hook_exited(sv_proc_t *p, int64_t code, int sig) {
   }
 }
 
+/* The output goes to each follower once. Ending a connection, or a reply
+ * that fails and closes it, drops the connection's subs at once (this one
+ * too, and maybe the next): then the walk goes on from the head, past the
+ * followers already served (marked with this call's generation). */
 static void hook_output(sv_proc_t *p, int stream, const char *data, size_t len) {
   dsv_t *d = dsv_of(p->sv);
+  unsigned gen = ++d->output_gen;
   for (sub_t *s = LIST_FIRST(&d->subs), *next; s != NULL; s = next) {
     next = LIST_NEXT(s, link);
-    if (s->proc != p || s->kind != SUB_FOLLOW || s->stream != stream)
+    if (s->proc != p || s->kind != SUB_FOLLOW || s->stream != stream || s->gen == gen)
       continue;
-    if (ctl_conn_backlog(s->conn) > FOLLOW_BACKLOG_MAX) {
-      ctl_reply_error(s->conn, "dropped: the client reads slower than %s writes", p->name);
-      ctl_conn_end(s->conn); /* conn_gone removes the sub */
+    s->gen = gen;
+    ctl_conn_t *c = s->conn;
+    if (ctl_conn_backlog(c) > FOLLOW_BACKLOG_MAX) {
+      ctl_reply_error(c, "dropped: the client reads slower than %s writes", p->name);
+      ctl_conn_end(c);
+      next = LIST_FIRST(&d->subs);
       continue;
     }
     for (size_t off = 0; off < len; off += TEND_CTL_MAX_DATA) {
       size_t n = len - off < TEND_CTL_MAX_DATA ? len - off : TEND_CTL_MAX_DATA;
-      ctl_reply(s->conn, json_pack("{s:b}", "ok", 1), data + off, n);
+      if (ctl_reply(c, json_pack("{s:b}", "ok", 1), data + off, n) != 0) {
+        next = LIST_FIRST(&d->subs);
+        break;
+      }
     }
   }
 }
@@ -129,7 +141,7 @@ static void end_forgotten(sub_t *s) {
   ctl_conn_end(s->conn);
 }
 
-static void pending_check(pending_t *pd, sv_proc_t *gone);
+static bool pending_check(pending_t *pd, sv_proc_t *gone);
 
 static void hook_forget(sv_proc_t *p) {
   dsv_t *d = dsv_of(p->sv);
@@ -137,7 +149,8 @@ static void hook_forget(sv_proc_t *p) {
   sub_drop(d, NULL, p, end_forgotten);
   for (pending_t *pd = LIST_FIRST(&d->pending), *next; pd != NULL; pd = next) {
     next = LIST_NEXT(pd, link);
-    pending_check(pd, p);
+    if (pending_check(pd, p))
+      next = LIST_FIRST(&d->pending); /* see pending_check */
   }
 }
 
@@ -333,10 +346,13 @@ static void pending_finish(pending_t *pd) {
   free(pd);
 }
 
-/* Re-check one pending action's processes; finish it when all are done. */
-static void pending_check(pending_t *pd, sv_proc_t *gone) {
+/* Re-check one pending action's processes; finish it when all are done.
+ * True when it finished: its reply may have failed and closed the
+ * connection, which finishes that connection's other pendings at once, so
+ * a walk of the list goes on from the head (a re-check is idempotent). */
+static bool pending_check(pending_t *pd, sv_proc_t *gone) {
   if (pd->building && gone == NULL)
-    return; /* req_action checks every process once they are all asked */
+    return false; /* req_action checks every process once they are all asked */
   for (size_t i = 0; i < pd->n; i++) {
     json_t *o = json_array_get(pd->results, i);
     sv_proc_t *p = pd->procs[i];
@@ -352,8 +368,10 @@ static void pending_check(pending_t *pd, sv_proc_t *gone) {
     pd->procs[i] = NULL;
     pd->left--;
   }
-  if (pd->left == 0 && !pd->building)
-    pending_finish(pd);
+  if (pd->left != 0 || pd->building)
+    return false;
+  pending_finish(pd);
+  return true;
 }
 
 /* systemd: READY=1 once every autostart program has settled (RUNNING,
@@ -392,7 +410,8 @@ static void hook_state(sv_proc_t *p, pstate_t from, pstate_t to) {
     next = LIST_NEXT(pd, link);
     for (size_t i = 0; i < pd->n; i++) {
       if (pd->procs[i] == p) {
-        pending_check(pd, NULL);
+        if (pending_check(pd, NULL))
+          next = LIST_FIRST(&d->pending); /* see pending_check */
         break;
       }
     }

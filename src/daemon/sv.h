@@ -21,6 +21,7 @@ typedef struct dsv {
   LIST_HEAD(, sub) subs;        /* wait and logs -f requests, newest first */
   LIST_HEAD(, pending) pending; /* start/stop/restart that wait, newest first */
   unsigned generation;     /* the last marks a name selection used */
+  unsigned output_gen;     /* the last hook_output call (sv.c) */
   dprocs_t side;           /* what we keep per process (daemon/procs.h) */
   bool stopping;
   sv_diff_t diff; /* what the last apply changed */
