@@ -821,6 +821,10 @@ int tend_proc_stop(tend_proc_t *p, int signum, uint64_t grace_ms, unsigned flags
   if (!p->stopping) {
     p->stopping = true;
     p->stop_flags = flags;
+    /* The grace counts from the signal, not from the loop's last wake-up
+     * (its cached time): on a busy machine that is tens of ms earlier,
+     * and the SIGKILL would come before the grace the user gave. */
+    uv_update_time(p->kill_timer.loop);
     uv_timer_start(&p->kill_timer, kill_timer_cb, grace_ms, 0);
   }
   return r;
