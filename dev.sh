@@ -63,6 +63,14 @@ ensure_supervisor() {
   return $rc
 }
 
+# took PHASE: how long the phase since the last call took (stderr), so a
+# slow CI run shows where its time went.
+phase_start=$SECONDS
+took() {
+  echo "dev.sh: $1 took $((SECONDS - phase_start)) s" >&2
+  phase_start=$SECONDS
+}
+
 # build DIR [meson options...]: configure once, then build.
 build() {
   local dir=$1; shift
@@ -140,13 +148,22 @@ case "${1:-}" in
   test)
     ensure_packages
     ensure_supervisor
+    took setup
     build build -Dwerror=true
     build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
       -Dc_args=-fno-sanitize-recover=all
+    took build
     status=0
-    meson test -C build --print-errorlogs || status=1
+    # Two test programs a core: most of them wait on children, timers and
+    # sockets, so two a core keep both cores busy (a fifth off the wall
+    # time); every test holds with both cores hogged besides.
+    jobs=${TEST_JOBS:-$(($(nproc) * 2))}
+    meson test -C build --print-errorlogs --num-processes "$jobs" || status=1
+    took tests
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      meson test -C build-asan --print-errorlogs --timeout-multiplier 3 || status=1
+      meson test -C build-asan --print-errorlogs --timeout-multiplier 3 \
+      --num-processes "$jobs" || status=1
+    took "ASan tests"
     # A few seconds of each fuzzer: a smoke run, the long one is 'fuzz'.
     smoke=build-fuzz/smoke.txt
     mkdir -p build-fuzz
@@ -156,6 +173,7 @@ case "${1:-}" in
       echo "fuzz smoke: the fuzzers failed to build (ninja -C build-fuzz)" > "$smoke"
       status=1
     fi
+    took "fuzz build and smoke"
     cat "$smoke"
     summary build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt "$smoke"
     exit $status
