@@ -777,7 +777,8 @@ struct program_common {
 };
 
 /* ready = fd:N | tcp:HOST:PORT | unix:PATH | startsecs */
-static bool parse_ready(const char *val, struct program_common *pc) {
+static bool parse_ready(const char *val, void *out) {
+  struct program_common *pc = out;
   char *end;
   if (strcasecmp(val, "startsecs") == 0) {
     pc->ready = TEND_READY_STARTSECS;
@@ -867,68 +868,74 @@ static void read_exitcodes(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
   free(val);
 }
 
-static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
-                                 struct program_common *pc) {
+/* auto_restart(): the boolean words, or "unexpected". */
+static bool parse_autorestart(const char *val, void *out) {
   static const char *const restarts[] = {"false", "true", "unexpected", NULL};
-  static const char *const stdins[] = {"null", "pipe", NULL};
-  bool ok = true;
-  char *val;
-  cfg_entry_t *e;
-  int r;
+  tend_autorestart_t *ar = out;
+  bool b;
+  if (cfg_parse_bool(val, &b)) {
+    *ar = b ? TEND_AUTORESTART_TRUE : TEND_AUTORESTART_FALSE;
+    return true;
+  }
+  for (int i = 0; restarts[i] != NULL; i++) {
+    if (strcasecmp(val, restarts[i]) == 0) {
+      *ar = (tend_autorestart_t)i;
+      return true;
+    }
+  }
+  return false;
+}
 
+static bool parse_retries(const char *val, void *out) {
+  long n;
+  if (strcasecmp(val, "infinite") == 0)
+    *(int *)out = -1;
+  else if (cfg_parse_long(val, &n) && n >= 0 && n <= INT_MAX)
+    *(int *)out = (int)n;
+  else
+    return false;
+  return true;
+}
+
+static bool parse_signal(const char *val, void *out) {
+  int sig = tend_signum(val);
+  if (sig > 0)
+    *(int *)out = sig;
+  return sig > 0;
+}
+
+static bool parse_factor(const char *val, void *out) {
+  char *end;
+  double f = strtod(val, &end);
+  if (end == val || *end != '\0' || !(f >= 1 && f <= 100))
+    return false;
+  *(double *)out = f;
+  return true;
+}
+
+/* How the processes start and how often they are started again. */
+static bool read_start_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                            struct program_common *pc) {
+  bool ok = true;
   ok &= get_int(x, s, "priority", v, 999, LONG_MIN, &pc->priority);
   ok &= get_bool(x, s, "autostart", v, true, &pc->autostart);
-  /* auto_restart(): the boolean words, or "unexpected" */
   pc->autorestart = TEND_AUTORESTART_UNEXPECTED;
-  r = value_of(x, s, "autorestart", v, &val, &e);
-  if (r > 0) {
-    bool b;
-    int i;
-    if (cfg_parse_bool(val, &b)) {
-      pc->autorestart = b ? TEND_AUTORESTART_TRUE : TEND_AUTORESTART_FALSE;
-    } else {
-      for (i = 0; restarts[i] != NULL && strcasecmp(val, restarts[i]) != 0; i++)
-        ;
-      if (restarts[i] != NULL)
-        pc->autorestart = (tend_autorestart_t)i;
-      else {
-        invalid(x, s, e, val, "true, false or unexpected");
-        ok = false;
-      }
-    }
-    free(val);
-  }
-  ok &= r >= 0;
+  ok &= get_parsed(x, s, "autorestart", v, parse_autorestart, &pc->autorestart,
+                   "true, false or unexpected");
   ok &= get_seconds(x, s, "startsecs", v, 1, &pc->startsecs);
   pc->startretries = 3;
-  r = value_of(x, s, "startretries", v, &val, &e);
-  if (r > 0) {
-    long n;
-    if (strcasecmp(val, "infinite") == 0)
-      pc->startretries = -1;
-    else if (cfg_parse_long(val, &n) && n >= 0 && n <= INT_MAX)
-      pc->startretries = (int)n;
-    else {
-      invalid(x, s, e, val, "an integer >= 0 or 'infinite'");
-      ok = false;
-    }
-    free(val);
-  }
-  ok &= r >= 0;
+  ok &= get_parsed(x, s, "startretries", v, parse_retries, &pc->startretries,
+                   "an integer >= 0 or 'infinite'");
+  return ok;
+}
+
+/* How the processes are stopped. */
+static bool read_stop_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                           struct program_common *pc) {
+  bool ok = true;
   pc->stopsignal = SIGTERM;
-  r = value_of(x, s, "stopsignal", v, &val, &e);
-  if (r > 0) {
-    int sig = tend_signum(val);
-    if (sig > 0)
-      pc->stopsignal = sig;
-    else {
-      invalid(x, s, e, val,
-              "a signal name (TERM, HUP, INT, QUIT, KILL, USR1, USR2, ...) or number");
-      ok = false;
-    }
-    free(val);
-  }
-  ok &= r >= 0;
+  ok &= get_parsed(x, s, "stopsignal", v, parse_signal, &pc->stopsignal,
+                   "a signal name (TERM, HUP, INT, QUIT, KILL, USR1, USR2, ...) or number");
   ok &= get_seconds(x, s, "stopwaitsecs", v, 10, &pc->stopwaitsecs);
   ok &= get_bool(x, s, "stopasgroup", v, true, &pc->stopasgroup);
   ok &= get_bool(x, s, "killasgroup", v, pc->stopasgroup, &pc->killasgroup);
@@ -938,11 +945,20 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
                        "killing only the process would leave the group running)");
     ok = false;
   }
-  read_exitcodes(x, s, v, pc);
+  return ok;
+}
+
+/* How many processes, as whom, with which umask and stdio. */
+static bool read_process_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                              struct program_common *pc) {
+  static const char *const stdins[] = {"null", "pipe", NULL};
+  bool ok = true;
+  char *val;
+  cfg_entry_t *e;
   ok &= get_bool(x, s, "redirect_stderr", v, false, &pc->redirect_stderr);
   ok &= get_long(x, s, "numprocs", v, 1, 1, &pc->numprocs);
   ok &= get_long(x, s, "numprocs_start", v, 0, 0, &pc->numprocs_start);
-  r = value_of(x, s, "user", v, &val, &e);
+  int r = value_of(x, s, "user", v, &val, &e);
   if (r > 0) {
     if (cfg_user_exists(val))
       pc->user = val;
@@ -957,25 +973,21 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
   int in;
   ok &= get_choice(x, s, "stdin", v, stdins, 1, "pipe or null", &in);
   pc->stdin_pipe = in == 1;
+  return ok;
+}
 
+/* tend's own keys: restart backoff, dependencies, readiness, channels. */
+static bool read_tend_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                           struct program_common *pc) {
+  bool ok = true;
+  char *val;
+  cfg_entry_t *e;
   ok &= get_seconds(x, s, "backoff_initial", v, 1, &pc->backoff_initial);
   ok &= get_seconds(x, s, "backoff_max", v, 60, &pc->backoff_max);
-  r = value_of(x, s, "backoff_factor", v, &val, &e);
   pc->backoff_factor = 2;
-  if (r > 0) {
-    char *end;
-    double f = strtod(val, &end);
-    if (end == val || *end != '\0' || !(f >= 1 && f <= 100)) {
-      invalid(x, s, e, val, "a number from 1 to 100");
-      ok = false;
-    } else {
-      pc->backoff_factor = f;
-    }
-    free(val);
-  }
-  ok &= r >= 0;
-
-  r = value_of(x, s, "depends_on", v, &val, &e);
+  ok &= get_parsed(x, s, "backoff_factor", v, parse_factor, &pc->backoff_factor,
+                   "a number from 1 to 100");
+  int r = value_of(x, s, "depends_on", v, &val, &e);
   if (r > 0) {
     pc->depends_on_line = e->line;
     /* comma- or space-separated program names; checked once all are read */
@@ -986,18 +998,24 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
     free(val);
   }
   ok &= r >= 0;
-  r = value_of(x, s, "ready", v, &val, &e);
-  if (r > 0) {
-    if (!parse_ready(val, pc)) {
-      invalid(x, s, e, val, "fd:N (N >= 3), tcp:HOST:PORT, unix:PATH or startsecs");
-      ok = false;
-    }
-    free(val);
-  }
-  ok &= r >= 0;
+  ok &= get_parsed(x, s, "ready", v, parse_ready, pc,
+                   "fd:N (N >= 3), tcp:HOST:PORT, unix:PATH or startsecs");
   ok &= get_seconds(x, s, "ready_timeout", v, 60, &pc->ready_timeout);
   ok &= value_of(x, s, "stdout_channel", v, &pc->stdout_channel, &pc->stdout_channel_e) >= 0;
   ok &= value_of(x, s, "stdin_channel", v, &pc->stdin_channel, &pc->stdin_channel_e) >= 0;
+  return ok;
+}
+
+/* The keys of a [program:x] that are the same for all its processes; any
+ * bad one marks the section bad. */
+static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                                struct program_common *pc) {
+  bool ok = true;
+  ok &= read_start_keys(x, s, v, pc);
+  ok &= read_stop_keys(x, s, v, pc);
+  read_exitcodes(x, s, v, pc);
+  ok &= read_process_keys(x, s, v, pc);
+  ok &= read_tend_keys(x, s, v, pc);
   if (!ok)
     pc->bad = true;
 }
@@ -1062,194 +1080,237 @@ static int push_program(struct ctx *x, tend_program_t *p) {
   return 0;
 }
 
-/* One process of [program:x]: the keys that may use process_num. */
-static void read_process(struct ctx *x, cfg_section_t *s, struct program_common *pc,
-                         cfg_vars_t *v, const char *name_tmpl, const char *logdir) {
-  tend_program_t p = {.umask = -1};
-  bool ok = true;
+/* environment = K="V",...: the program's own variables, in place of
+ * *own (a bad value is reported and leaves *own as it was). 0, or -ENOMEM. */
+static int read_environment(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v, char ***own,
+                            bool *ok) {
   char *val;
   cfg_entry_t *e;
-  char **own_env = calloc(1, sizeof(*own_env));
-  if (own_env == NULL)
-    goto nomem;
-  v->env[0] = NULL;
-  v->env[1] = x->sup_env;
-  v->env[2] = environ;
-
   int r = value_of(x, s, "environment", v, &val, &e);
-  if (r > 0) {
-    const char *why;
-    char **parsed = NULL;
-    int rc = cfg_parse_env(val, &parsed, &why);
-    if (rc == -ENOMEM) {
-      free(val);
-      goto nomem;
-    }
-    if (rc == -EINVAL) {
-      key_error(x, s, e, "invalid value '%s': %s", cfg_excerpt(val, 0), why);
-      ok = false;
-    } else {
-      strv_free(own_env);
-      own_env = parsed;
-    }
-    free(val);
+  *ok &= r >= 0;
+  if (r <= 0)
+    return 0;
+  const char *why;
+  char **parsed = NULL;
+  int rc = cfg_parse_env(val, &parsed, &why);
+  if (rc == -EINVAL) {
+    key_error(x, s, e, "invalid value '%s': %s", cfg_excerpt(val, 0), why);
+    *ok = false;
+  } else if (rc != -ENOMEM) {
+    strv_free(*own);
+    *own = parsed;
   }
-  ok &= r >= 0;
-  /* the program's own environment is visible as ENV_X to the keys after */
-  v->env[0] = own_env;
+  free(val);
+  return rc == -ENOMEM ? -ENOMEM : 0;
+}
 
+/* process_name expanded for this process: p->name ("GROUP:NAME" unless
+ * the two are the same) and p->group. 0, or -ENOMEM. */
+static int read_process_name(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                             const char *name_tmpl, tend_program_t *p, bool *ok) {
   char *name;
   char *why = NULL;
   int er = cfg_expand(name_tmpl, v, &name, &why);
   cfg_entry_t *pn = cfg_section_get(s, "process_name");
   if (er == -ENOMEM)
-    goto nomem;
+    return -ENOMEM;
   if (er < 0) {
-    ok = false;
+    *ok = false;
     if (pn != NULL)
       key_error(x, s, pn, "%s", why);
     free(why);
-  } else if (!cfg_name_ok(name)) {
+    return 0;
+  }
+  if (!cfg_name_ok(name)) {
     if (pn != NULL)
       key_error(x, s, pn, "invalid name '%s': names cannot contain spaces, ':' or '/'", name);
-    ok = false;
+    *ok = false;
     free(name);
-  } else {
-    p.group = strdup(v->group_name);
-    if (strcmp(v->group_name, name) == 0)
-      p.name = name;
-    else {
-      if (asprintf(&p.name, "%s:%s", v->group_name, name) < 0)
-        p.name = NULL;
-      free(name);
-    }
-    if (p.name == NULL || p.group == NULL)
-      goto nomem;
+    return 0;
   }
+  p->group = strdup(v->group_name);
+  if (strcmp(v->group_name, name) == 0)
+    p->name = name;
+  else {
+    if (asprintf(&p->name, "%s:%s", v->group_name, name) < 0)
+      p->name = NULL;
+    free(name);
+  }
+  return p->name == NULL || p->group == NULL ? -ENOMEM : 0;
+}
 
-  bool bad = false;
-  p.directory = get_path(x, s, "directory", v, &bad);
-  ok &= !bad;
-
+/* The stdout and stderr logs; AUTO paths are made in logdir once the name
+ * is known and all read so far is good. 0, or -ENOMEM. */
+static int read_logs(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                     const struct program_common *pc, const char *logdir, tend_program_t *p,
+                     bool *ok) {
   bool out_auto, err_auto, out_explicit, err_explicit;
-  ok &= read_log(x, s, v, "stdout", &p.out, &out_auto, &out_explicit);
-  ok &= read_log(x, s, v, "stderr", &p.err, &err_auto, &err_explicit);
+  *ok &= read_log(x, s, v, "stdout", &p->out, &out_auto, &out_explicit);
+  *ok &= read_log(x, s, v, "stderr", &p->err, &err_auto, &err_explicit);
   if (pc->redirect_stderr) {
     if (err_explicit)
       NOTICE(x, "%s:%d: [%s] stderr_logfile: redirect_stderr is true, so stderr goes to the "
                 "stdout log; stderr_logfile ignored",
              cfg_section_get(s, "stderr_logfile")->file,
              cfg_section_get(s, "stderr_logfile")->line, s->name);
-    free(p.err.path);
-    p.err.path = NULL;
-    p.err.syslog = false;
+    free(p->err.path);
+    p->err.path = NULL;
+    p->err.syslog = false;
     err_auto = false;
   }
-  if (ok && p.name != NULL) {
-    if (out_auto && asprintf(&p.out.path, "%s/%s.out", logdir, p.name) < 0)
-      goto nomem;
-    if (err_auto && asprintf(&p.err.path, "%s/%s.err", logdir, p.name) < 0)
-      goto nomem;
-  }
+  if (!*ok || p->name == NULL)
+    return 0;
+  if (out_auto && asprintf(&p->out.path, "%s/%s.out", logdir, p->name) < 0)
+    return -ENOMEM;
+  if (err_auto && asprintf(&p->err.path, "%s/%s.err", logdir, p->name) < 0)
+    return -ENOMEM;
+  return 0;
+}
 
-  r = value_of(x, s, "command", v, &p.command, &e);
-  if (r == 0) {
+/* command, required, split into p->argv. 0, or -ENOMEM. */
+static int read_command(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v, tend_program_t *p,
+                        bool *ok) {
+  cfg_entry_t *e;
+  int r = value_of(x, s, "command", v, &p->command, &e);
+  if (r == 0)
     ERR(x, "%s:%d: [%s] command: missing (every program needs one)", s->file, s->line, s->name);
-    ok = false;
-  } else if (r > 0) {
-    size_t argc;
-    const char *swhy;
-    int rc = cfg_split_command(p.command, &p.argv, &argc, &swhy);
-    if (rc == -ENOMEM)
-      goto nomem;
-    if (rc < 0) {
-      key_error(x, s, e, "invalid value '%s': %s", cfg_excerpt(p.command, 0), swhy);
-      ok = false;
-    } else if (argc == 0 || p.argv[0][0] == '\0') {
-      key_error(x, s, e, "invalid value '%s': expected a program to run",
-                cfg_excerpt(p.command, 0));
-      ok = false;
-    }
-  } else {
-    ok = false;
+  if (r <= 0) {
+    *ok = false;
+    return 0;
   }
+  size_t argc;
+  const char *swhy;
+  int rc = cfg_split_command(p->command, &p->argv, &argc, &swhy);
+  if (rc == -ENOMEM)
+    return -ENOMEM;
+  if (rc < 0) {
+    key_error(x, s, e, "invalid value '%s': %s", cfg_excerpt(p->command, 0), swhy);
+    *ok = false;
+  } else if (argc == 0 || p->argv[0][0] == '\0') {
+    key_error(x, s, e, "invalid value '%s': expected a program to run",
+              cfg_excerpt(p->command, 0));
+    *ok = false;
+  }
+  return 0;
+}
 
+/* [supervisord] environment, then the program's own (it wins per key). */
+static int merge_env(char **sup_env, char **own_env, char ***env) {
+  *env = calloc(1, sizeof(**env));
+  if (*env == NULL)
+    return -ENOMEM;
+  for (char **kv = sup_env; kv != NULL && *kv != NULL; kv++)
+    if (strv_env_set(env, *kv) < 0)
+      return -ENOMEM;
+  for (char **kv = own_env; *kv != NULL; kv++)
+    if (strv_env_set(env, *kv) < 0)
+      return -ENOMEM;
+  return 0;
+}
+
+/* *dst = a copy of src, or NULL for NULL; false when out of memory. */
+static bool dup_opt(const char *src, char **dst) {
+  *dst = src != NULL ? strdup(src) : NULL;
+  return src == NULL || *dst != NULL;
+}
+
+/* The section's fcgi socket, the process's own copy. 0, or -ENOMEM. */
+static int copy_fcgi(tend_fcgi_socket_t *dst, const tend_fcgi_socket_t *src) {
+  *dst = *src;
+  dst->url = strdup(src->url);
+  bool ok = dup_opt(src->host, &dst->host);
+  ok &= dup_opt(src->path, &dst->path);
+  ok &= dup_opt(src->owner, &dst->owner);
+  return dst->url != NULL && ok ? 0 : -ENOMEM;
+}
+
+/* The settings every process of the section shares, by value. */
+static void copy_settings(tend_program_t *p, const struct program_common *pc) {
+  p->nexitcodes = pc->nexitcodes;
+  p->umask = pc->umask;
+  p->autostart = pc->autostart;
+  p->autorestart = pc->autorestart;
+  p->startsecs = pc->startsecs;
+  p->startretries = pc->startretries;
+  p->stopsignal = pc->stopsignal;
+  p->stopwaitsecs = pc->stopwaitsecs;
+  p->stopasgroup = pc->stopasgroup;
+  p->killasgroup = pc->killasgroup;
+  p->priority = pc->priority;
+  p->redirect_stderr = pc->redirect_stderr;
+  p->stdin_pipe = pc->stdin_pipe;
+  p->backoff_initial = pc->backoff_initial;
+  p->backoff_max = pc->backoff_max;
+  p->backoff_factor = pc->backoff_factor;
+  p->ready = pc->ready;
+  p->ready_fd = pc->ready_fd;
+  p->ready_port = pc->ready_port;
+  p->ready_timeout = pc->ready_timeout;
+  p->depends_on_line = pc->depends_on_line;
+}
+
+/* What every process of the section shares, into p with copies of its
+ * own (the section's are freed once all its processes are read); where it
+ * is from. 0, or -ENOMEM. */
+static int copy_common(tend_program_t *p, const struct program_common *pc, const cfg_vars_t *v,
+                       const cfg_section_t *s) {
+  p->program = strdup(v->program_name);
+  p->file = strdup(s->file);
+  p->exitcodes = malloc(((size_t)pc->nexitcodes + 1) * sizeof(int));
+  bool ok = p->program != NULL && p->file != NULL && p->exitcodes != NULL;
+  ok &= dup_opt(pc->user, &p->user);
+  if (!ok)
+    return -ENOMEM;
+  if (pc->nexitcodes > 0)
+    memcpy(p->exitcodes, pc->exitcodes, (size_t)pc->nexitcodes * sizeof(int));
+  copy_settings(p, pc);
+  p->line = s->line;
+  p->process_num = (int)v->process_num;
+  p->depends_on = strv_dup(pc->depends_on);
+  ok &= pc->depends_on == NULL || p->depends_on != NULL;
+  ok &= dup_opt(pc->stdout_channel, &p->stdout_channel);
+  ok &= dup_opt(pc->stdin_channel, &p->stdin_channel);
+  ok &= dup_opt(pc->ready_host, &p->ready_host);
+  ok &= dup_opt(pc->ready_path, &p->ready_path);
+  if (ok && pc->fcgi.url != NULL) {
+    ok = copy_fcgi(&p->fcgi, &pc->fcgi) == 0;
+    p->stdin_pipe = false; /* fd 0 is the socket */
+  }
+  return ok ? 0 : -ENOMEM;
+}
+
+/* One process of [program:x]: the keys that may use process_num. */
+static void read_process(struct ctx *x, cfg_section_t *s, struct program_common *pc,
+                         cfg_vars_t *v, const char *name_tmpl, const char *logdir) {
+  tend_program_t p = {.umask = -1};
+  bool ok = true;
+  char **own_env = calloc(1, sizeof(*own_env));
+  if (own_env == NULL)
+    goto nomem;
+  v->env[0] = NULL;
+  v->env[1] = x->sup_env;
+  v->env[2] = environ;
+  if (read_environment(x, s, v, &own_env, &ok) < 0)
+    goto nomem;
+  /* the program's own environment is visible as ENV_X to the keys after */
+  v->env[0] = own_env;
+  if (read_process_name(x, s, v, name_tmpl, &p, &ok) < 0)
+    goto nomem;
+  bool bad = false;
+  p.directory = get_path(x, s, "directory", v, &bad);
+  ok &= !bad;
+  if (read_logs(x, s, v, pc, logdir, &p, &ok) < 0 || read_command(x, s, v, &p, &ok) < 0)
+    goto nomem;
   if (!ok || pc->bad) {
     strv_free(own_env);
     program_clear(&p);
     return;
   }
-
-  /* [supervisord] environment, then the program's own (it wins per key) */
-  p.env = calloc(1, sizeof(*p.env));
-  if (p.env == NULL)
+  if (merge_env(x->sup_env, own_env, &p.env) < 0)
     goto nomem;
-  for (char **kv = x->sup_env; kv != NULL && *kv != NULL; kv++)
-    if (strv_env_set(&p.env, *kv) < 0)
-      goto nomem;
-  for (char **kv = own_env; *kv != NULL; kv++)
-    if (strv_env_set(&p.env, *kv) < 0)
-      goto nomem;
   strv_free(own_env);
   own_env = NULL;
-
-  p.program = strdup(v->program_name);
-  p.file = strdup(s->file);
-  p.exitcodes = malloc(((size_t)pc->nexitcodes + 1) * sizeof(int));
-  p.user = pc->user != NULL ? strdup(pc->user) : NULL;
-  if (p.program == NULL || p.file == NULL || p.exitcodes == NULL ||
-      (pc->user != NULL && p.user == NULL))
-    goto nomem;
-  if (pc->nexitcodes > 0)
-    memcpy(p.exitcodes, pc->exitcodes, (size_t)pc->nexitcodes * sizeof(int));
-  p.nexitcodes = pc->nexitcodes;
-  p.line = s->line;
-  p.process_num = (int)v->process_num;
-  p.umask = pc->umask;
-  p.autostart = pc->autostart;
-  p.autorestart = pc->autorestart;
-  p.startsecs = pc->startsecs;
-  p.startretries = pc->startretries;
-  p.stopsignal = pc->stopsignal;
-  p.stopwaitsecs = pc->stopwaitsecs;
-  p.stopasgroup = pc->stopasgroup;
-  p.killasgroup = pc->killasgroup;
-  p.priority = pc->priority;
-  p.redirect_stderr = pc->redirect_stderr;
-  p.stdin_pipe = pc->stdin_pipe;
-  p.backoff_initial = pc->backoff_initial;
-  p.backoff_max = pc->backoff_max;
-  p.backoff_factor = pc->backoff_factor;
-  p.ready = pc->ready;
-  p.ready_fd = pc->ready_fd;
-  p.ready_port = pc->ready_port;
-  p.ready_timeout = pc->ready_timeout;
-  p.depends_on = strv_dup(pc->depends_on);
-  p.stdout_channel = pc->stdout_channel != NULL ? strdup(pc->stdout_channel) : NULL;
-  p.stdin_channel = pc->stdin_channel != NULL ? strdup(pc->stdin_channel) : NULL;
-  if ((pc->stdout_channel != NULL && p.stdout_channel == NULL) ||
-      (pc->stdin_channel != NULL && p.stdin_channel == NULL))
-    goto nomem;
-  p.depends_on_line = pc->depends_on_line;
-  if (pc->fcgi.url != NULL) {
-    p.fcgi = pc->fcgi;
-    p.fcgi.url = strdup(pc->fcgi.url);
-    p.fcgi.host = pc->fcgi.host != NULL ? strdup(pc->fcgi.host) : NULL;
-    p.fcgi.path = pc->fcgi.path != NULL ? strdup(pc->fcgi.path) : NULL;
-    p.fcgi.owner = pc->fcgi.owner != NULL ? strdup(pc->fcgi.owner) : NULL;
-    if (p.fcgi.url == NULL || (pc->fcgi.host != NULL && p.fcgi.host == NULL) ||
-        (pc->fcgi.path != NULL && p.fcgi.path == NULL) ||
-        (pc->fcgi.owner != NULL && p.fcgi.owner == NULL))
-      goto nomem;
-    p.stdin_pipe = false; /* fd 0 is the socket */
-  }
-  p.ready_host = pc->ready_host != NULL ? strdup(pc->ready_host) : NULL;
-  p.ready_path = pc->ready_path != NULL ? strdup(pc->ready_path) : NULL;
-  if ((pc->depends_on != NULL && p.depends_on == NULL) ||
-      (pc->ready_host != NULL && p.ready_host == NULL) ||
-      (pc->ready_path != NULL && p.ready_path == NULL))
-    goto nomem;
-  if (push_program(x, &p) < 0)
+  if (copy_common(&p, pc, v, s) < 0 || push_program(x, &p) < 0)
     goto nomem;
   return;
 

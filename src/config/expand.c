@@ -149,146 +149,174 @@ static void read_count(const char **p, long *n) {
   }
 }
 
-int cfg_expand(const char *s, const cfg_vars_t *v, char **out, char **why) {
-  tend_buf_t b = {0};
-  char *name = NULL;
-  int rc = 0;
-  *out = NULL;
-  *why = NULL;
-  const char *p = s;
-  while (*p != '\0') {
-    const char *pct = strchr(p, '%');
-    size_t lit = pct != NULL ? (size_t)(pct - p) : strlen(p);
-    if (lit > 0 && put(&b, p, lit) < 0)
-      goto nomem;
-    if (pct == NULL)
-      break;
-    p = pct + 1;
-    if (*p == '%') {
-      if (put(&b, "%", 1) < 0)
-        goto nomem;
-      p++;
-      continue;
-    }
-    if (*p != '(') {
-      rc = asprintf(why, "'%%' must start an expansion such as '%%(here)s' (at '%.12s'); "
-                         "write '%%%%' for a literal '%%'", pct);
-      goto invalid;
-    }
-    /* The name runs to the matching ')', parentheses nest (as Python). */
-    const char *nstart = ++p;
-    int depth = 1;
-    while (*p != '\0') {
-      if (*p == '(')
-        depth++;
-      else if (*p == ')' && --depth == 0)
-        break;
-      p++;
-    }
-    if (*p == '\0') {
-      rc = asprintf(why, "incomplete expansion '%.40s': no ')' closes the name", pct);
-      goto invalid;
-    }
-    free(name);
-    name = strndup(nstart, (size_t)(p - nstart));
-    if (name == NULL)
-      goto nomem;
-    p++;
-    struct spec sp = {.width = -1, .precision = -1};
-    for (;; p++) {
-      if (*p == '-')
-        sp.left = true;
-      else if (*p == '+')
-        sp.plus = true;
-      else if (*p == ' ')
-        sp.space = true;
-      else if (*p == '#')
-        sp.alt = true;
-      else if (*p == '0')
-        sp.zero = true;
-      else
-        break;
-    }
-    if (*p >= '0' && *p <= '9')
-      read_count(&p, &sp.width);
-    if (*p == '.') {
-      p++;
-      read_count(&p, &sp.precision);
-    }
-    while (*p == 'h' || *p == 'l' || *p == 'L')
-      p++;
-    if (*p == '\0') {
-      rc = asprintf(why, "incomplete expansion '%s': a conversion such as 's' or 'd' must "
-                         "follow the name", pct);
-      goto invalid;
-    }
-    sp.conv = *p++;
-    int speclen = (int)(p - pct);
-    const char *text = NULL;
-    long num = 0;
-    int kind = lookup(v, name, &text, &num);
-    if (kind == VAL_UNKNOWN) {
-      char *known = known_names(v);
-      if (known == NULL)
-        goto nomem;
-      rc = asprintf(why, "unknown expansion '%.*s' (known names: %s)", speclen, pct, known);
-      free(known);
-      goto invalid;
-    }
-    if (kind == VAL_NOENV) {
-      rc = asprintf(why, "unknown expansion '%.*s': %s is not in tend's environment", speclen,
-                    pct, name + 4);
-      goto invalid;
-    }
-    int e;
-    switch (sp.conv) {
-    case 's':
-      if (kind == VAL_TEXT) {
-        e = put_text(&b, &sp, text);
-      } else {
-        char digits[32];
-        snprintf(digits, sizeof(digits), "%ld", num);
-        e = put_text(&b, &sp, digits);
-      }
-      break;
-    case 'd':
-    case 'i':
-    case 'u':
-    case 'x':
-    case 'X':
-    case 'o':
-      if (kind == VAL_TEXT) {
-        rc = asprintf(why, "'%.*s' needs a number, but %s is text: use '%%(%s)s'", speclen, pct,
-                      name, name);
-        goto invalid;
-      }
-      e = put_number(&b, &sp, num);
-      break;
-    default:
-      rc = asprintf(why, "unsupported conversion '%c' in '%.*s': use s (d, x or o for numbers)",
-                    sp.conv, speclen, pct);
-      goto invalid;
-    }
-    if (e < 0)
-      goto nomem;
-  }
-  if (tend_buf_append(&b, "", 1) < 0)
-    goto nomem;
-  free(name);
-  *out = b.data;
-  return 0;
+/* One "%(name)..." as it is read and looked up. */
+struct expansion {
+  const char *start; /* its '%' */
+  int len;           /* from '%' through the conversion */
+  char *name;
+  struct spec sp;
+  int kind;          /* VAL_*, from lookup */
+  const char *text;
+  long num;
+};
 
-invalid:
-  free(name);
-  tend_buf_free(&b);
-  if (rc < 0) {
+/* -EINVAL for a problem described in *why by asprintf (printed is its
+ * return), or -ENOMEM when the description could not be made. */
+static int refuse(char **why, int printed) {
+  if (printed < 0) {
     *why = NULL;
     return -ENOMEM;
   }
   return -EINVAL;
+}
 
-nomem:
-  free(name);
-  tend_buf_free(&b);
-  return -ENOMEM;
+/* The name, from *p (just after '(') to the matching ')': parentheses
+ * nest (as Python). *p is left after the ')'. */
+static int scan_name(const char **p, struct expansion *x, char **why) {
+  const char *q = *p;
+  int depth = 1;
+  while (*q != '\0') {
+    if (*q == '(')
+      depth++;
+    else if (*q == ')' && --depth == 0)
+      break;
+    q++;
+  }
+  if (*q == '\0')
+    return refuse(why, asprintf(why, "incomplete expansion '%.40s': no ')' closes the name",
+                                x->start));
+  x->name = strndup(*p, (size_t)(q - *p));
+  if (x->name == NULL)
+    return -ENOMEM;
+  *p = q + 1;
+  return 0;
+}
+
+/* Flags, width, precision, length and conversion, from *p on. */
+static int scan_spec(const char **p, struct expansion *x, char **why) {
+  struct spec *sp = &x->sp;
+  const char *q = *p;
+  for (;; q++) {
+    if (*q == '-')
+      sp->left = true;
+    else if (*q == '+')
+      sp->plus = true;
+    else if (*q == ' ')
+      sp->space = true;
+    else if (*q == '#')
+      sp->alt = true;
+    else if (*q == '0')
+      sp->zero = true;
+    else
+      break;
+  }
+  if (*q >= '0' && *q <= '9')
+    read_count(&q, &sp->width);
+  if (*q == '.') {
+    q++;
+    read_count(&q, &sp->precision);
+  }
+  while (*q == 'h' || *q == 'l' || *q == 'L')
+    q++;
+  if (*q == '\0')
+    return refuse(why, asprintf(why, "incomplete expansion '%s': a conversion such as 's' or "
+                                     "'d' must follow the name", x->start));
+  sp->conv = *q++;
+  x->len = (int)(q - x->start);
+  *p = q;
+  return 0;
+}
+
+/* The value of the name, or the error naming what is known. */
+static int look_up(const cfg_vars_t *v, struct expansion *x, char **why) {
+  x->kind = lookup(v, x->name, &x->text, &x->num);
+  if (x->kind == VAL_UNKNOWN) {
+    char *known = known_names(v);
+    if (known == NULL)
+      return -ENOMEM;
+    int printed = asprintf(why, "unknown expansion '%.*s' (known names: %s)", x->len, x->start,
+                           known);
+    free(known);
+    return refuse(why, printed);
+  }
+  if (x->kind == VAL_NOENV)
+    return refuse(why, asprintf(why, "unknown expansion '%.*s': %s is not in tend's environment",
+                                x->len, x->start, x->name + 4));
+  return 0;
+}
+
+/* The value, formatted by the conversion: s for anything, the number
+ * conversions for numbers only. */
+static int convert(tend_buf_t *b, const struct expansion *x, char **why) {
+  switch (x->sp.conv) {
+  case 's': {
+    if (x->kind == VAL_TEXT)
+      return put_text(b, &x->sp, x->text);
+    char digits[32];
+    snprintf(digits, sizeof(digits), "%ld", x->num);
+    return put_text(b, &x->sp, digits);
+  }
+  case 'd':
+  case 'i':
+  case 'u':
+  case 'x':
+  case 'X':
+  case 'o':
+    if (x->kind == VAL_TEXT)
+      return refuse(why, asprintf(why, "'%.*s' needs a number, but %s is text: use '%%(%s)s'",
+                                  x->len, x->start, x->name, x->name));
+    return put_number(b, &x->sp, x->num);
+  default:
+    return refuse(why, asprintf(why, "unsupported conversion '%c' in '%.*s': use s (d, x or o "
+                                     "for numbers)", x->sp.conv, x->len, x->start));
+  }
+}
+
+/* The expansion at *p (its '%') into b; *p is left after it. */
+static int expand_at(tend_buf_t *b, const char **p, const cfg_vars_t *v, char **why) {
+  struct expansion x = {.start = *p, .sp = {.width = -1, .precision = -1}};
+  const char *q = *p + 1;
+  if (*q == '%') {
+    *p = q + 1;
+    return put(b, "%", 1);
+  }
+  if (*q != '(')
+    return refuse(why, asprintf(why, "'%%' must start an expansion such as '%%(here)s' (at "
+                                     "'%.12s'); write '%%%%' for a literal '%%'", x.start));
+  q++;
+  int rc = scan_name(&q, &x, why);
+  if (rc == 0)
+    rc = scan_spec(&q, &x, why);
+  if (rc == 0)
+    rc = look_up(v, &x, why);
+  if (rc == 0)
+    rc = convert(b, &x, why);
+  free(x.name);
+  *p = q;
+  return rc;
+}
+
+int cfg_expand(const char *s, const cfg_vars_t *v, char **out, char **why) {
+  tend_buf_t b = {0};
+  int rc = 0;
+  *out = NULL;
+  *why = NULL;
+  for (const char *p = s; rc == 0 && *p != '\0';) {
+    const char *pct = strchr(p, '%');
+    size_t lit = pct != NULL ? (size_t)(pct - p) : strlen(p);
+    rc = put(&b, p, lit);
+    if (pct == NULL)
+      break;
+    p = pct;
+    if (rc == 0)
+      rc = expand_at(&b, &p, v, why);
+  }
+  if (rc == 0)
+    rc = tend_buf_append(&b, "", 1);
+  if (rc < 0) {
+    tend_buf_free(&b);
+    return rc;
+  }
+  *out = b.data;
+  return 0;
 }

@@ -71,6 +71,10 @@ struct plan {
   bool set_ids;
   pid_t die_with;    /* > 0: SIGKILL the child when this parent dies */
   int ngroups;
+  /* The parent's descriptors for the spawn, closed once it is done. */
+  int child_fds[3];  /* what opts->stdio opened or named, per slot */
+  bool owned[3];     /* child_fds[i] was opened here */
+  int moved[4];      /* copies above 2: stdio, extra; -1: none */
 };
 
 /* Which step of a spawn failed, for err_what. */
@@ -653,8 +657,8 @@ static int watch_exit(tend_proc_t *p) {
   return uv_poll_start(&p->exit_poll, UV_READABLE, exit_poll_cb);
 }
 
-int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
-                    const tend_proc_options_t *opts, tend_proc_exit_cb exit_cb) {
+/* p as new (the caller's data kept), its kill timer its first handle. */
+static void proc_reset(tend_proc_t *p, uv_loop_t *loop, tend_proc_exit_cb exit_cb) {
   void *data = p->data;
   memset(p, 0, sizeof(*p));
   p->data = data;
@@ -662,19 +666,16 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   p->exit_cb = exit_cb;
   p->state = TEND_PROC_IDLE;
   p->pidfd = -1;
-
-  int child_fds[3] = {-1, -1, -1};
-  bool owned[3] = {false, false, false};
-  int moved[4] = {-1, -1, -1, -1}; /* copies above 2: stdio, extra */
-  struct plan pl;
-  memset(&pl, 0, sizeof(pl));
-  int r;
-
   probe_pidfd(loop);
   uv_timer_init(loop, &p->kill_timer);
   p->kill_timer.data = p;
   p->open_handles++;
+}
 
+/* What is wrong before anything is opened: no argv[0], or a cwd that
+ * cannot be entered. */
+static int check_request(tend_proc_t *p, const tend_proc_options_t *opts) {
+  int r;
   if (opts->argv == NULL || opts->argv[0] == NULL || opts->argv[0][0] == '\0') {
     p->err_what = TEND_PROC_ERR_EXEC;
     return opts->argv == NULL || opts->argv[0] == NULL ? -EINVAL : -ENOENT;
@@ -683,71 +684,65 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
     p->err_what = TEND_PROC_ERR_CWD;
     return r;
   }
+  return 0;
+}
 
+/* The child's stdio descriptors (and our pipe ends), slot by slot. */
+static int open_stdio(tend_proc_t *p, const tend_proc_options_t *opts, struct plan *pl) {
   for (int i = 0; i < 3; i++) {
     if (i == 2 && opts->stdio[2].kind == TEND_STDIO_STDOUT) {
-      child_fds[2] = child_fds[1]; /* owned (and closed) as stdout */
+      pl->child_fds[2] = pl->child_fds[1]; /* owned (and closed) as stdout */
       continue;
     }
-    r = setup_stdio(p, i, &opts->stdio[i], &child_fds[i], &owned[i]);
-    if (r != 0) {
-      p->err_what = TEND_PROC_ERR_STDIO;
-      goto fail;
-    }
+    int r = setup_stdio(p, i, &opts->stdio[i], &pl->child_fds[i], &pl->owned[i]);
+    if (r != 0)
+      return r;
   }
+  return 0;
+}
+
+/* pl->src from the stdio descriptors, each one checked open. */
+static int plan_stdio(struct plan *pl) {
   for (int i = 0; i < 3; i++) {
-    int s = child_fds[i];
-    pl.src[i] = s;
+    int s = pl->child_fds[i];
+    pl->src[i] = s;
     /* A descriptor of the caller's (INHERIT, FD) may be closed: say so as
      * a stdio error rather than as a failed exec. */
-    if (s >= 0 && !owned[i] && fcntl(s, F_GETFD) < 0) {
-      r = -errno;
-      p->err_what = TEND_PROC_ERR_STDIO;
-      goto fail;
-    }
+    if (s >= 0 && !pl->owned[i] && fcntl(s, F_GETFD) < 0)
+      return -errno;
     /* A source below 3 that is not its own target could be overwritten by
      * an earlier dup2 in the child (our stdin was closed, so a pipe landed
      * on 0; or stdout and stderr swapped): use a copy above 2. */
     if (s >= 0 && s < 3 && s != i) {
-      if ((moved[i] = fcntl(s, F_DUPFD_CLOEXEC, 3)) < 0) {
-        r = -errno;
-        p->err_what = TEND_PROC_ERR_STDIO;
-        goto fail;
-      }
-      pl.src[i] = moved[i];
+      if ((pl->moved[i] = fcntl(s, F_DUPFD_CLOEXEC, 3)) < 0)
+        return -errno;
+      pl->src[i] = pl->moved[i];
     }
   }
+  return 0;
+}
 
-  pl.extra_src = -1;
-  if (opts->has_extra) {
-    if (opts->extra_target < 3 || fcntl(opts->extra_src, F_GETFD) < 0) {
-      r = opts->extra_target < 3 ? -EINVAL : -errno;
-      p->err_what = TEND_PROC_ERR_STDIO;
-      goto fail;
-    }
-    pl.extra_src = opts->extra_src;
-    pl.extra_target = opts->extra_target;
-    /* Below 3 it would have been replaced by the stdio dup2s. */
-    if (pl.extra_src < 3) {
-      if ((moved[3] = fcntl(pl.extra_src, F_DUPFD_CLOEXEC, 3)) < 0) {
-        r = -errno;
-        p->err_what = TEND_PROC_ERR_STDIO;
-        goto fail;
-      }
-      pl.extra_src = moved[3];
-    }
+/* The extra descriptor (opts->has_extra), checked open. */
+static int plan_extra(struct plan *pl, const tend_proc_options_t *opts) {
+  pl->extra_src = -1;
+  if (!opts->has_extra)
+    return 0;
+  if (opts->extra_target < 3 || fcntl(opts->extra_src, F_GETFD) < 0)
+    return opts->extra_target < 3 ? -EINVAL : -errno;
+  pl->extra_src = opts->extra_src;
+  pl->extra_target = opts->extra_target;
+  /* Below 3 it would have been replaced by the stdio dup2s. */
+  if (pl->extra_src < 3) {
+    if ((pl->moved[3] = fcntl(pl->extra_src, F_DUPFD_CLOEXEC, 3)) < 0)
+      return -errno;
+    pl->extra_src = pl->moved[3];
   }
+  return 0;
+}
 
-  pl.argv = opts->argv;
-  pl.envp = opts->env != NULL ? opts->env : environ;
-  pl.cwd = opts->cwd;
-  pl.cands = path_candidates(opts->argv[0], opts->env, &pl.search);
-  if (pl.cands == NULL) {
-    r = -ENOMEM;
-    p->err_what = TEND_PROC_ERR_EXEC;
-    goto fail;
-  }
-
+/* Start the child as pl says: posix_spawn, or fork for what posix_spawn
+ * cannot do (set_ids, die_with_parent). p->err_what names a failed step. */
+static int start_child(tend_proc_t *p, struct plan *pl, const tend_proc_options_t *opts) {
   /* posix_spawn closes nothing it was not asked to: anything opened
    * without O_CLOEXEC, by anyone, would leak into the child. */
   fd_cloexec_from(3);
@@ -757,46 +752,95 @@ int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
   mode_t old_umask = opts->set_umask ? umask((mode_t)opts->umask) : 0;
   pid_t pid = -1;
   int step = STEP_EXEC;
-  pl.set_ids = opts->set_ids;
-  pl.die_with = opts->die_with_parent ? getpid() : 0;
-  int e = opts->set_ids || opts->die_with_parent ? spawn_fork(&pl, opts, &pid, &step)
-                                                 : spawn_posix(&pl, &pid, &step);
+  pl->set_ids = opts->set_ids;
+  pl->die_with = opts->die_with_parent ? getpid() : 0;
+  int e = opts->set_ids || opts->die_with_parent ? spawn_fork(pl, opts, &pid, &step)
+                                                 : spawn_posix(pl, &pid, &step);
   if (opts->set_umask)
     umask(old_umask);
   if (e != 0) {
-    r = -e;
     p->err_what = step == STEP_CWD    ? TEND_PROC_ERR_CWD
                   : step == STEP_STDIO ? TEND_PROC_ERR_STDIO
                                        : TEND_PROC_ERR_EXEC;
-    goto fail;
+    return -e;
   }
   p->pid = pid;
-  r = watch_exit(p);
+  return 0;
+}
+
+/* Watch the started child's exit, and count it live. */
+static int watch_child(tend_proc_t *p) {
+  int r = watch_exit(p);
   if (r != 0) {
     /* Out of descriptors, most likely. A child nobody watches must not run
      * on: kill its group and reap it (at once, it cannot ignore SIGKILL). */
-    kill(-pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+    kill(-p->pid, SIGKILL);
+    while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
       ;
     p->pid = 0;
     p->err_what = TEND_PROC_ERR_EXEC;
-    goto fail;
+    return r;
   }
   p->state = TEND_PROC_RUNNING;
   live_add(p);
   if (watch_started != NULL)
     watch_started(p->pid);
+  return 0;
+}
 
-fail:
+/* An empty plan: no descriptor, nothing allocated. */
+static void plan_init(struct plan *pl) {
+  memset(pl, 0, sizeof(*pl));
   for (int i = 0; i < 3; i++)
-    if (owned[i])
-      close(child_fds[i]);
+    pl->child_fds[i] = -1;
   for (int i = 0; i < 4; i++)
-    if (moved[i] >= 0)
-      close(moved[i]);
-  free(pl.cands);
-  free(pl.sh_argv);
-  free(pl.groups);
+    pl->moved[i] = -1;
+}
+
+/* Close the parent's descriptors of a spawn and free its plan. */
+static void plan_free(struct plan *pl) {
+  for (int i = 0; i < 3; i++)
+    if (pl->owned[i])
+      close(pl->child_fds[i]);
+  for (int i = 0; i < 4; i++)
+    if (pl->moved[i] >= 0)
+      close(pl->moved[i]);
+  free(pl->cands);
+  free(pl->sh_argv);
+  free(pl->groups);
+}
+
+int tend_proc_spawn(uv_loop_t *loop, tend_proc_t *p,
+                    const tend_proc_options_t *opts, tend_proc_exit_cb exit_cb) {
+  struct plan pl;
+  plan_init(&pl);
+  proc_reset(p, loop, exit_cb);
+  int r = check_request(p, opts);
+  if (r != 0)
+    return r;
+  r = open_stdio(p, opts, &pl);
+  if (r == 0)
+    r = plan_stdio(&pl);
+  if (r == 0)
+    r = plan_extra(&pl, opts);
+  if (r != 0) {
+    p->err_what = TEND_PROC_ERR_STDIO;
+    goto out;
+  }
+  pl.argv = opts->argv;
+  pl.envp = opts->env != NULL ? opts->env : environ;
+  pl.cwd = opts->cwd;
+  pl.cands = path_candidates(opts->argv[0], opts->env, &pl.search);
+  if (pl.cands == NULL) {
+    r = -ENOMEM;
+    p->err_what = TEND_PROC_ERR_EXEC;
+    goto out;
+  }
+  r = start_child(p, &pl, opts);
+  if (r == 0)
+    r = watch_child(p);
+out:
+  plan_free(&pl);
   return r;
 }
 
