@@ -446,6 +446,30 @@ Test(supervisor, dependencies) {
   cr_assert(app->waiting_for == NULL);
 }
 
+/* A START refused by a dependency changes nothing: a process in BACKOFF
+ * keeps its timer, and the backoff ends in a spawn as it would have. */
+Test(supervisor, refused_start_keeps_the_backoff) {
+  start_sv("[program:app]\ncommand = sh -c 'exit 3'\nstartsecs = 1\nstartretries = 1\n"
+           "backoff_initial = 0.3\ndepends_on = db\nautostart = false\n"
+           "[program:db]\ncommand = sleep 300\nstartsecs = 0\nautostart = false\n");
+  sv_proc_t *app = proc("app"), *db = proc("db");
+  cr_assert_eq(sv_event(db, SV_EV_START), 0);
+  ASSERT_STATE(db, SV_RUNNING);
+  cr_assert_eq(sv_event(app, SV_EV_START), 0);
+  cr_assert(wait_for(app, SV_BACKOFF, 5000), "%s", path_of(app));
+  cr_assert_eq(sv_event(db, SV_EV_STOP), 0);
+  cr_assert(wait_for(db, SV_STOPPED, 5000));
+  const char *why = NULL;
+  cr_assert_eq(sv_start(app, &why), -EAGAIN);
+  cr_assert_str_eq(why, "depends on db: a dependency is not started");
+  ASSERT_STATE(app, SV_BACKOFF);
+  cr_assert(app->want_up && app->fsm.fails == 1, "want_up %d, fails %d", app->want_up,
+            app->fsm.fails);
+  /* the backoff's own timer: BACKOFF×TIMER spawns, the child fails again */
+  cr_assert(wait_for(app, SV_FATAL, 5000), "%s", path_of(app));
+  cr_assert_str_eq(path_of(app), "STOPPED>STARTING>BACKOFF>STARTING>BACKOFF>FATAL");
+}
+
 /* RELOAD with no child: BACKOFF → STOPPED, STOPPED/EXITED/FATAL stay and
  * take the new config; a removed program is forgotten once stopped
  * (STOPPING×EXITED). */

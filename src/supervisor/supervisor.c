@@ -39,7 +39,8 @@
  *  STOPPED    RELOAD        adopt the new config                (the same)
  *  EXITED, FATAL
  *
- * Every other pair is ignored, the state unchanged: START while WAITING,
+ * Every other pair is ignored, the state unchanged: a START that depends_on
+ * refuses (-EAGAIN: a BACKOFF keeps its timer), START while WAITING,
  * STARTING or RUNNING (-EALREADY), STOP while STOPPED, EXITED or FATAL
  * (-ENOTCONN), START while the daemon shuts down (-ESHUTDOWN), and -EINVAL
  * for the rest: a TIMER, READY, NOT_READY or DEPS_* in a state that did
@@ -626,17 +627,21 @@ static void check_shutdown(sv_t *sv);
 
 /* A START with nothing running: -ESHUTDOWN, or what depends_on says: 1
  * every dependency is RUNNING, 0 one is on its way (waiting_for), -EAGAIN
- * one is not coming (then p is not wanted up). */
+ * one is not coming. A refused START changes nothing: a process in
+ * BACKOFF keeps its timer (stopping it left BACKOFF with nothing to end
+ * it). */
 static int want_start(sv_proc_t *p) {
   if (p->sv->shutting_down)
     return -ESHUTDOWN;
-  p->fsm.fails = 0;
-  uv_timer_stop(&p->fsm.timer); /* refused or not, a backoff ends here */
   int deps = deps_check(p);
-  p->want_up = deps >= 0;
+  if (deps < 0)
+    return -EAGAIN;
+  p->fsm.fails = 0;
+  uv_timer_stop(&p->fsm.timer); /* a backoff ends here */
+  p->want_up = true;
   if (deps == 0)
     p->waiting_for = p->fsm.dep;
-  return deps < 0 ? -EAGAIN : deps;
+  return deps;
 }
 
 /* Arm what tells that p's new child is up: its probe or the startsecs
