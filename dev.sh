@@ -27,6 +27,8 @@ PKGS+=(valgrind clang libclang-rt-14-dev)
 # hiredis (its async API, on tend's loop) and a Redis server for the
 # distributed tasks (src/dist*.c) and their tests (tests/test_dist.c).
 PKGS+=(libhiredis-dev redis-server)
+# expat parses the XML-RPC requests of supervisord's interface (src/xmlrpc/).
+PKGS+=(libexpat1-dev)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -97,7 +99,7 @@ summary() {
 
 # The libFuzzer targets, built by clang with ASan+UBSan in build-fuzz (only
 # them, not the whole tree).
-FUZZERS=(config ctl outlog dist_codec template request)
+FUZZERS=(config ctl outlog dist_codec template request xmlrpc)
 fuzz_build() {
   if [ ! -f build-fuzz/build.ninja ]; then
     CC=clang meson setup build-fuzz --wrap-mode=nodownload -Db_sanitize=address,undefined \
