@@ -185,6 +185,10 @@ Test(argv, send_text_after_dashdash_is_text) {
   ARGV_RUN(&r, "send", "cat", "-x", "-s", d.sock);
   argv_expect_err(&r, 2, "unknown option '-x'");
   tu_result_free(&r);
+  /* inside a cluster the message names the letter, not a neighbouring word */
+  ARGV_RUN(&r, "send", "cat", "-zs", d.sock, "hi");
+  argv_expect_err(&r, 2, "unknown option '-z'");
+  tu_result_free(&r);
   tu_daemon_stop(&d);
 }
 

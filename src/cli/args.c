@@ -60,7 +60,12 @@ void cli_bad_option(const char *cmd, char **argv, const struct option *longopts)
       return;
     }
   }
-  cli_error(cmd, "unknown option '%s' (see 'tend help %s')", argv[optind - 1], cmd);
+  /* A short option's letter is optopt: argv[optind - 1] is not its word
+   * while getopt is inside a cluster such as -zq. A long one is its word. */
+  if (optopt != 0)
+    cli_error(cmd, "unknown option '-%c' (see 'tend help %s')", optopt, cmd);
+  else
+    cli_error(cmd, "unknown option '%s' (see 'tend help %s')", argv[optind - 1], cmd);
 }
 
 const char *cli_default_config(void) {
