@@ -27,6 +27,9 @@ PKGS+=(valgrind clang libclang-rt-14-dev)
 # hiredis (its async API, on tend's loop) and a Redis server for the
 # distributed tasks (src/dist*.c) and their tests (tests/test_dist.c).
 PKGS+=(libhiredis-dev redis-server)
+# http_parser 2.9 parses the requests of the XML-RPC/HTTP server (src/http/,
+# issue #16); python3 drives it as a client in tests/test_http.c.
+PKGS+=(libhttp-parser-dev python3)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
