@@ -80,7 +80,7 @@ static void handler(http_req_t *req, void *data) {
   int n = snprintf(out, sizeof(out), "%s %s q=%s host=[%s] body=%zu:%s", http_req_method(req),
                    path, http_req_query(req) ? http_req_query(req) : "-", host ? host : "-",
                    blen, body);
-  http_respond(req, 200, "text/plain", out, (size_t)n);
+  http_respond(req, 200, "text/plain", out, n < (int)sizeof(out) ? (size_t)n : sizeof(out) - 1);
 }
 
 static void start(const http_limits_t *lim, const http_auth_t *auth) {
@@ -185,6 +185,16 @@ static void client_wait_eof(struct client *c) {
   cr_assert(lu_run_until(&loop, &c->eof, 5000), "no close, got: %s", c->buf);
 }
 
+/* Connect over TCP, send req, wait for needle (NULL: for the close). */
+static void client_ask(struct client *c, const char *req, const char *needle) {
+  client_tcp(c, T.port);
+  client_send(c, req);
+  if (needle != NULL)
+    client_wait(c, needle, 1);
+  else
+    client_wait_eof(c);
+}
+
 static void poll_closed_cb(uv_handle_t *h) { close(((struct client *)h->data)->fd); }
 
 static void client_close(struct client *c) {
@@ -195,9 +205,7 @@ static void client_close(struct client *c) {
 Test(http, keep_alive_two_requests) {
   start(NULL, NULL);
   struct client c;
-  client_tcp(&c, T.port);
-  client_send(&c, "GET /a%20b?x=%41 HTTP/1.1\r\nHost: h\r\n\r\n");
-  client_wait(&c, "HTTP/1.1 200 OK\r\n", 1);
+  client_ask(&c, "GET /a%20b?x=%41 HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 OK\r\n");
   client_send(&c, "POST /RPC2 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz");
   client_wait(&c, "body=3:xyz", 1);
   cr_expect(!c.eof, "closed a keep-alive connection");
@@ -206,12 +214,31 @@ Test(http, keep_alive_two_requests) {
   client_close(&c);
 }
 
+Test(http, pipelined_requests_and_a_large_body) {
+  http_limits_t lim;
+  http_limits_default(&lim);
+  lim.max_body = 200000;
+  start(&lim, NULL);
+  struct client c;
+  /* Two requests in one write: the second waits in the read buffer until
+   * the first is answered. */
+  client_ask(&c, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", "GET /2");
+  cr_expect(strstr(c.buf, "GET /1") < strstr(c.buf, "GET /2"));
+  size_t n = 150000;
+  char *big = malloc(n + 128);
+  int h = snprintf(big, 128, "POST /big HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", n);
+  memset(big + h, 'b', n);
+  big[(size_t)h + n] = '\0';
+  client_send(&c, big);
+  free(big);
+  client_wait(&c, "body=150000:bbbb", 1);
+  client_close(&c);
+}
+
 Test(http, http10_closes_unless_keep_alive) {
   start(NULL, NULL);
   struct client c;
-  client_tcp(&c, T.port);
-  client_send(&c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-  client_wait(&c, "body=0:", 1);
+  client_ask(&c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "body=0:");
   cr_expect(strstr(c.buf, "Connection: keep-alive\r\n") != NULL, "%s", c.buf);
   client_send(&c, "GET /x HTTP/1.0\r\n\r\n");
   client_wait_eof(&c);
@@ -223,9 +250,7 @@ Test(http, http10_closes_unless_keep_alive) {
 Test(http, post_without_length_is_411) {
   start(NULL, NULL);
   struct client c;
-  client_tcp(&c, T.port);
-  client_send(&c, "POST /RPC2 HTTP/1.1\r\nHost: h\r\n\r\n");
-  client_wait_eof(&c);
+  client_ask(&c, "POST /RPC2 HTTP/1.1\r\nHost: h\r\n\r\n", NULL);
   cr_expect(strncmp(c.buf, "HTTP/1.1 411 Length Required\r\n", 30) == 0, "%s", c.buf);
   cr_expect_eq(T.requests, 0);
   client_close(&c);
@@ -234,9 +259,7 @@ Test(http, post_without_length_is_411) {
 Test(http, garbage_is_400_and_close) {
   start(NULL, NULL);
   struct client c;
-  client_tcp(&c, T.port);
-  client_send(&c, "\x01\x02 nonsense\r\n\r\n");
-  client_wait_eof(&c);
+  client_ask(&c, "\x01\x02 nonsense\r\n\r\n", NULL);
   cr_expect(strncmp(c.buf, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "%s", c.buf);
   client_close(&c);
 }
@@ -245,9 +268,7 @@ Test(http, auth_missing_is_401) {
   http_auth_t a = {.username = "user", .password = "123"};
   start(NULL, &a);
   struct client c;
-  client_tcp(&c, T.port);
-  client_send(&c, "GET /anything HTTP/1.1\r\nAuthorization: Basic dXNlcjp4\r\n\r\n");
-  client_wait_eof(&c);
+  client_ask(&c, "GET /anything HTTP/1.1\r\nAuthorization: Basic dXNlcjp4\r\n\r\n", NULL);
   cr_expect(strncmp(c.buf, "HTTP/1.1 401 Unauthorized\r\n", 27) == 0, "%s", c.buf);
   cr_expect(strstr(c.buf, "WWW-Authenticate: Basic realm=\"default\"\r\n") != NULL);
   cr_expect(strstr(c.buf, "Connection: close\r\n") != NULL);
@@ -290,9 +311,7 @@ Test(http, held_reply_while_others_served) {
   client_tcp(&a, T.port);
   client_send(&a, "GET /hold HTTP/1.1\r\n\r\n");
   cr_assert(lu_run_until(&loop, &T.held_ready, 5000));
-  client_tcp(&b, T.port);
-  client_send(&b, "GET /other HTTP/1.1\r\n\r\n");
-  client_wait(&b, "GET /other", 1);
+  client_ask(&b, "GET /other HTTP/1.1\r\n\r\n", "GET /other");
   cr_expect_eq(a.len, 0);
   cr_assert(http_respond(T.held, 200, "text/xml", "late", 4) == 0);
   client_wait(&a, "late", 1);
@@ -310,9 +329,7 @@ Test(http, held_reply_while_others_served) {
 Test(http, chunked_stream) {
   start(NULL, NULL);
   struct client c;
-  client_tcp(&c, T.port);
-  client_send(&c, "GET /stream HTTP/1.1\r\n\r\n");
-  client_wait(&c, "0\r\n\r\n", 1);
+  client_ask(&c, "GET /stream HTTP/1.1\r\n\r\n", "0\r\n\r\n");
   cr_expect(strstr(c.buf, "Transfer-Encoding: chunked\r\n") != NULL, "%s", c.buf);
   cr_expect(strstr(c.buf, "X-Accel-Buffering: no\r\n") != NULL);
   cr_expect(strstr(c.buf, "\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n") != NULL, "%s", c.buf);
@@ -333,17 +350,13 @@ Test(http, limits) {
   client_send(&h, big);
   client_wait_eof(&h);
   cr_expect(strncmp(h.buf, "HTTP/1.1 431 ", 13) == 0, "%s", h.buf);
-  client_tcp(&b, T.port);
-  client_send(&b, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n");
-  client_wait_eof(&b);
+  client_ask(&b, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", NULL);
   cr_expect(strncmp(b.buf, "HTTP/1.1 413 Payload Too Large\r\n", 32) == 0, "%s", b.buf);
   client_close(&h);
   client_close(&b);
   struct client k[4];
   for (int i = 0; i < 3; i++) {
-    client_tcp(&k[i], T.port);
-    client_send(&k[i], "GET / HTTP/1.1\r\n\r\n");
-    client_wait(&k[i], "body=0:", 1);
+    client_ask(&k[i], "GET / HTTP/1.1\r\n\r\n", "body=0:");
   }
   client_tcp(&k[3], T.port);
   client_wait_eof(&k[3]);
@@ -358,9 +371,7 @@ Test(http, idle_timeout) {
   lim.idle_ms = 100;
   start(&lim, NULL);
   struct client c;
-  client_tcp(&c, T.port);
-  client_send(&c, "GET / HT");
-  client_wait_eof(&c);
+  client_ask(&c, "GET / HT", NULL);
   client_close(&c);
 }
 

@@ -47,7 +47,7 @@ struct http_req {
   struct hdr *hdrs;
   unsigned nhdrs;
   char *body;
-  size_t body_len;
+  size_t body_len, body_cap;
   char *path, *query;
   http_gone_cb gone_cb;
   void *gone_data;
@@ -126,7 +126,11 @@ static void server_release(http_server_t *s) {
 static void req_reset(struct http_req *r) {
   r->head_len = 0;
   r->nhdrs = 0;
-  r->body_len = 0;
+  /* The body goes with its request: an idle keep-alive connection holds
+   * no body buffer. */
+  free(r->body);
+  r->body = NULL;
+  r->body_len = r->body_cap = 0;
   free(r->path);
   free(r->query);
   r->path = r->query = NULL;
@@ -142,7 +146,6 @@ static void conn_handle_closed_cb(uv_handle_t *h) {
   req_reset(&c->req);
   free(c->req.head);
   free(c->req.hdrs);
-  free(c->req.body);
   free(c);
   server_release(s);
 }
@@ -353,9 +356,19 @@ static int on_body(http_parser *p, const char *at, size_t len) {
     c->err_status = 413;
     return -1;
   }
-  if (r->body == NULL && (r->body = malloc(max + 1)) == NULL) {
-    c->err_status = 500;
-    return -1;
+  /* Grown as bytes arrive, not to the announced length: a client that
+   * announces 2 MiB and sends slowly holds only what it sent. */
+  if (r->body_len + len + 1 > r->body_cap) {
+    size_t cap = r->body_cap != 0 ? r->body_cap : 4096;
+    while (cap < r->body_len + len + 1)
+      cap *= 2;
+    char *b = realloc(r->body, cap);
+    if (b == NULL) {
+      c->err_status = 500;
+      return -1;
+    }
+    r->body = b;
+    r->body_cap = cap;
   }
   memcpy(r->body + r->body_len, at, len);
   r->body_len += len;
@@ -494,7 +507,7 @@ static void req_dispatch(struct conn *c) {
 /* Feed the parser what the read buffer holds, one request at a time. */
 static void conn_process(struct conn *c) {
   c->processing = true;
-  while (!c->busy && !c->closing && c->pend_len > 0) {
+  while (!c->busy && !c->closing && !c->last && c->pend_len > 0) {
     size_t n = http_parser_execute(&c->parser, &c->lst->server->settings,
                                    c->rbuf + c->pend_off, c->pend_len);
     enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
