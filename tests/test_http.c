@@ -336,6 +336,16 @@ Test(http, chunked_stream) {
   client_close(&c);
 }
 
+Test(http, stream_to_http10_runs_to_the_close) {
+  start(NULL, NULL);
+  struct client c;
+  client_ask(&c, "GET /stream HTTP/1.0\r\n\r\n", NULL);
+  cr_expect(strstr(c.buf, "Transfer-Encoding") == NULL, "%s", c.buf);
+  cr_expect(strstr(c.buf, "Connection: close\r\n") != NULL, "%s", c.buf);
+  cr_expect(strstr(c.buf, "\r\n\r\nhello world") != NULL, "%s", c.buf);
+  client_close(&c);
+}
+
 Test(http, limits) {
   http_limits_t lim;
   http_limits_default(&lim);

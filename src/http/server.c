@@ -51,6 +51,7 @@ struct http_req {
   char *path, *query;
   http_gone_cb gone_cb;
   void *gone_data;
+  bool raw; /* a stream to an HTTP/1.0 client: no chunks, the close ends it */
 };
 
 enum part { PART_URL, PART_FIELD, PART_VALUE };
@@ -136,6 +137,7 @@ static void req_reset(struct http_req *r) {
   r->path = r->query = NULL;
   r->gone_cb = NULL;
   r->gone_data = NULL;
+  r->raw = false;
 }
 
 static void conn_handle_closed_cb(uv_handle_t *h) {
@@ -885,12 +887,16 @@ int http_respond(http_req_t *r, int status, const char *content_type,
 
 int http_stream_start(http_req_t *r, int status, const char *headers) {
   struct conn *c = r->conn;
+  /* HTTP/1.0 has no chunked encoding: the body runs to the close. */
+  r->raw = c->parser.http_major == 1 && c->parser.http_minor == 0;
+  if (r->raw)
+    c->keep_alive = false;
   char head[4096];
   int n = head_format(c, head, sizeof(head), status, headers);
   if (n < 0)
     return n;
-  int m = snprintf(head + n, sizeof(head) - (size_t)n,
-                   "Transfer-Encoding: chunked\r\n\r\n");
+  int m = snprintf(head + n, sizeof(head) - (size_t)n, "%s\r\n",
+                   r->raw ? "" : "Transfer-Encoding: chunked\r\n");
   if (m < 0 || (size_t)m >= sizeof(head) - (size_t)n)
     return -ENAMETOOLONG;
   return conn_write(c, head, (size_t)(n + m), false);
@@ -899,6 +905,8 @@ int http_stream_start(http_req_t *r, int status, const char *headers) {
 int http_stream_write(http_req_t *r, const void *data, size_t len) {
   if (len == 0)
     return 0; /* an empty chunk would end the stream */
+  if (r->raw)
+    return conn_write2(r->conn, "", 0, data, len, false);
   char size[24];
   int n = snprintf(size, sizeof(size), "%zx\r\n", len);
   int rc = conn_write2(r->conn, size, (size_t)n, data, len, false);
@@ -908,7 +916,9 @@ int http_stream_write(http_req_t *r, const void *data, size_t len) {
 int http_stream_end(http_req_t *r) {
   struct conn *c = r->conn;
   c->busy = false;
-  int rc = conn_write(c, "0\r\n\r\n", 5, !c->keep_alive);
+  /* Raw: an empty write, only to close once all before it is written. */
+  int rc = r->raw ? conn_write(c, "", 0, true)
+                  : conn_write(c, "0\r\n\r\n", 5, !c->keep_alive);
   if (rc == 0)
     req_finish(c);
   return rc;
