@@ -352,6 +352,7 @@ Test(http, limits) {
   lim.max_head = 1024;
   lim.max_body = 10;
   lim.max_conns = 3;
+  lim.max_headers = 5;
   start(&lim, NULL);
   struct client h, b;
   client_tcp(&h, T.port);
@@ -361,6 +362,14 @@ Test(http, limits) {
   client_wait_eof(&h);
   cr_expect(strncmp(h.buf, "HTTP/1.1 431 ", 13) == 0, "%s", h.buf);
   client_ask(&b, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", NULL);
+  struct client m;
+  char many[1024] = "GET / HTTP/1.1\r\n";
+  for (unsigned i = 0; i <= lim.max_headers; i++)
+    snprintf(many + strlen(many), sizeof(many) - strlen(many), "X-%u: v\r\n", i);
+  strcat(many, "\r\n");
+  client_ask(&m, many, NULL);
+  cr_expect(strncmp(m.buf, "HTTP/1.1 431 ", 13) == 0, "more than max_headers: %s", m.buf);
+  client_close(&m);
   cr_expect(strncmp(b.buf, "HTTP/1.1 413 Payload Too Large\r\n", 32) == 0, "%s", b.buf);
   client_close(&h);
   client_close(&b);
