@@ -29,6 +29,9 @@ PKGS+=(valgrind clang libclang-rt-14-dev)
 PKGS+=(libhiredis-dev redis-server)
 # expat parses the XML-RPC requests of supervisord's interface (src/xmlrpc/).
 PKGS+=(libexpat1-dev)
+# http_parser 2.9 parses the requests of the XML-RPC/HTTP server (src/http/,
+# issue #16); python3 drives it as a client in tests/test_http.c.
+PKGS+=(libhttp-parser-dev python3)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -94,6 +97,7 @@ summary() {
        }
        /^fuzz smoke: .* passed/ { p++ }
        /^fuzz smoke: .* failed/ { f++ }
+       /^sanitizer reports: failed/ { f++ }
        END { printf "tests: %d passed, %d failed\n", p, f }' "$@"
 }
 
@@ -162,9 +166,21 @@ case "${1:-}" in
     jobs=${TEST_JOBS:-$(($(nproc) * 2))}
     meson test -C build --print-errorlogs --num-processes "$jobs" || status=1
     took tests
+    rm -f build-asan/sanitizer.txt
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       meson test -C build-asan --print-errorlogs --timeout-multiplier 3 \
       --num-processes "$jobs" || status=1
+    # Criterion counts a test as passed before its worker exits, so a leak
+    # LeakSanitizer reports at that exit fails nothing by itself: any
+    # sanitizer report in the log fails the run.
+    if grep -q -e 'ERROR: LeakSanitizer' -e 'ERROR: AddressSanitizer' -e 'runtime error:' \
+         build-asan/meson-logs/testlog.txt; then
+      echo "dev.sh: sanitizer reports in build-asan/meson-logs/testlog.txt:" >&2
+      grep -n -A12 -e 'ERROR: LeakSanitizer' -e 'ERROR: AddressSanitizer' -e 'runtime error:' \
+        build-asan/meson-logs/testlog.txt | head -80 >&2
+      echo "sanitizer reports: failed" >>build-asan/sanitizer.txt
+      status=1
+    fi
     took "ASan tests"
     # A few seconds of each fuzzer: a smoke run, the long one is 'fuzz'.
     smoke=build-fuzz/smoke.txt
@@ -177,7 +193,8 @@ case "${1:-}" in
     fi
     took "fuzz build and smoke"
     cat "$smoke"
-    summary build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt "$smoke"
+    summary build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt "$smoke" \
+      $( [ -f build-asan/sanitizer.txt ] && echo build-asan/sanitizer.txt )
     exit $status
     ;;
   fuzz)

@@ -1175,3 +1175,68 @@ Test(config, fcgi_program) {
   tend_config_free(c);
   tend_diag_free(&d);
 }
+
+/* ---- [unix_http_server] and [inet_http_server] (issue #16) ------------------ */
+
+Test(config, http_server_sections_with_supervisords_defaults) {
+  tend_diag_t d;
+  tend_config_t *c = load_ok("[unix_http_server]\n"
+                             "file = run/s.sock\n"
+                             "[inet_http_server]\n"
+                             "port = *:9001\n"
+                             "username = user\n"
+                             "password = {SHA}40bd001563085fc35165329ea1ff5c5ecbdbbeef\n",
+                             &d);
+  cr_assert(c->unix_http.enabled);
+  cr_assert_str_eq(c->unix_http.file, P("run/s.sock"));
+  cr_assert_eq(c->unix_http.chmod, 0700);
+  cr_assert_null(c->unix_http.chown);
+  cr_assert_null(c->unix_http.username);
+  cr_assert_eq(c->unix_http.line, 1);
+  cr_assert(c->inet_http.enabled);
+  cr_assert_str_eq(c->inet_http.host, "");
+  cr_assert_eq(c->inet_http.port, 9001);
+  cr_assert_str_eq(c->inet_http.username, "user");
+  cr_assert_str_eq(c->inet_http.password, "{SHA}40bd001563085fc35165329ea1ff5c5ecbdbbeef");
+  cr_assert(has_notice(&d, fmt("%s:3: [inet_http_server] not used by tend, ignored (keys: port, "
+                               "username, password)", P("t.conf"))));
+  tend_config_free(c);
+  tend_diag_free(&d);
+
+  c = load_ok("[unix_http_server]\nfile = /tmp/x.sock\nchmod = 0770\nchown = root:root\n"
+              "[inet_http_server]\nport = 127.0.0.1:9002\n", &d);
+  cr_assert_eq(c->unix_http.chmod, 0770);
+  cr_assert_str_eq(c->unix_http.chown, "root:root");
+  cr_assert_str_eq(c->inet_http.host, "127.0.0.1");
+  cr_assert_eq(c->inet_http.port, 9002);
+  tend_config_free(c);
+  tend_diag_free(&d);
+
+  c = load_ok("[inet_http_server]\nport = :9003\n", &d);
+  cr_assert(!c->unix_http.enabled);
+  cr_assert_str_eq(c->inet_http.host, "");
+  cr_assert_eq(c->inet_http.port, 9003);
+  tend_config_free(c);
+  tend_diag_free(&d);
+}
+
+Test(config, http_server_sections_errors) {
+  expect_errors("[inet_http_server]\nport = 127.0.0.1:http\n", 1,
+                "{f}:2: [inet_http_server] port: invalid value '127.0.0.1:http': expected "
+                "HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9001 or *:9001");
+  expect_errors("[inet_http_server]\nport = *:70000\n", 1,
+                "{f}:2: [inet_http_server] port: invalid value '*:70000': expected "
+                "HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9001 or *:9001");
+  expect_errors("[inet_http_server]\nusername = u\n", 2,
+                "{f}:1: [inet_http_server] port: required (HOST:PORT, e.g. 127.0.0.1:9001 or "
+                "*:9001)",
+                "{f}:1: [inet_http_server] username and password: give both or neither");
+  expect_errors("[unix_http_server]\nfile = /tmp/s.sock\nchmod = 0799\n", 1,
+                "{f}:3: [unix_http_server] chmod: invalid value '0799': expected an octal mode "
+                "such as 022");
+  expect_errors("[unix_http_server]\nfile = /tmp/s.sock\nchown = tend-no-such-user:root\n", 1,
+                "{f}:3: [unix_http_server] chown: invalid value 'tend-no-such-user:root': "
+                "expected user or user:group, of an existing user and group");
+  expect_errors("[unix_http_server]\nchmod = 0700\n", 1,
+                "{f}:1: [unix_http_server] file: required (the socket's path)");
+}

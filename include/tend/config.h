@@ -165,6 +165,22 @@ typedef struct {
   int line;
 } tend_skipped_t;
 
+/* [unix_http_server] or [inet_http_server]: supervisord's XML-RPC/HTTP
+ * interface (issue #16), read and checked with supervisord's defaults; the
+ * daemon does not serve it yet. */
+typedef struct {
+  bool enabled;   /* the section is there */
+  char *file;     /* unix: the socket's path, required */
+  int chmod;      /* unix: default 0700 */
+  char *chown;    /* unix: "user" or "user:group"; NULL: unchanged */
+  char *host;     /* inet: "" for all interfaces ("*:9001", ":9001") */
+  int port;       /* inet: required */
+  char *username; /* NULL: no authentication */
+  char *password; /* plain, or "{SHA}" and the hex SHA-1 of it */
+  char *conf;     /* the file of the section */
+  int line;
+} tend_http_conf_t;
+
 typedef struct {
   char *path;       /* the main config file, absolute */
   char *socket;     /* control socket; default: beside the config file
@@ -192,6 +208,7 @@ typedef struct {
   size_t nworkers;
   tend_skipped_t *skipped; /* in reading order */
   size_t nskipped;
+  tend_http_conf_t unix_http, inet_http;
 } tend_config_t;
 
 /* Diagnostics collected while loading: errors refuse the config, notices

@@ -599,6 +599,89 @@ static void read_supervisord(struct ctx *x, cfg_section_t *s, bool tend_logfile,
   free(here);
 }
 
+/* "user" or "user:group" of an existing user and group; NULL when the key
+ * is not there or bad (reported). */
+static char *get_owner(struct ctx *x, cfg_section_t *s, const char *key, const cfg_vars_t *v) {
+  char *val;
+  cfg_entry_t *e;
+  if (value_of(x, s, key, v, &val, &e) <= 0)
+    return NULL;
+  char *colon = strchr(val, ':');
+  if (colon != NULL)
+    *colon = '\0';
+  bool ok = cfg_user_exists(val) && (colon == NULL || cfg_group_exists(colon + 1));
+  if (colon != NULL)
+    *colon = ':';
+  if (ok)
+    return val;
+  invalid(x, s, e, val, "user or user:group, of an existing user and group");
+  free(val);
+  return NULL;
+}
+
+/* supervisord's inet_address: "HOST:PORT", where an empty HOST or "*"
+ * means all interfaces, or a bare PORT. */
+static void get_inet_port(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                          tend_http_conf_t *h) {
+  char *val;
+  cfg_entry_t *e;
+  int r = value_of(x, s, "port", v, &val, &e);
+  if (r == 0)
+    ERR(x, "%s:%d: [%s] port: required (HOST:PORT, e.g. 127.0.0.1:9001 or *:9001)", s->file,
+        s->line, s->name);
+  if (r <= 0)
+    return;
+  char *colon = strrchr(val, ':');
+  const char *port = colon != NULL ? colon + 1 : val;
+  char *end;
+  errno = 0;
+  long n = strtol(port, &end, 10);
+  if (*port == '\0' || *end != '\0' || errno != 0 || n < 1 || n > 65535) {
+    invalid(x, s, e, val, "HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9001 or *:9001");
+    free(val);
+    return;
+  }
+  if (colon != NULL)
+    *colon = '\0';
+  bool any = colon == NULL || strcmp(val, "*") == 0;
+  if ((h->host = strdup(any ? "" : val)) == NULL)
+    x->oom = true;
+  h->port = (int)n;
+  free(val);
+}
+
+/* [unix_http_server] or [inet_http_server], with supervisord's defaults
+ * and its checks; the keys it does not know stay notices. */
+static void read_http_server(struct ctx *x, cfg_section_t *s, tend_http_conf_t *h) {
+  char *here = cfg_path_dir(s->file);
+  if (here == NULL) {
+    x->oom = true;
+    return;
+  }
+  cfg_vars_t v = vars_for(x, here);
+  h->enabled = true;
+  h->line = s->line;
+  if ((h->conf = strdup(s->file)) == NULL)
+    x->oom = true;
+  if (strcmp(s->name, "unix_http_server") == 0) {
+    bool bad = false;
+    h->file = get_path(x, s, "file", &v, &bad);
+    if (h->file == NULL && !bad)
+      ERR(x, "%s:%d: [%s] file: required (the socket's path)", s->file, s->line, s->name);
+    get_octal(x, s, "chmod", &v, 0700, &h->chmod);
+    h->chown = get_owner(x, s, "chown", &v);
+  } else {
+    get_inet_port(x, s, &v, h);
+  }
+  value_of(x, s, "username", &v, &h->username, NULL);
+  value_of(x, s, "password", &v, &h->password, NULL);
+  /* supervisord refuses one without the other. */
+  if ((h->username == NULL) != (h->password == NULL))
+    ERR(x, "%s:%d: [%s] username and password: give both or neither", s->file, s->line,
+        s->name);
+  free(here);
+}
+
 static void read_tend(struct ctx *x, cfg_section_t *s) {
   static const char *const formats[] = {"text", "json", NULL};
   tend_config_t *c = x->c;
@@ -615,22 +698,7 @@ static void read_tend(struct ctx *x, cfg_section_t *s) {
     c->socket = p;
   }
   get_octal(x, s, "socket_mode", &v, 0600, &c->socket_mode);
-  char *val;
-  cfg_entry_t *e;
-  if (value_of(x, s, "socket_owner", &v, &val, &e) > 0) {
-    char *colon = strchr(val, ':');
-    if (colon != NULL)
-      *colon = '\0';
-    bool ok = cfg_user_exists(val) && (colon == NULL || cfg_group_exists(colon + 1));
-    if (colon != NULL)
-      *colon = ':';
-    if (ok)
-      c->socket_owner = val;
-    else {
-      invalid(x, s, e, val, "user or user:group, of an existing user and group");
-      free(val);
-    }
-  }
+  c->socket_owner = get_owner(x, s, "socket_owner", &v);
   if ((p = get_path(x, s, "logfile", &v, &bad)) != NULL)
     c->logfile = p;
   int fmt;
@@ -1761,6 +1829,10 @@ static void read_sections(struct ctx *x, const char *main_dir) {
     } else if (strcmp(n, "supervisorctl") == 0 || strcmp(n, "unix_http_server") == 0 ||
                strcmp(n, "inet_http_server") == 0 || prefix_is(n, "rpcinterface:") ||
                prefix_is(n, "ctlplugin:")) {
+      if (strcmp(n, "unix_http_server") == 0)
+        read_http_server(x, s, &c->unix_http);
+      else if (strcmp(n, "inet_http_server") == 0)
+        read_http_server(x, s, &c->inet_http);
       for (size_t k = 0; k < s->nentries; k++)
         s->entries[k].used = true;
       char *keys = NULL;
@@ -1961,6 +2033,15 @@ static void channels_pools_free(tend_config_t *c) {
   free(c->workers);
 }
 
+static void http_conf_free(tend_http_conf_t *h) {
+  free(h->file);
+  free(h->chown);
+  free(h->host);
+  free(h->username);
+  free(h->password);
+  free(h->conf);
+}
+
 void tend_config_free(tend_config_t *c) {
   if (c == NULL)
     return;
@@ -1980,6 +2061,8 @@ void tend_config_free(tend_config_t *c) {
   free(c->logdir);
   free(c->pidfile);
   free(c->syslog_socket);
+  http_conf_free(&c->unix_http);
+  http_conf_free(&c->inet_http);
   free(c);
 }
 
