@@ -288,3 +288,26 @@ Test(fcgi, bad_socket_url_is_a_config_error) {
   tu_result_free(&r);
   free(conf);
 }
+
+/* Messages about a whole program name its section as it was written. */
+Test(fcgi, messages_name_the_fcgi_program_section) {
+  tmp = tu_tmpdir();
+  char *conf = tu_fmt("%s/tend.conf", tmp);
+  tu_write_file(conf, "[fcgi-program:web]\n"
+                      "command = cat\n"
+                      "socket = tcp://127.0.0.1:9000\n"
+                      "stdout_channel = nope\n"
+                      "depends_on = web\n");
+  char *argv[] = {(char *)tu_tend(), "check", "-c", conf, NULL};
+  tu_result_t r;
+  tu_run(argv, NULL, 0, 20000, &r);
+  cr_assert_eq(r.exit_code, 2, "check: %s %s", r.out, r.err);
+  char *want = tu_fmt("%s:1: [fcgi-program:web] stdout_channel: unknown channel 'nope'", conf);
+  cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
+  free(want);
+  want = tu_fmt("%s:5: [fcgi-program:web] depends_on: a program cannot depend on itself", conf);
+  cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
+  free(want);
+  tu_result_free(&r);
+  free(conf);
+}

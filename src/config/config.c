@@ -1528,6 +1528,12 @@ static const tend_program_t *program_named(const tend_config_t *c, const char *p
   return NULL;
 }
 
+/* The section a program came from, for messages: [fcgi-program:x] is a
+ * program with a socket. */
+static const char *section_kind(const tend_program_t *p) {
+  return p->fcgi.url != NULL ? "fcgi-program" : "program";
+}
+
 /* Depth-first walk from p along depends_on; path holds the programs on
  * the way. True (and the error reported) when it comes back to one. */
 static bool dep_cycle(struct ctx *x, const tend_program_t *p, const char **path, size_t depth) {
@@ -1542,8 +1548,9 @@ static bool dep_cycle(struct ctx *x, const tend_program_t *p, const char **path,
     tend_buf_append(&chain, p->program, strlen(p->program));
     tend_buf_append(&chain, "", 1);
     const tend_program_t *first = program_named(x->c, path[i]);
-    ERR(x, "%s:%d: [program:%s] depends_on: dependency cycle: %s", first->file,
-        first->depends_on_line, first->program, chain.data ? chain.data : "");
+    ERR(x, "%s:%d: [%s:%s] depends_on: dependency cycle: %s", first->file,
+        first->depends_on_line, section_kind(first), first->program,
+        chain.data ? chain.data : "");
     tend_buf_free(&chain);
     return true;
   }
@@ -1567,11 +1574,11 @@ static void check_dependencies(struct ctx *x) {
       continue; /* once per [program:x] */
     for (char **d = p->depends_on; d != NULL && *d != NULL; d++) {
       if (program_named(c, *d) == NULL)
-        ERR(x, "%s:%d: [program:%s] depends_on: unknown program '%s'", p->file,
-            p->depends_on_line, p->program, *d);
+        ERR(x, "%s:%d: [%s:%s] depends_on: unknown program '%s'", p->file,
+            p->depends_on_line, section_kind(p), p->program, *d);
       else if (strcmp(*d, p->program) == 0)
-        ERR(x, "%s:%d: [program:%s] depends_on: a program cannot depend on itself", p->file,
-            p->depends_on_line, p->program);
+        ERR(x, "%s:%d: [%s:%s] depends_on: a program cannot depend on itself", p->file,
+            p->depends_on_line, section_kind(p), p->program);
     }
   }
   if (x->diag->nerrors > 0)
@@ -1733,8 +1740,8 @@ static void check_channels(struct ctx *x) {
     static const char *const keys[2] = {"stdout_channel", "stdin_channel"};
     for (int k = 0; k < 2; k++)
       if (names[k] != NULL && tend_config_channel(c, names[k]) == NULL)
-        ERR(x, "%s:%d: [program:%s] %s: unknown channel '%s' (no [channel:%s] section)",
-            p->file, p->line, p->program, keys[k], names[k], names[k]);
+        ERR(x, "%s:%d: [%s:%s] %s: unknown channel '%s' (no [channel:%s] section)",
+            p->file, p->line, section_kind(p), p->program, keys[k], names[k], names[k]);
   }
 }
 
@@ -1892,8 +1899,9 @@ static void read_sections(struct ctx *x, const char *main_dir) {
         first = i;
         continue;
       }
-      ERR(x, "%s:%d: [program:%s] duplicate process name '%s' (also from [program:%s] at %s:%d)",
-          b->file, b->line, b->program, b->name, a->program, a->file, a->line);
+      ERR(x, "%s:%d: [%s:%s] duplicate process name '%s' (also from [%s:%s] at %s:%d)",
+          b->file, b->line, section_kind(b), b->program, b->name, section_kind(a), a->program,
+          a->file, a->line);
     }
     free(order);
   }
