@@ -267,6 +267,10 @@ Test(argv, submit_takes_options_up_to_the_command) {
   argv_expect(&r, 0);
   cr_assert_str_eq(r.out, "p/2\n");
   tu_result_free(&r);
+  /* --redis after POOL: the pool form has none; the message says where it goes */
+  ARGV_RUN(&r, "submit", "p", "--redis", "redis://127.0.0.1:1", "--", "true");
+  argv_expect_err(&r, 2, "--redis goes before the command");
+  tu_result_free(&r);
   ARGV_RUN(&r, "close", "p", "-s", d.sock);
   argv_expect(&r, 0);
   tu_result_free(&r);

@@ -310,13 +310,13 @@ static const struct option submit_longopts[] = {
 };
 #define SUBMIT_SHORTOPTS "c:s:jh"
 
-enum submit_form { SUBMIT_HELP, SUBMIT_REDIS, SUBMIT_POOL, SUBMIT_NO_URL };
+enum submit_form { SUBMIT_HELP, SUBMIT_REDIS, SUBMIT_POOL, SUBMIT_NO_URL, SUBMIT_REDIS_LATE };
 
 /* Which form a `tend submit` line is. Options count up to the command's
  * first word (the first operand with --redis, else the one after POOL) or
  * "--": what follows is the command's own, even a --help or a --redis. */
 static enum submit_form submit_form(int argc, char **argv) {
-  bool redis = false, dist_only = false;
+  bool redis = false, dist_only = false, redis_late = false;
   int operands = 0, ch;
   opterr = 0;
   optind = 0; /* 0: a fresh scan, in the mode of this optstring */
@@ -329,10 +329,14 @@ static enum submit_form submit_form(int argc, char **argv) {
     /* After POOL, these are the pool form's (bad) options, not a form. */
     if (ch == 'r' && operands == 0)
       redis = true;
+    redis_late |= ch == 'r' && operands == 1; /* tend submit WORD --redis URL */
     if ((ch == 'T' || ch == 'S' || ch == 'm' || ch == 'i') && operands == 0)
       dist_only = true;
   }
-  return redis ? SUBMIT_REDIS : dist_only ? SUBMIT_NO_URL : SUBMIT_POOL;
+  return redis        ? SUBMIT_REDIS
+         : redis_late ? SUBMIT_REDIS_LATE
+         : dist_only  ? SUBMIT_NO_URL
+                      : SUBMIT_POOL;
 }
 
 /* Connect, submit, wait for every answer: the exit status. */
@@ -377,6 +381,12 @@ int cmd_submit(int argc, char **argv) {
   switch (submit_form(argc, argv)) {
   case SUBMIT_HELP: fputs(cmd_submit_usage, stdout); return 0;
   case SUBMIT_NO_URL: return no_url("submit");
+  case SUBMIT_REDIS_LATE:
+    /* A word before --redis is POOL of the daemon pool's form, which has
+     * no --redis: say where the option goes rather than "unknown". */
+    cli_error("submit", "--redis goes before the command: tend submit --redis URL [OPTIONS] -- "
+                        "CMD [ARG...] ('tend submit POOL -- CMD' is a daemon pool's)");
+    return EXIT_USAGE;
   case SUBMIT_POOL: return cmd_ctl(argc, argv); /* tend submit POOL -- CMD: a daemon pool */
   case SUBMIT_REDIS: break;
   }
