@@ -173,11 +173,10 @@ case "${1:-}" in
     # Criterion counts a test as passed before its worker exits, so a leak
     # LeakSanitizer reports at that exit fails nothing by itself: any
     # sanitizer report in the log fails the run.
-    if grep -q -e 'ERROR: LeakSanitizer' -e 'ERROR: AddressSanitizer' -e 'runtime error:' \
-         build-asan/meson-logs/testlog.txt; then
+    reports='ERROR: LeakSanitizer|ERROR: AddressSanitizer|runtime error:'
+    if grep -qE "$reports" build-asan/meson-logs/testlog.txt; then
       echo "dev.sh: sanitizer reports in build-asan/meson-logs/testlog.txt:" >&2
-      grep -n -A12 -e 'ERROR: LeakSanitizer' -e 'ERROR: AddressSanitizer' -e 'runtime error:' \
-        build-asan/meson-logs/testlog.txt | head -80 >&2
+      grep -nE -A12 "$reports" build-asan/meson-logs/testlog.txt | head -80 >&2
       echo "sanitizer reports: failed" >>build-asan/sanitizer.txt
       status=1
     fi

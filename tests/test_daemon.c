@@ -733,14 +733,14 @@ Test(daemon, status_of_many_processes) {
   /* 150 entries with long names make a reply far over the 64 KiB a request
    * may have (asserted below: the test is about that). Long names, not more
    * processes: each fork of an ASan daemon is slow. */
+#define LONG "a_name_long_enough_to_make_the_status_reply_of_many_processes_" \
+             "grow_past_the_64_KiB_that_a_request_may_have_"
   tu_daemon_start(&d, "[program:many]\ncommand = sleep 300\nstartsecs = 0\nnumprocs = 150\n"
-                      "process_name = %(program_name)s_"
-                      "a_name_long_enough_to_make_the_status_reply_of_many_processes_"
-                      "grow_past_the_64_KiB_that_a_request_may_have_%(process_num)03d\n");
+                      "process_name = %(program_name)s_" LONG "%(process_num)03d\n");
   /* A ceiling, not a wait: the forks of an ASan daemon beside a loaded
    * suite take seconds on a busy 2-core machine; idle it is well under 1 s. */
-  const char *last = "many:many_a_name_long_enough_to_make_the_status_reply_of_many_processes_"
-                     "grow_past_the_64_KiB_that_a_request_may_have_149";
+  const char *last = "many:many_" LONG "149";
+#undef LONG
   char *running = tu_fmt("program=%s from=STARTING to=RUNNING", last);
   cr_assert(log_has(running, 90000));
   free(running);

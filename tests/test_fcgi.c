@@ -298,10 +298,9 @@ Test(fcgi, messages_name_the_fcgi_program_section) {
                       "socket = tcp://127.0.0.1:9000\n"
                       "stdout_channel = nope\n"
                       "depends_on = web\n");
-  char *argv[] = {(char *)tu_tend(), "check", "-c", conf, NULL};
   tu_result_t r;
-  tu_run(argv, NULL, 0, 20000, &r);
-  cr_assert_eq(r.exit_code, 2, "check: %s %s", r.out, r.err);
+  TEND(&r, 20000, "check", "-c", conf);
+  assert_exit(&r, 2);
   char *want = tu_fmt("%s:1: [fcgi-program:web] stdout_channel: unknown channel 'nope'", conf);
   cr_assert(strstr(r.err, want) != NULL, "%s", r.err);
   free(want);
