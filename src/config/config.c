@@ -679,6 +679,7 @@ static void read_http_server(struct ctx *x, cfg_section_t *s, tend_http_conf_t *
   if ((h->username == NULL) != (h->password == NULL))
     ERR(x, "%s:%d: [%s] username and password: give both or neither", s->file, s->line,
         s->name);
+  leftover_keys(x, s, NULL, false);
   free(here);
 }
 
@@ -1836,10 +1837,11 @@ static void read_sections(struct ctx *x, const char *main_dir) {
     } else if (strcmp(n, "supervisorctl") == 0 || strcmp(n, "unix_http_server") == 0 ||
                strcmp(n, "inet_http_server") == 0 || prefix_is(n, "rpcinterface:") ||
                prefix_is(n, "ctlplugin:")) {
-      if (strcmp(n, "unix_http_server") == 0)
-        read_http_server(x, s, &c->unix_http);
-      else if (strcmp(n, "inet_http_server") == 0)
-        read_http_server(x, s, &c->inet_http);
+      if (strcmp(n, "unix_http_server") == 0 || strcmp(n, "inet_http_server") == 0) {
+        /* Served (daemon/rpc.c): its keys are all known. */
+        read_http_server(x, s, n[0] == 'u' ? &c->unix_http : &c->inet_http);
+        continue;
+      }
       for (size_t k = 0; k < s->nentries; k++)
         s->entries[k].used = true;
       char *keys = NULL;

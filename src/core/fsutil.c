@@ -3,7 +3,11 @@
 #include "core/fsutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -24,4 +28,45 @@ int fs_mkdir_parents(const char *path) {
     *s = '/';
   }
   return 0;
+}
+
+/* A name, or a number when it is all digits. */
+static int id_of(const char *s, bool user, unsigned *id) {
+  char *end;
+  unsigned long n = strtoul(s, &end, 10);
+  if (*s != '\0' && *end == '\0') {
+    *id = (unsigned)n;
+    return 0;
+  }
+  if (user) {
+    struct passwd *pw = getpwnam(s);
+    if (pw == NULL)
+      return -EINVAL;
+    *id = pw->pw_uid;
+  } else {
+    struct group *gr = getgrnam(s);
+    if (gr == NULL)
+      return -EINVAL;
+    *id = gr->gr_gid;
+  }
+  return 0;
+}
+
+int fs_owner_parse(const char *spec, uid_t *uid, gid_t *gid) {
+  char *user = strdup(spec);
+  if (user == NULL)
+    return -ENOMEM;
+  char *group = strchr(user, ':');
+  if (group != NULL)
+    *group++ = '\0';
+  unsigned u, g = (unsigned)-1;
+  int r = id_of(user, true, &u);
+  if (r == 0 && group != NULL)
+    r = id_of(group, false, &g);
+  free(user);
+  if (r == 0) {
+    *uid = (uid_t)u;
+    *gid = (gid_t)g;
+  }
+  return r;
 }

@@ -67,6 +67,13 @@ static void write_cb(uv_write_t *req, int status) {
 }
 
 int ctl_reply(ctl_conn_t *c, json_t *reply, const void *data, size_t len) {
+  if (c->callback) {
+    bool live = !c->closing && !c->ending;
+    if (live)
+      c->on_reply(c, reply, data, len, c->reply_arg);
+    json_decref(reply);
+    return live ? 0 : -EPIPE;
+  }
   char *json = json_dumps(reply, JSON_COMPACT);
   json_decref(reply);
   if (c->closing) {
@@ -217,6 +224,21 @@ ctl_conn_t *ctl_conn_sink(ctl_server_t *s, tend_buf_t *out) {
   c->sink = out;
   s->open_handles++;
   conn_link(s, c);
+  return c;
+}
+
+ctl_conn_t *ctl_conn_callback(ctl_server_t *s,
+                              void (*on_reply)(ctl_conn_t *c, json_t *reply, const void *data,
+                                               size_t len, void *arg),
+                              void *arg) {
+  tend_buf_t none = {0};
+  ctl_conn_t *c = ctl_conn_sink(s, &none);
+  if (c == NULL)
+    return NULL;
+  c->sink = NULL;
+  c->callback = true;
+  c->on_reply = on_reply;
+  c->reply_arg = arg;
   return c;
 }
 

@@ -33,6 +33,10 @@ struct ctl_conn {
   bool closing;
   void *user;     /* for the request handler (subscriptions, waits) */
   tend_buf_t *sink; /* no socket: the reply frames are appended here */
+  /* no socket: each reply is handed to on_reply instead (ctl_conn_callback) */
+  void (*on_reply)(ctl_conn_t *c, json_t *reply, const void *data, size_t len, void *arg);
+  void *reply_arg;
+  bool callback;
   LIST_ENTRY(ctl_conn) link; /* on server->conns while not closing */
 };
 
@@ -73,6 +77,15 @@ void ctl_server_close(ctl_server_t *s, void (*cb)(ctl_server_t *s));
  * frame is appended to out, which must outlive it. NULL when out of
  * memory. */
 ctl_conn_t *ctl_conn_sink(ctl_server_t *s, tend_buf_t *out);
+
+/* A connection with no socket whose replies go to on_reply, as they come
+ * (perhaps during the request's handling): another front end (XML-RPC)
+ * puts typed requests through the same services. reply is borrowed.
+ * Ending it calls on_reply no more. NULL when out of memory. */
+ctl_conn_t *ctl_conn_callback(ctl_server_t *s,
+                              void (*on_reply)(ctl_conn_t *c, json_t *reply, const void *data,
+                                               size_t len, void *arg),
+                              void *arg);
 
 /* Queue a reply frame: reply is consumed (json_decref'ed). 0 or a negative
  * errno (the connection is then ended). */

@@ -18,6 +18,7 @@
 #include "daemon/ctl_server.h"
 #include "daemon/chan.h"
 #include "daemon/pool.h"
+#include "daemon/rpc.h"
 #include "daemon/sv.h"
 #include "daemon/worker.h"
 #include "core/log.h"
@@ -32,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NSERVICES 4
+#define NSERVICES 5
 #define NSIGNALS 5
 
 /* The commands the daemon answers itself. */
@@ -47,6 +48,7 @@ struct daemon {
   dpools_t pools;
   dworkers_t workers;
   dsv_t sv;
+  rpc_t rpc;
   service_t services[NSERVICES];       /* in the order they apply a config */
   const service_t *serves[CTL_NCMDS];  /* which one answers each command */
   char *config_path;
@@ -171,6 +173,21 @@ static void shutdown_daemon(daemon_t *d) {
 
 /* ---- requests ------------------------------------------------------------ */
 
+void daemon_dispatch(daemon_t *d, const tend_ctl_req_t *req, ctl_conn_t *c) {
+  const service_t *s = d->serves[req->cmd];
+  if (d->stopping && !(tend_ctl_cmds[req->cmd].flags & CTL_F_STOPPING)) {
+    ctl_reply_error(c, "the daemon is shutting down");
+  } else if (s != NULL) {
+    s->ops->request(s->self, req, c);
+  } else if (req->cmd == CTL_CMD_RELOAD) {
+    reload(d, c);
+  } else { /* CTL_CMD_SHUTDOWN: DAEMON_CMDS and the services' cover every command */
+    ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0);
+    LOG("info", "shutdown", F_STR("reason", "tend shutdown"));
+    shutdown_daemon(d);
+  }
+}
+
 static void on_request(ctl_conn_t *c, json_t *json, const char *data, size_t len) {
   daemon_t *d = c->server->data;
   tend_ctl_req_t req;
@@ -179,18 +196,7 @@ static void on_request(ctl_conn_t *c, json_t *json, const char *data, size_t len
     ctl_reply_error(c, "%s", err);
     return;
   }
-  const service_t *s = d->serves[req.cmd];
-  if (d->stopping && !(tend_ctl_cmds[req.cmd].flags & CTL_F_STOPPING)) {
-    ctl_reply_error(c, "the daemon is shutting down");
-  } else if (s != NULL) {
-    s->ops->request(s->self, &req, c);
-  } else if (req.cmd == CTL_CMD_RELOAD) {
-    reload(d, c);
-  } else { /* CTL_CMD_SHUTDOWN: DAEMON_CMDS and the services' cover every command */
-    ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0);
-    LOG("info", "shutdown", F_STR("reason", "tend shutdown"));
-    shutdown_daemon(d);
-  }
+  daemon_dispatch(d, &req, c);
   ctl_req_free(&req);
 }
 
@@ -250,11 +256,13 @@ static int services_init(daemon_t *d) {
   dpools_init(&d->pools, &d->loop);
   dworkers_init(&d->workers, &d->loop);
   dsv_init(&d->sv, &d->loop, &d->chans.set);
+  rpc_init(&d->rpc, d, &d->loop);
   const service_t list[NSERVICES] = {
       {&dchan_ops, &d->chans}, /* first: the programs' channels must exist */
       {&dpool_ops, &d->pools},
       {&dworker_ops, &d->workers},
-      {&dsv_ops, &d->sv}, /* last: it keeps the config */
+      {&rpc_ops, &d->rpc}, /* listening before the programs start */
+      {&dsv_ops, &d->sv},  /* last: it keeps the config */
   };
   memcpy(d->services, list, sizeof(list));
   uint32_t covered = DAEMON_CMDS;
@@ -311,6 +319,14 @@ daemon_t *daemon_open(tend_config_t *cfg, const char *config_path) {
 }
 
 uv_loop_t *daemon_loop(daemon_t *d) { return &d->loop; }
+
+ctl_server_t *daemon_ctl(daemon_t *d) { return &d->ctl; }
+
+dsv_t *daemon_sv(daemon_t *d) { return &d->sv; }
+
+bool daemon_stopping(const daemon_t *d) { return d->stopping; }
+
+const char *daemon_config_path(const daemon_t *d) { return d->config_path; }
 
 int daemon_request(daemon_t *d, json_t *req, const char *data, size_t len, tend_buf_t *out) {
   /* finish_shutdown has closed every connection: as with the socket, no

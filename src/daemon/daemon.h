@@ -19,6 +19,7 @@
 
 #include "tend/buf.h"
 #include "tend/config.h"
+#include "tend/ctl.h"
 
 typedef struct daemon daemon_t;
 
@@ -56,6 +57,19 @@ uv_loop_t *daemon_loop(daemon_t *d);
  * connections are closed). */
 int daemon_request(daemon_t *d, json_t *req, const char *data, size_t len,
                    tend_buf_t *out);
+
+/* The front ends' way in (the control server's, XML-RPC's): req
+ * answered on c as its command's service answers, now or later. */
+typedef struct ctl_conn ctl_conn_t;
+typedef struct ctl_server ctl_server_t;
+void daemon_dispatch(daemon_t *d, const tend_ctl_req_t *req, ctl_conn_t *c);
+/* The control server (its connections with no socket are the other front
+ * ends'), the supervisor, whether the daemon is shutting down, the config
+ * file it reads. */
+ctl_server_t *daemon_ctl(daemon_t *d);
+struct dsv *daemon_sv(daemon_t *d);
+bool daemon_stopping(const daemon_t *d);
+const char *daemon_config_path(const daemon_t *d);
 
 /* Shut down as `tend shutdown` does (if it has not yet) and run the loop
  * until all is closed, then free d. 0, or -EBUSY when a handle is still

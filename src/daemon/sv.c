@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The dsv_t that sv is in (the hooks get only the process). */
 static dsv_t *dsv_of(sv_t *sv) { return (dsv_t *)(void *)((char *)sv - offsetof(dsv_t, sv)); }
@@ -174,6 +175,16 @@ static json_t *proc_json(sv_proc_t *p) {
     snprintf(reason, sizeof(reason), "waiting for %s", p->waiting_for);
     json_object_set_new(o, "reason", json_string(reason));
   }
+  /* What supervisord's getProcessInfo needs besides: its start and stop
+   * times (s since the epoch, 0: never) and why a start failed. */
+  json_object_set_new(o, "start", json_integer((json_int_t)(p->started_at_ms / 1000)));
+  json_object_set_new(o, "stop", json_integer((json_int_t)(p->stopped_at_ms / 1000)));
+  bool failed = p->state == PS_BACKOFF || p->state == PS_FATAL;
+  json_object_set_new(o, "spawnerr",
+                      json_string(!failed           ? ""
+                                  : p->fsm.why != NULL ? p->fsm.why
+                                                       : "Exited too quickly (process log may have "
+                                                         "details)"));
   json_object_set_new(o, "stdout_logfile",
                       p->conf->out.path ? json_string(p->conf->out.path) : json_null());
   json_object_set_new(o, "stderr_logfile",
@@ -470,7 +481,7 @@ static void req_action(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {
     sv_proc_t *p = list[i];
     const char *why = NULL;
     orig[i] = p->run != NULL ? p->pid : 0;
-    json_t *o = json_pack("{s:s}", "name", p->name);
+    json_t *o = json_pack("{s:s,s:s}", "name", p->name, "group", p->conf->group);
     json_array_append_new(pd->results, o);
     int r = pd->kind == CTL_CMD_START  ? sv_start(p, &why)
             : pd->kind == CTL_CMD_STOP ? sv_stop(p, &why)
@@ -587,6 +598,35 @@ int dsv_logrotate(dsv_t *d, const char *pattern) {
   LOG("info", "logrotate", F_STR("names", pattern), F_INT("processes", n),
       F_INT("failed", failed));
   return n == 0 && strcmp(pattern, "all") != 0 ? -ENOENT : failed > 0 ? -EIO : 0;
+}
+
+int dsv_signal(dsv_t *d, const char *name, int sig) {
+  sv_proc_t *p = sv_find(&d->sv, name);
+  if (p == NULL || p->removed)
+    return -ENOENT;
+  if (p->run == NULL)
+    return -ESRCH;
+  int r = tend_proc_signal(p->run, sig, false);
+  LOG("info", "signal", F_STR("program", p->name), F_INT("pid", p->pid), F_INT("signal", sig),
+      F_STR("result", r == 0 ? "sent" : strerror(-r)));
+  return r;
+}
+
+int dsv_clear_logs(dsv_t *d, const char *name) {
+  sv_proc_t *p = sv_find(&d->sv, name);
+  if (p == NULL || p->removed)
+    return -ENOENT;
+  /* supervisord removes the file and opens a new one: a reader's offset
+   * then starts again from 0. */
+  const char *paths[2] = {p->conf->out.path, p->conf->err.path};
+  int failed = 0;
+  for (int i = 0; i < 2; i++)
+    if (paths[i] != NULL && unlink(paths[i]) != 0 && errno != ENOENT)
+      failed++;
+  if (sv_reopen_logs(p) != 0)
+    failed++;
+  LOG("info", "clear-log", F_STR("program", p->name), F_INT("failed", failed));
+  return failed ? -EIO : 0;
 }
 
 static void req_logrotate(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {

@@ -42,6 +42,15 @@ const sv_diff_t *dsv_diff(const dsv_t *s);
  * failed: logged). */
 int dsv_logrotate(dsv_t *s, const char *pattern);
 
+/* supervisord's signalProcess: sig to the process tend calls name, its
+ * pid alone (as supervisord). 0, -ENOENT (no such process), -ESRCH (no
+ * child running) or kill's error. */
+int dsv_signal(dsv_t *s, const char *name, int sig);
+
+/* supervisord's clearProcessLogs: remove name's log files and open new
+ * ones. 0, -ENOENT (no such process) or -EIO (logged). */
+int dsv_clear_logs(dsv_t *s, const char *name);
+
 /* Tell systemd how many processes are in which state, and READY=1 once
  * every autostart program has settled. */
 void dsv_notify(dsv_t *s);

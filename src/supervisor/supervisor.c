@@ -274,14 +274,29 @@ static void close_logs(sv_proc_t *p) {
 
 /* ---- spawning ---------------------------------------------------------- */
 
+/* SUPERVISOR_SERVER_URL as supervisord sets it: the Unix socket if there
+ * is one, else the TCP one (an empty host is localhost). */
+static int set_server_url(childenv_t *env, const tend_config_t *cfg) {
+  if (cfg->unix_http.enabled)
+    return childenv_setf(env, "SUPERVISOR_SERVER_URL=unix://%s", cfg->unix_http.file);
+  if (cfg->inet_http.enabled)
+    return childenv_setf(env, "SUPERVISOR_SERVER_URL=http://%s:%d",
+                         cfg->inet_http.host[0] != '\0' ? cfg->inet_http.host : "localhost",
+                         cfg->inet_http.port);
+  return 0;
+}
+
 /* The daemon's environment, then the program's (it wins per key), then
- * the names supervisord gives its children, which programs test for
- * (SUPERVISOR_PROCESS_NAME is the bare process name, as supervisord's). */
+ * the names supervisord gives its children, which programs and
+ * supervisor.childutils test for (SUPERVISOR_PROCESS_NAME is the bare
+ * process name, as supervisord's). */
 static char **child_env(const sv_proc_t *p, childenv_t *env) {
   const char *bare = strchr(p->name, ':') ? strchr(p->name, ':') + 1 : p->name;
   int r = childenv_init(env, NULL);
   if (r == 0)
     r = childenv_setv(env, p->conf->env);
+  if (r == 0)
+    r = set_server_url(env, p->gen->config);
   if (r == 0)
     r = childenv_set(env, "SUPERVISOR_ENABLED=1");
   if (r == 0)
@@ -803,6 +818,7 @@ static void proc_exit_cb(tend_proc_t *run) {
   if (sv->wiring.exited != NULL)
     sv->wiring.exited(p);
   p->run = NULL;
+  p->stopped_at_ms = now_ms();
   p->has_exit = true;
   p->last_exit = run->exit_status;
   p->last_signal = run->term_signal;

@@ -98,6 +98,7 @@ struct sv_proc {
   int pid;                 /* of the current or last child */
   uint64_t restarts;       /* automatic restarts and `restart`s done */
   uint64_t started_at_ms;  /* wall clock, ms since the epoch */
+  uint64_t stopped_at_ms;  /* when the last child ended, likewise */
   bool has_exit;
   int64_t last_exit;
   int last_signal;
