@@ -526,16 +526,25 @@ struct file_has {
   bool met;
 };
 
+#define PY_OUT_MAX (512 * 1024)
+
+static char *read_all(const char *path) {
+  char *buf = calloc(1, PY_OUT_MAX + 1);
+  int fd = open(path, O_RDONLY);
+  size_t len = 0;
+  ssize_t n;
+  while (fd >= 0 && len < PY_OUT_MAX && (n = read(fd, buf + len, PY_OUT_MAX - len)) > 0)
+    len += (size_t)n;
+  if (fd >= 0)
+    close(fd);
+  return buf;
+}
+
 static void file_has_cb(uv_timer_t *t) {
   struct file_has *f = t->data;
-  char buf[8192] = "";
-  int fd = open(f->path, O_RDONLY);
-  if (fd >= 0) {
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    buf[n > 0 ? n : 0] = '\0';
-    close(fd);
-  }
+  char *buf = read_all(f->path);
   f->met = strstr(buf, f->needle) != NULL;
+  free(buf);
 }
 
 static bool run_until_file_has(const char *path, const char *needle, int deadline_ms) {
@@ -582,6 +591,21 @@ Test(logtail, supervisorctl_http_client) {
   cr_expect(run_until_file_has(out, "before \xc3\xa9t\xc3\xa9\n", 20000), "no head");
   append_str(T.path, "after\n");
   cr_expect(run_until_file_has(out, "before \xc3\xa9t\xc3\xa9\nafter\n", 5000), "no append");
+  /* 90 KB of three-byte characters at once: read in several chunks, each
+   * cut between characters, else the client prints "Undecodable: b'..'". */
+  size_t n = 30000, len = 3 * n + 7;
+  char *burst = malloc(len);
+  for (size_t i = 0; i < n; i++)
+    memcpy(burst + 3 * i, "\xe2\x82\xac", 3);
+  memcpy(burst + 3 * n, "\nburst\n", 7);
+  append(T.path, burst, len);
+  cr_expect(run_until_file_has(out, "\nburst\n", 5000), "no burst");
+  char *got = read_all(out);
+  cr_expect(strstr(got, "Undecodable") == NULL, "a chunk was cut inside a character");
+  cr_expect(strstr(got, "after\n") != NULL && memcmp(strstr(got, "after\n") + 6, burst, len) == 0,
+            "the burst did not arrive whole");
+  free(got);
+  free(burst);
   cr_expect(!r.exited, "the client stopped");
   uv_process_kill(&p, SIGTERM);
   cr_assert(lu_run_until(&loop, &r.exited, 5000), "python3 did not exit");
