@@ -498,12 +498,40 @@ Test(logtail, slow_reader_is_bounded_and_loses_nothing) {
   }
   cr_assert(run_until_handles(UV_CHECK, true, 1, 5000), "the stream never paused");
   cr_expect(http_req_backlog(T.req) <= LOGTAIL_MAX_BACKLOG + 2 * 16384);
+  /* Rotated while behind: the old file is sent to its end first. */
+  char *rotated = tu_fmt("%s.1", T.path);
+  cr_assert(rename(T.path, rotated) == 0);
+  append_str(T.path, "after rotation\n");
+  tend_buf_t want = {0};
+  tend_buf_append(&want, data, total);
+  tend_buf_append(&want, "after rotation\n", 15);
   /* Reading again: everything comes, in order. */
   client_read(&c);
-  client_wait_len(&c, total, 30000);
-  expect_body(&c, data, total);
+  client_wait_len(&c, want.len, 30000);
+  expect_body(&c, want.data, want.len);
+  tend_buf_free(&want);
+  free(rotated);
   cr_expect(run_until_handles(UV_CHECK, true, 0, 5000), "still paused");
   client_close(&c);
+  free(data);
+}
+
+Test(logtail, slow_reader_leaving_frees_everything) {
+  start();
+  append_str(T.path, "");
+  struct client c;
+  client_open(&c, 4096, false);
+  cr_assert(run_until_handles(UV_FS_EVENT, true, 1, 5000));
+  char *data = malloc(1 << 20);
+  memset(data, 'z', 1 << 20);
+  for (int i = 0; i < 8; i++) {
+    append(T.path, data, 1 << 20);
+    uv_run(&loop, UV_RUN_NOWAIT);
+  }
+  cr_assert(run_until_handles(UV_CHECK, true, 1, 5000), "the stream never paused");
+  client_close(&c);
+  cr_assert(run_until_handles(UV_FS_EVENT, false, 0, 5000), "the stream was not freed");
+  cr_expect_eq(handles(UV_CHECK, false), 0);
   free(data);
 }
 
