@@ -367,14 +367,14 @@ Test(features, check_validates_without_starting) {
   char path[512];
   snprintf(path, sizeof(path), "%s/c.conf", dir);
   tu_write_file(path, "[program:ok]\ncommand = true\n[program:bad]\ncommand = true\n"
-                      "startretries = lots\n[unix_http_server]\nfile = /tmp/x.sock\n");
+                      "startretries = lots\n[supervisorctl]\nserverurl = unix:///tmp/x.sock\n");
   char *argv[] = {(char *)tu_tend(), "check", "-c", path, NULL};
   tu_result_t r;
   tu_run(argv, NULL, 0, 10000, &r);
   cr_assert_eq(r.exit_code, 2);
   cr_assert(strstr(r.err, "c.conf:5: [program:bad] startretries: invalid value 'lots'"), "%s",
             r.err);
-  cr_assert(strstr(r.out, "notice:") && strstr(r.out, "unix_http_server"), "%s", r.out);
+  cr_assert(strstr(r.out, "notice:") && strstr(r.out, "supervisorctl"), "%s", r.out);
   tu_result_free(&r);
   char *jargv[] = {(char *)tu_tend(), "check", "--json", "-c", path, NULL};
   tu_run(jargv, NULL, 0, 10000, &r);

@@ -245,6 +245,18 @@ size_t tend_config_supervisord_processes(const tend_config_t *c);
 void tend_config_free(tend_config_t *c);
 void tend_diag_free(tend_diag_t *d);
 
+/* A deep copy of c, or NULL when out of memory (config/copy.c). */
+tend_config_t *tend_config_dup(const tend_config_t *c);
+
+/* A deep copy of c whose programs of group (tend_program_t.group) are
+ * those of from instead, in start order: from's programs of that group
+ * replace c's, or c's are dropped when from has none (or is NULL). The
+ * rest (settings, channels, pools...) is c's. group NULL: a plain copy.
+ * NULL when out of memory. What makes supervisord's addProcessGroup and
+ * removeProcessGroup a config to apply. */
+tend_config_t *tend_config_regroup(const tend_config_t *c, const tend_config_t *from,
+                                   const char *group);
+
 /* The channel / pool of that name, or NULL. */
 const tend_channel_conf_t *tend_config_channel(const tend_config_t *c, const char *name);
 const tend_pool_conf_t *tend_config_pool(const tend_config_t *c, const char *name);

@@ -53,6 +53,8 @@ struct daemon {
   const service_t *serves[CTL_NCMDS];  /* which one answers each command */
   char *config_path;
   unsigned config_flags; /* TEND_CONFIG_*: a reload reads as the start did */
+  tend_config_t *pending; /* read by a reread, not applied whole
+                             (daemon/reread.c); NULL: the one in force */
   bool stopping;
   int stopping_left; /* services not stopped yet (+ 1 while asking them) */
   bool closed;       /* all stopped, every connection closed */
@@ -74,6 +76,13 @@ void daemon_print_diag(const tend_diag_t *d, bool to_log) {
 }
 
 void daemon_apply(daemon_t *d, tend_config_t *cfg) {
+  /* The whole file is in force again: an earlier reread is superseded. */
+  tend_config_free(d->pending);
+  d->pending = NULL;
+  daemon_apply_part(d, cfg);
+}
+
+void daemon_apply_part(daemon_t *d, tend_config_t *cfg) {
   for (int i = 0; i < NSERVICES; i++)
     d->services[i].ops->apply(d->services[i].self, cfg);
   dsv_notify(&d->sv); /* nothing to start at all: ready at once */
@@ -347,7 +356,18 @@ int daemon_close(daemon_t *d) {
   uv_run(&d->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&d->loop) != 0)
     return -EBUSY;
+  tend_config_free(d->pending);
   free(d->config_path);
   free(d);
   return 0;
 }
+
+/* ---- for daemon/reread.c --------------------------------------------------- */
+
+int daemon_load(daemon_t *d, tend_config_t **cfg, tend_diag_t *diag) {
+  return tend_config_load_flags(d->config_path, d->config_flags, cfg, diag);
+}
+
+tend_config_t **daemon_pending(daemon_t *d) { return &d->pending; }
+
+struct sv *daemon_supervisor(daemon_t *d) { return &d->sv.sv; }

@@ -39,6 +39,25 @@ void daemon_signals(daemon_t *d);
  * every service applies it in turn. */
 void daemon_apply(daemon_t *d, tend_config_t *cfg);
 
+/* cfg (taken) in force as daemon_apply does, keeping the config of a
+ * reread (daemon/reread.c: one group added or removed). */
+void daemon_apply_part(daemon_t *d, tend_config_t *cfg);
+
+/* Read the config file as a reload does (tend_config_load_flags). */
+int daemon_load(daemon_t *d, tend_config_t **cfg, tend_diag_t *diag);
+
+/* Where the config of a reread is kept, not applied whole: freed by the
+ * next daemon_apply and by daemon_close; NULL when the config in force
+ * is the one read last. */
+tend_config_t **daemon_pending(daemon_t *d);
+
+/* The supervisor: its processes, and its config in force (gen->config;
+ * no gen before the first apply). */
+struct sv *daemon_supervisor(daemon_t *d);
+
+/* Shutting down: nothing may start or change any more. */
+bool daemon_stopping(const daemon_t *d);
+
 /* A config's notices and errors: to the daemon's log, or to stderr. */
 void daemon_print_diag(const tend_diag_t *diag, bool to_log);
 
@@ -64,11 +83,9 @@ typedef struct ctl_conn ctl_conn_t;
 typedef struct ctl_server ctl_server_t;
 void daemon_dispatch(daemon_t *d, const tend_ctl_req_t *req, ctl_conn_t *c);
 /* The control server (its connections with no socket are the other front
- * ends'), the supervisor, whether the daemon is shutting down, the config
- * file it reads. */
+ * ends'), the supervisor's service, the config file it reads. */
 ctl_server_t *daemon_ctl(daemon_t *d);
 struct dsv *daemon_sv(daemon_t *d);
-bool daemon_stopping(const daemon_t *d);
 const char *daemon_config_path(const daemon_t *d);
 
 /* Shut down as `tend shutdown` does (if it has not yet) and run the loop

@@ -15,6 +15,8 @@
 #include "core/log.h"
 #include "daemon/ctl_server.h"
 #include "daemon/daemon.h"
+#include "daemon/rpc_methods.h"
+#include "http/logtail.h"
 #include "xmlrpc/codec.h"
 
 #include <errno.h>
@@ -241,6 +243,56 @@ static void respond_text(http_req_t *req, int status, const char *text) {
   http_respond(req, status, "text/plain", text, strlen(text));
 }
 
+/* A log followed as supervisord's /logtail and /mainlogtail: the last
+ * KiB, then what comes; 404 when there is no such file (yet). */
+static void serve_log(rpc_t *r, http_req_t *req, const char *path) {
+  int e = path != NULL && path[0] != '\0' ? logtail_serve(req, r->loop, path) : -ENOENT;
+  if (e == -ENOENT || e == -EINVAL)
+    respond_text(req, 404, "Not Found\n");
+  else if (e != 0)
+    respond_text(req, 500, "cannot follow the log\n");
+}
+
+static void logtail_looked_up(rpc_call_t *call, json_t *reply) {
+  json_t *infos = rpc_process_infos(reply);
+  const char *group;
+  json_t *proc = NULL;
+  const char *spec = json_string_value(json_object_get(call->scratch, "name"));
+  const char *channel = json_string_value(json_object_get(call->scratch, "channel"));
+  const char *path = NULL;
+  if (infos != NULL && rpc_lookup(infos, spec, &group, &proc) == 0 && proc != NULL) {
+    if (strcmp(channel, "stdout") == 0)
+      path = json_string_value(json_object_get(proc, "stdout_logfile"));
+    else if (strcmp(channel, "stderr") == 0)
+      path = json_string_value(json_object_get(proc, "stderr_logfile"));
+  }
+  http_req_t *req = call->req;
+  call->req = NULL; /* the stream's now, or answered */
+  serve_log(call->rpc, req, path);
+  json_decref(infos);
+  rpc_call_free(call);
+}
+
+/* GET /logtail/NAME[/stdout|/stderr]: NAME looked up as supervisord does. */
+static void serve_logtail(rpc_t *r, http_req_t *req, const char *rest) {
+  const char *slash = strchr(rest, '/');
+  json_t *scratch =
+      slash != NULL ? json_pack("{s:s%,s:s}", "name", rest, (size_t)(slash - rest), "channel",
+                                slash + 1)
+                    : json_pack("{s:s,s:s}", "name", rest, "channel", "stdout");
+  rpc_call_t *call = scratch != NULL ? rpc_call_new(r, NULL, json_array()) : NULL;
+  if (call == NULL) {
+    json_decref(scratch);
+    respond_text(req, 500, "out of memory\n");
+    return;
+  }
+  call->scratch = scratch;
+  call->req = req;
+  http_req_on_gone(req, gone_cb, call);
+  tend_ctl_req_t status = {.cmd = CTL_CMD_STATUS};
+  rpc_ctl(call, &status, logtail_looked_up);
+}
+
 static void on_http(http_req_t *req, void *data) {
   rpc_t *r = data;
   const char *path = http_req_path(req);
@@ -250,6 +302,16 @@ static void on_http(http_req_t *req, void *data) {
       serve_xmlrpc(r, req);
     else
       respond_text(req, 405, "XML-RPC is POST /RPC2\n");
+    return;
+  }
+  bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+  if (strncmp(path, "/logtail/", 9) == 0 || strcmp(path, "/mainlogtail") == 0) {
+    if (!get)
+      respond_text(req, 400, "Bad Request\n");
+    else if (path[1] == 'm')
+      serve_log(r, req, r->cfg != NULL ? r->cfg->logfile : NULL);
+    else
+      serve_logtail(r, req, path + 9);
     return;
   }
   respond_text(req, 404, "Not Found\n");
