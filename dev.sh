@@ -32,6 +32,10 @@ PKGS+=(libexpat1-dev)
 # http_parser 2.9 parses the requests of the XML-RPC/HTTP server (src/http/,
 # issue #16); python3 drives it as a client in tests/test_http.c.
 PKGS+=(libhttp-parser-dev python3)
+# The web page's test drives Debian's headless Chromium (tests/test_webui.c);
+# the /metrics test reads the page with the Prometheus client's own strict
+# parser (tests/test_metrics.c).
+PKGS+=(chromium python3-prometheus-client)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
