@@ -231,7 +231,7 @@ static void with_infos(rpc_call_t *call, infos_fn then) {
   if (call->scratch == NULL)
     call->scratch = json_object();
   call->next = then;
-  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS};
+  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS, .no_resources = true};
   rpc_ctl(call, &req, status_cb);
 }
 

@@ -316,7 +316,8 @@ static void req_status(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {
   if (objs != NULL) {
     for (size_t i = 0; i < n; i++)
       objs[i] = proc_json(list[i]);
-    add_resources(d, list, objs, n);
+    if (!req->no_resources)
+      add_resources(d, list, objs, n);
     for (size_t i = 0; i < n; i++)
       json_array_append_new(arr, objs[i]);
   }
