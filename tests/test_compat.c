@@ -606,7 +606,6 @@ Test(compat, supervisord_keys_without_meaning_are_one_notice) {
              "loglevel = info\n"
              "nodaemon = false\n"
              "silent = false\n"
-             "identifier = supervisor\n"
              "nocleanup = true\n"
              "strip_ansi = false\n"
              "\n"
@@ -615,9 +614,9 @@ Test(compat, supervisord_keys_without_meaning_are_one_notice) {
              "startsecs = 0\n");
   start_ok(&d);
   wait_running(&d, "p");
-  const char *keys[] = {"logfile_maxbytes", "logfile_backups", "loglevel",  "nodaemon",
-                        "silent",           "identifier",      "nocleanup", "strip_ansi"};
-  for (int i = 0; i < 8; i++) {
+  const char *keys[] = {"logfile_maxbytes", "logfile_backups", "loglevel",
+                        "nodaemon",         "silent",          "nocleanup", "strip_ansi"};
+  for (int i = 0; i < 7; i++) {
     cr_assert(line_with(d.log, "notice", "tend.conf:5:", "[supervisord]", keys[i], NULL),
               "no notice for %s:\n%s", keys[i], daemon_log(&d));
     cr_assert_eq(tu_file_count(d.log, keys[i]), 1, "%s reported more than once:\n%s", keys[i],

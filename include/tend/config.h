@@ -193,6 +193,8 @@ typedef struct {
   tend_logfmt_t log_format;
   char *logdir;     /* child logs (AUTO); default "<config dir>/log" */
   char *pidfile;    /* NULL: none */
+  char *identifier; /* [supervisord] identifier, for getIdentification;
+                       NULL: supervisord's "supervisor" */
   int umask;        /* -1: unchanged; [supervisord] umask */
   long minfds, minprocs; /* [supervisord]; 0: not set */
   char *syslog_socket; /* where syslog lines go: a Unix datagram socket;

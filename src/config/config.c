@@ -561,7 +561,7 @@ static void read_supervisord(struct ctx *x, cfg_section_t *s, bool tend_logfile,
   static const char *const unused[] = {
       "logfile", "logfile_maxbytes", "logfile_backups", "loglevel",  "pidfile",
       "nodaemon", "silent",          "nocleanup",       "user",      "directory",
-      "strip_ansi", "identifier",    NULL};
+      "strip_ansi", NULL};
   tend_config_t *c = x->c;
   char *here = cfg_path_dir(s->file);
   if (here == NULL) {
@@ -595,6 +595,7 @@ static void read_supervisord(struct ctx *x, cfg_section_t *s, bool tend_logfile,
     c->logfile = get_path(x, s, "logfile", &v, &bad);
   if (!tend_pidfile)
     c->pidfile = get_path(x, s, "pidfile", &v, &bad);
+  value_of(x, s, "identifier", &v, &c->identifier, NULL);
   leftover_keys(x, s, unused, true);
   free(here);
 }
@@ -2070,6 +2071,7 @@ void tend_config_free(tend_config_t *c) {
   free(c->logfile);
   free(c->logdir);
   free(c->pidfile);
+  free(c->identifier);
   free(c->syslog_socket);
   http_conf_free(&c->unix_http);
   http_conf_free(&c->inet_http);

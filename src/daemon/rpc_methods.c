@@ -489,7 +489,11 @@ static RPC_METHOD(getState) {
 static RPC_METHOD(getPID) { rpc_return(call, json_integer(getpid())); }
 static RPC_METHOD(getAPIVersion) { rpc_return(call, json_string(API_VERSION)); }
 static RPC_METHOD(getSupervisorVersion) { rpc_return(call, json_string(SUPERVISOR_VERSION)); }
-static RPC_METHOD(getIdentification) { rpc_return(call, json_string(IDENTIFICATION)); }
+static RPC_METHOD(getIdentification) {
+  const tend_config_t *cfg = call->rpc->cfg;
+  rpc_return(call, json_string(cfg != NULL && cfg->identifier != NULL ? cfg->identifier
+                                                                       : IDENTIFICATION));
+}
 
 /* ---- stdin, remote events ------------------------------------------------------------- */
 
