@@ -1004,6 +1004,56 @@ Test(compat, supervisor_env_names_are_supervisords) {
   stop_daemon(&d);
 }
 
+/* A program calls the daemon back as supervisord's programs and event
+ * listeners do: supervisor.childutils.getRPCInterface(os.environ), which
+ * reads SUPERVISOR_SERVER_URL (the Unix socket when there is one), and
+ * asks for its own entry while the daemon is busy starting it. */
+Test(compat, children_reach_the_daemon_through_supervisor_server_url) {
+  const char *python = getenv("TEND_PYTHON") != NULL ? getenv("TEND_PYTHON") : "/usr/bin/python3";
+  char *probe[] = {(char *)python, "-c", "import supervisor.childutils", NULL};
+  tu_result_t pr;
+  tu_run(probe, NULL, 0, 30000, &pr);
+  bool missing = pr.exit_code != 0;
+  tu_result_free(&pr);
+  if (missing)
+    cr_skip("SKIPPED: Python's supervisor module is missing (%s -c 'import supervisor'): "
+            "install Debian's supervisor package, as dev.sh does", python);
+  setup_dir(&d);
+  const char *script = fmt("%s/probe.py", d.dir);
+  tu_write_file(script,
+                "import os, sys\n"
+                "from supervisor import childutils\n"
+                "rpc = childutils.getRPCInterface(os.environ)\n"
+                "name = os.environ['SUPERVISOR_GROUP_NAME'] + ':' + "
+                "os.environ['SUPERVISOR_PROCESS_NAME']\n"
+                "info = rpc.supervisor.getProcessInfo(name)\n"
+                "print(os.environ['SUPERVISOR_SERVER_URL'], rpc.supervisor.getIdentification(),\n"
+                "      info['group'], info['name'], info['pid'] == os.getpid(), flush=True)\n");
+  write_conf(&d, true,
+             fmt("[supervisord]\n"
+                 "identifier = box-1\n"
+                 "[unix_http_server]\n"
+                 "file = %%(here)s/http.sock\n"
+                 "[group:web]\n"
+                 "programs = probe\n"
+                 "[program:probe]\n"
+                 "command = %s %s\n"
+                 "startsecs = 0\n"
+                 "autorestart = false\n",
+                 python, script));
+  start_ok(&d);
+  const char *out = fmt("%s/log/web:probe.out", d.dir);
+  const char *want = fmt("unix://%s/http.sock box-1 web probe True\n", d.dir);
+  bool seen = tu_wait_file_contains(out, want, 20000);
+  char *got = tu_read_file(out, NULL);
+  char *err = tu_read_file(fmt("%s/log/web:probe.err", d.dir), NULL);
+  cr_assert(seen, "the program's output is '%s', not '%s' (stderr: %s)", got ? got : "",
+            want, err ? err : "");
+  free(got);
+  free(err);
+  stop_daemon(&d);
+}
+
 Test(compat, numprocs_without_process_num_is_supervisords_error) {
   setup_dir(&d);
   write_conf(&d, true,
