@@ -22,9 +22,12 @@
  *  STARTING   TIMER         fails = 0 if startsecs >= 1 s       RUNNING
  *  STARTING   READY         fails = 0                           RUNNING
  *  STARTING   NOT_READY     log, stopsignal                     STARTING (its exit fails)
- *  STARTING   EXITED        exit line                           START_FAILED
+ *  STARTING   EXITED        exit line                           START_FAILED; EXITED with
+ *                                                               on_exit = shutdown
  *  RUNNING    EXITED        exit line; autorestart? fails++     EXITED; then spawn (run of
  *                           after a run under 1 s               1 s or more) or BACKOFF
+ *                           (never with on_exit = shutdown: the
+ *                           daemon's hook stops everything)
  *  STARTING   STOP          stopsignal; core/proc.c sends SIGKILL    STOPPING
  *  RUNNING                  after stopwaitsecs
  *  STOPPING   EXITED        exit line; removed: forget;         STOPPED; then spawn if
@@ -598,7 +601,7 @@ static void log_exit_starting(sv_proc_t *p) {
  * The exit line says. */
 static bool restart_after_exit(sv_proc_t *p, uint64_t *delay_ms) {
   const tend_program_t *c = p->conf;
-  bool restart = p->want_up && !p->sv->shutting_down &&
+  bool restart = p->want_up && !p->sv->shutting_down && c->on_exit != TEND_ON_SHUTDOWN &&
                  (c->autorestart == TEND_AUTORESTART_TRUE ||
                   (c->autorestart == TEND_AUTORESTART_UNEXPECTED && !exit_expected(p)));
   char action[64];
@@ -607,8 +610,9 @@ static bool restart_after_exit(sv_proc_t *p, uint64_t *delay_ms) {
     p->fsm.fails = p->fsm.runtime < QUICK_RUN_S ? p->fsm.fails + 1 : 0;
     *delay_ms = backoff_ms(c, p->fsm.fails);
   }
-  log_exit(p, !restart        ? "none"
-              : *delay_ms == 0 ? "restart"
+  log_exit(p, c->on_exit == TEND_ON_SHUTDOWN && !p->sv->shutting_down ? "shutdown (on_exit)"
+              : !restart                                               ? "none"
+              : *delay_ms == 0                                         ? "restart"
                                : backoff_action(action, sizeof(action), *delay_ms));
   return restart;
 }
@@ -742,6 +746,11 @@ static int step(sv_proc_t *p, sv_ev_t e, sv_ev_t *ev) {
     signal_not_ready(p);
     return 0;
   case ON(SV_STARTING, SV_EV_EXITED):
+    if (p->conf->on_exit == TEND_ON_SHUTDOWN && !p->sv->shutting_down) {
+      log_exit(p, "shutdown (on_exit)");
+      enter(p, SV_EXITED, "exited too quickly");
+      return 0;
+    }
     log_exit_starting(p);
     *ev = start_failed(p, "exited too quickly");
     return 0;
