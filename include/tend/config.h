@@ -205,6 +205,9 @@ typedef struct {
   tend_logfmt_t log_format;
   char *logdir;     /* child logs (AUTO); default "<config dir>/log" */
   char *pidfile;    /* NULL: none */
+  bool stdout_prefix;   /* [tend] stdout_prefix: child logs written to the
+                           daemon's own stdout/stderr start each line with
+                           "NAME | ", as docker compose's */
   bool exit_code_first; /* [tend] exit_code = first: the daemon exits with
                            the code (128 + signal) of the program whose
                            on_exit/on_fatal brought it down; else 0 */

@@ -710,6 +710,7 @@ static void read_tend(struct ctx *x, cfg_section_t *s) {
   int target;
   if (get_choice(x, s, "log_target", &v, targets, 0, "file or syslog", &target))
     c->log_syslog = target == 1;
+  get_bool(x, s, "stdout_prefix", &v, false, &c->stdout_prefix);
   static const char *const codes[] = {"zero", "first", NULL};
   int code;
   if (get_choice(x, s, "exit_code", &v, codes, 0, "zero or first", &code))

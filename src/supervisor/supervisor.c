@@ -233,6 +233,24 @@ static int syslog_line(void *arg, const char *a, size_t alen, const char *b, siz
   return syslog_sink_send(&p->sv->syslog, bare, a, alen, b, blen);
 }
 
+/* With [tend] stdout_prefix, a log on the daemon's own stdout or stderr
+ * starts each line with "NAME | ", the names padded to the longest of the
+ * config, as docker compose lines up its services. */
+static void set_prefix(sv_proc_t *p, outlog_t *l, const char *path) {
+  const tend_config_t *cfg = p->gen->config;
+  if (!cfg->stdout_prefix || outlog_stdio_fd(path) == 0)
+    return;
+  size_t width = 0;
+  for (size_t i = 0; i < cfg->nprograms; i++)
+    if (strlen(cfg->programs[i].name) > width)
+      width = strlen(cfg->programs[i].name);
+  char prefix[512];
+  snprintf(prefix, sizeof(prefix), "%-*s | ", (int)(width < 400 ? width : 400), p->name);
+  if (outlog_set_prefix(l, prefix) != 0)
+    LOG("error", "log_error", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)),
+        F_STR("action", "lines without the name"));
+}
+
 static void open_logs(sv_proc_t *p) {
   const tend_logconf_t *lc[2] = {&p->conf->out, &p->conf->err};
   for (int i = 0; i < 2; i++) {
@@ -244,6 +262,7 @@ static void open_logs(sv_proc_t *p) {
       continue;
     int r = outlog_open(&p->logs.file[i], lc[i]->path, lc[i]->maxbytes, lc[i]->backups);
     p->logs.file[i].timestamps = lc[i]->timestamps;
+    set_prefix(p, &p->logs.file[i], lc[i]->path);
     p->logs.file_open[i] = true; /* it retries by itself after a failure */
     if (r != 0)
       LOG("error", "log_error", F_STR("program", p->name), F_STR("file", lc[i]->path),
