@@ -138,3 +138,17 @@ Test(container, pid_1_reaps_orphans_and_stops_in_order) {
   cr_assert(orphans != NULL && db != NULL && orphans < db, "stop order:\n%s", text);
   cr_assert(strstr(text, "shutdown state=complete"), "%s", text);
 }
+
+/* The README's example for containers is valid as it is. */
+Test(container, the_example_config_is_valid) {
+  const char *examples = getenv("TEND_EXAMPLES");
+  cr_assert_not_null(examples, "TEND_EXAMPLES is set by tests/meson.build");
+  char *conf = keep(tu_fmt("%s/container.conf", examples));
+  char *argv[] = {(char *)tu_tend(), "check", "-c", conf, NULL};
+  tu_result_t r;
+  tu_run(argv, NULL, 0, 20000, &r);
+  bool ok = r.exit_code == 0 && strstr(r.out, "valid, 2 processes") != NULL;
+  char *msg = keep(tu_fmt("exit %d: %s%s", r.exit_code, r.out, r.err));
+  tu_result_free(&r);
+  cr_assert(ok, "%s", msg);
+}
