@@ -1009,15 +1009,7 @@ Test(compat, supervisor_env_names_are_supervisords) {
  * reads SUPERVISOR_SERVER_URL (the Unix socket when there is one), and
  * asks for its own entry while the daemon is busy starting it. */
 Test(compat, children_reach_the_daemon_through_supervisor_server_url) {
-  const char *python = getenv("TEND_PYTHON") != NULL ? getenv("TEND_PYTHON") : "/usr/bin/python3";
-  char *probe[] = {(char *)python, "-c", "import supervisor.childutils", NULL};
-  tu_result_t pr;
-  tu_run(probe, NULL, 0, 30000, &pr);
-  bool missing = pr.exit_code != 0;
-  tu_result_free(&pr);
-  if (missing)
-    cr_skip("SKIPPED: Python's supervisor module is missing (%s -c 'import supervisor'): "
-            "install Debian's supervisor package, as dev.sh does", python);
+  const char *python = tu_python_with("supervisor.childutils");
   setup_dir(&d);
   const char *script = fmt("%s/probe.py", d.dir);
   tu_write_file(script,

@@ -19,10 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Debian's Python, with Debian's supervisor package (TEND_PYTHON overrides
- * it, as in tests/test_realconf.c). */
-#define PYTHON "/usr/bin/python3"
-
 static const char *py_script =
     "import os, sys\n"
     "import supervisor.options as o\n"
@@ -102,7 +98,7 @@ static void write_file(const char *path, const void *data, size_t len) {
 TestSuite(logfile, .timeout = 60);
 
 Test(logfile, same_as_supervisord) {
-  const char *python = getenv("TEND_PYTHON") != NULL ? getenv("TEND_PYTHON") : PYTHON;
+  const char *python = tu_python();
   char *dir = tu_tmpdir();
   char *files[6];
   files[0] = tu_fmt("%s/empty", dir);

@@ -590,15 +590,7 @@ static bool run_until_file_has(const char *path, const char *needle, int deadlin
 /* What `supervisorctl tail -f` runs after its version check (which is
  * XML-RPC, not this part): supervisor.http_client on our stream. */
 Test(logtail, supervisorctl_http_client) {
-  const char *python = getenv("TEND_PYTHON") != NULL ? getenv("TEND_PYTHON") : "/usr/bin/python3";
-  char *probe[] = {(char *)python, "-c", "import supervisor.http_client", NULL};
-  tu_result_t pr;
-  tu_run(probe, NULL, 0, 30000, &pr);
-  bool missing = pr.exit_code != 0;
-  tu_result_free(&pr);
-  if (missing)
-    cr_skip("SKIPPED: Python's supervisor module is missing (%s -c 'import supervisor'): "
-            "install Debian's supervisor package, as dev.sh does", python);
+  const char *python = tu_python_with("supervisor.http_client");
   append_str(T.path, "before \xc3\xa9t\xc3\xa9\n");
   start();
   char script[1024];

@@ -29,9 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Debian's python3, where its supervisor package installs the module;
- * TEND_PYTHON names another. */
-#define PYTHON "/usr/bin/python3"
 #define FIXTURE "/usr/lib/python3/dist-packages/supervisor/tests/fixtures/issue-1224.conf"
 
 /* argv[1]: the config; argv[2]: the directory to run in. One line per
@@ -120,7 +117,7 @@ static void same_as_supervisord(const char *rel) {
   char *path = tu_fmt("%s/%s", real_dir(), rel);
   tmp = tu_tmpdir();
 
-  const char *python = getenv("TEND_PYTHON") != NULL ? getenv("TEND_PYTHON") : PYTHON;
+  const char *python = tu_python();
   char *pargv[] = {(char *)python, "-c", (char *)probe, path, tmp, NULL};
   tu_result_t py;
   tu_run(pargv, NULL, 0, 60000, &py);

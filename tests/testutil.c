@@ -34,6 +34,25 @@ const char *tu_tend(void) {
   return p;
 }
 
+const char *tu_python(void) {
+  const char *p = getenv("TEND_PYTHON");
+  return p != NULL ? p : "/usr/bin/python3";
+}
+
+const char *tu_python_with(const char *module) {
+  char *code = tu_fmt("import %s", module);
+  char *probe[] = {(char *)tu_python(), "-c", code, NULL};
+  tu_result_t r;
+  tu_run(probe, NULL, 0, 30000, &r);
+  bool missing = r.exit_code != 0;
+  tu_result_free(&r);
+  free(code);
+  if (missing)
+    cr_skip("SKIPPED: %s cannot import %s: install Debian's supervisor package, as dev.sh "
+            "does", tu_python(), module);
+  return tu_python();
+}
+
 /* Append n bytes to *buf (holding *len of *cap), keeping it NUL-terminated.
  * The capacity doubles: growing by exactly n would copy the whole buffer on
  * every read, quadratic in the output (minutes for 64 MiB under ASan). */

@@ -41,6 +41,12 @@ void tu_run_hooked(char *const argv[], const char *input, size_t input_len, int 
 
 /* Path of the built tend binary (TEND_BIN). */
 const char *tu_tend(void);
+/* The Python the tests run supervisord's own code with: Debian's
+ * /usr/bin/python3 (with Debian's supervisor package), or $TEND_PYTHON. */
+const char *tu_python(void);
+/* tu_python(), after checking it can import module (a dotted name of
+ * Python's supervisor package); else the test is skipped, saying why. */
+const char *tu_python_with(const char *module);
 
 /* A fresh temporary directory (removed by tu_rmdir). */
 char *tu_tmpdir(void);
