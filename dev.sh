@@ -90,19 +90,32 @@ build() {
 }
 
 # Criterion prints one "Synthesis" line per test program; meson keeps them.
+# A test program without one (the shell tests, the fuzz replays) counts as
+# one test, passed or failed by its exit status, and so does a Criterion
+# program that failed with no failing test (it crashed, or timed out).
 # The fuzz smoke run (fuzz_run) writes one "fuzz smoke: NAME passed|failed"
 # line per fuzzer; each counts as one test.
 summary() {
-  awk '/Synthesis: Tested:/ {
+  awk 'function settle() {
+         if (!inblock) return
+         if (!synth) { if (ok) p++; else f++ }
+         else if (!ok && !synthfail) f++
+         inblock = 0
+       }
+       FNR == 1 { settle() }
+       /^test: / { settle(); inblock = 1; synth = 0; synthfail = 0; ok = 1 }
+       /^result: / { ok = ($0 ~ /exit status 0$/) }
+       /Synthesis: Tested:/ {
+         synth = 1
          for (i = 1; i <= NF; i++) {
            if ($i == "Passing:") p += $(i + 1)
-           if ($i == "Failing:") f += $(i + 1)
+           if ($i == "Failing:") { f += $(i + 1); if ($(i + 1) > 0) synthfail = 1 }
          }
        }
        /^fuzz smoke: .* passed/ { p++ }
        /^fuzz smoke: .* failed/ { f++ }
        /^sanitizer reports: failed/ { f++ }
-       END { printf "tests: %d passed, %d failed\n", p, f }' "$@"
+       END { settle(); printf "tests: %d passed, %d failed\n", p, f }' "$@"
 }
 
 # The libFuzzer targets, built by clang with ASan+UBSan in build-fuzz (only
