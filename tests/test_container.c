@@ -132,6 +132,7 @@ Test(container, pid_1_reaps_orphans_and_stops_in_order) {
   tu_wait_file(log, four_reaped, NULL, 20000);
   cr_assert_geq(tu_file_count(log, "orphan_reaped"), 4, "%s", keep(tu_read_file(log, NULL)));
   cr_assert(!zombie_children(tend[0]), "a zombie is left under PID 1");
+  cr_assert_eq(tu_file_count(log, "warn orphans"), 0, "its own /proc: orphans are seen");
   kill(tend[0], SIGTERM);
   int status;
   cr_assert(tu_wait_gone(unshare_pid, 20000), "SIGTERM did not stop PID 1");
@@ -157,4 +158,29 @@ Test(container, the_example_config_is_valid) {
   char *msg = keep(tu_fmt("exit %d: %s%s", r.exit_code, r.out, r.err));
   tu_result_free(&r);
   cr_assert(ok, "%s", msg);
+}
+
+/* A PID namespace that sees its parent's /proc hides the orphans from
+ * PID 1: the daemon says so at start instead of piling up zombies. */
+Test(container, pid_1_without_its_own_proc_says_so) {
+  if (!can_unshare())
+    cr_skip("SKIPPED: unshare --pid --fork is refused here (it needs root)");
+  dir = tu_tmpdir();
+  char *conf = keep(tu_fmt("%s/tend.conf", dir)), *log = keep(tu_fmt("%s/out.log", dir));
+  tu_write_file(conf, keep(tu_fmt("[tend]\nsocket = %s/tend.sock\n", dir)));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  char *argv[] = {"unshare", "--pid", "--fork", (char *)tu_tend(), "daemon", "-c", conf, NULL};
+  unshare_pid = tu_spawn(argv, &fa);
+  cr_assert(tu_wait_file_contains(log, "info start", 20000), "%s", keep(tu_read_file(log, NULL)));
+  cr_assert(tu_file_count(log, "warn orphans") == 1 &&
+                tu_file_count(log, "mount a /proc of this PID namespace") == 1,
+            "%s", keep(tu_read_file(log, NULL)));
+  pid_t tend[2];
+  cr_assert_eq(tu_children_of(unshare_pid, tend, 2), 1);
+  kill(tend[0], SIGTERM);
+  cr_assert(tu_wait_gone(unshare_pid, 20000));
 }

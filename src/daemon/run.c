@@ -163,6 +163,14 @@ static char *setup_process(const tend_config_t *cfg) {
    * program starts can escape supervision or pile up as a zombie. */
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     LOG("warn", "subreaper", F_STR("error", strerror(errno)));
+  /* Orphans are found in /proc/self/task/PID/children: a PID namespace
+   * seeing its parent's /proc (unshare --pid without --mount-proc) hides
+   * them, and as PID 1 they would pile up as zombies. */
+  char children[64];
+  snprintf(children, sizeof(children), "/proc/self/task/%d/children", (int)getpid());
+  if (access(children, R_OK) != 0)
+    LOG("warn", "orphans", F_STR("error", strerror(errno)), F_STR("file", children),
+        F_STR("action", "orphans not reaped: mount a /proc of this PID namespace"));
   signal(SIGPIPE, SIG_IGN);
   return pidfile;
 }
