@@ -26,8 +26,8 @@
 
 static tu_daemon_t d;
 static char http_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-/* The interpreter that has prometheus_client: python3 in PATH, or
- * Debian's when another python3 (pyenv, a venv) comes first. */
+/* The interpreter that has prometheus_client: Debian's (its package
+ * python3-prometheus-client), or else the python3 in PATH. */
 static const char *python;
 
 static void stop_left_daemon(void) {
@@ -104,8 +104,10 @@ static const char *checker(void) {
 
 /* Which interpreter has prometheus_client, or skip the test. */
 static void find_python(void) {
-  static const char *const candidates[] = {"python3", "/usr/bin/python3"};
+  static const char *const candidates[] = {"/usr/bin/python3", "python3"};
   for (size_t i = 0; python == NULL && i < sizeof(candidates) / sizeof(*candidates); i++) {
+    if (candidates[i][0] == '/' && access(candidates[i], X_OK) != 0)
+      continue;
     tu_result_t r;
     char *argv[] = {(char *)candidates[i], (char *)checker(), NULL};
     static const char page[] = "# HELP x x\n# TYPE x gauge\nx 1\n";
