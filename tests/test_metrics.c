@@ -6,9 +6,10 @@
  * label escaping), restarted; a pool with tasks done, failed, running and
  * queued; a channel with messages in it. Each page is read strictly by
  * tests/metrics_check.py (prometheus_client's parser and the format's line
- * grammar, which must agree), whose JSON summary is asserted on here. The
- * suite is skipped when Python's prometheus_client is not installed.
- * Every wait is a deadline over scrapes.
+ * grammar, which must agree), whose JSON summary is asserted on here; the
+ * page test is skipped when Python's prometheus_client is not installed.
+ * Every wait is on an event (a line in the daemon's log, a file a task
+ * writes, a control command's answer) with a deadline, then one scrape.
  */
 #include "testutil.h"
 
@@ -187,20 +188,19 @@ static const char *the_state(json_t *sum, const char *group, const char *name) {
   return one != NULL ? one : "none";
 }
 
-/* Scrape until ready(sum) or 20 s (then fail with what the page said). */
-static json_t *scrape_until(bool (*ready)(json_t *sum), const char *what) {
-  int64_t end = tu_now_ms() + 20000;
-  for (;;) {
-    json_t *sum = scrape();
-    if (ready(sum))
-      return sum;
-    if (tu_now_ms() >= end) {
-      char *text = json_dumps(sum, JSON_INDENT(1) | JSON_SORT_KEYS);
-      char *log = tu_read_file(d.log, NULL);
-      cr_assert_fail("not %s within 20 s; the page:\n%s\nthe daemon's log:\n%s", what, text, log);
-    }
-    json_decref(sum);
-    poll(NULL, 0, 50);
+/* Wait (20 s at most) until the daemon's log has every line of needles
+ * (NULL-terminated): what a scrape then shows has happened. */
+static bool has_all(const char *text, const void *arg) {
+  for (const char *const *n = arg; *n != NULL; n++)
+    if (strstr(text, *n) == NULL)
+      return false;
+  return true;
+}
+
+static void wait_log(const char *const *needles) {
+  if (!tu_wait_file(d.log, has_all, needles, 20000)) {
+    char *log = tu_read_file(d.log, NULL);
+    cr_assert_fail("the daemon's log has not all of %s ... within 20 s:\n%s", needles[0], log);
   }
 }
 
@@ -266,27 +266,19 @@ static void submit(const char *script) {
   tu_result_free(&r);
 }
 
-static bool settled(json_t *sum) {
-  return strcmp(the_state(sum, "grp", "up"), "RUNNING") == 0 &&
-         strcmp(the_state(sum, "zero", "zero"), "EXITED") == 0 &&
-         strcmp(the_state(sum, "three", "three"), "EXITED") == 0 &&
-         strcmp(the_state(sum, "fatal", "fatal"), "FATAL") == 0;
-}
-
-static bool restarted(json_t *sum) {
-  return strcmp(the_state(sum, "grp", "up"), "RUNNING") == 0 &&
-         proc_value(sum, "tend_process_restarts_total", "grp", "up", NULL) == 1;
-}
-
-static bool pool_busy(json_t *sum) {
-  return value(sum, "tend_pool_tasks_done_total|name=work") == 2 &&
-         value(sum, "tend_pool_tasks_running|name=work") == 1;
-}
-
 Test(metrics, processes_pools_channels) {
   find_python();
   start_daemon();
-  json_t *sum = scrape_until(settled, "settled (up RUNNING, zero and three EXITED, fatal FATAL)");
+  static const char *const settled[] = {"program=grp:up from=STARTING to=RUNNING",
+                                        "program=zero from=RUNNING to=EXITED",
+                                        "program=three from=RUNNING to=EXITED",
+                                        "program=fatal from=BACKOFF to=FATAL", NULL};
+  wait_log(settled);
+  json_t *sum = scrape();
+  cr_assert_str_eq(the_state(sum, "grp", "up"), "RUNNING");
+  cr_assert_str_eq(the_state(sum, "zero", "zero"), "EXITED");
+  cr_assert_str_eq(the_state(sum, "three", "three"), "EXITED");
+  cr_assert_str_eq(the_state(sum, "fatal", "fatal"), "FATAL");
 
   /* One family per metric, with its type. */
   static const char *const types[][2] = {
@@ -332,23 +324,38 @@ Test(metrics, processes_pools_channels) {
   cr_assert_eq(proc_value(sum, "tend_process_restarts_total", "grp", "up", NULL), 0);
   json_decref(sum);
 
-  /* A restart: counted, and the child it stopped ended by SIGTERM. */
+  /* A restart (answered once up is RUNNING again): counted, and the
+   * child it stopped ended by SIGTERM. */
   ctl_ok("restart", "grp:up", NULL);
-  sum = scrape_until(restarted, "restarted (up RUNNING, restarts 1)");
+  sum = scrape();
+  cr_assert_str_eq(the_state(sum, "grp", "up"), "RUNNING");
+  cr_assert_eq(proc_value(sum, "tend_process_restarts_total", "grp", "up", NULL), 1);
   cr_assert_eq(proc_value(sum, "tend_process_exits_total", "grp", "up", "signal=SIGTERM"), 1);
   json_decref(sum);
 
-  /* The pool: one task fails, one succeeds, one runs, one waits. */
+  /* The pool, one task at a time: one fails, one succeeds (each exit is
+   * logged where it is counted), the third runs (it says so in a file of
+   * its own), the fourth waits. */
   submit("exit 2");
   submit("exit 0");
-  submit("exec sleep 1000");
+  char *running = tu_fmt("%s/running", d.dir);
+  char *third = tu_fmt("echo yes > '%s'; exec sleep 1000", running);
+  submit(third);
   submit("exit 0");
+  static const char *const done[] = {"exit program=pool:work/1 ", "exit program=pool:work/2 ",
+                                     NULL};
+  wait_log(done);
+  cr_assert(tu_wait_file_contains(running, "yes", 20000), "the third task did not start");
+  free(third);
+  free(running);
   /* The channel: three messages in, one out. */
   ctl_ok("put", "q", "a");
   ctl_ok("put", "q", "b");
   ctl_ok("put", "q", "c");
   ctl_ok("get", "q", NULL);
-  sum = scrape_until(pool_busy, "two tasks done and one running");
+  sum = scrape();
+  cr_assert_eq(value(sum, "tend_pool_tasks_done_total|name=work"), 2);
+  cr_assert_eq(value(sum, "tend_pool_tasks_running|name=work"), 1);
   cr_assert_eq(value(sum, "tend_pool_workers|name=work"), 1);
   cr_assert_eq(value(sum, "tend_pool_tasks_failed_total|name=work"), 1);
   cr_assert_eq(value(sum, "tend_pool_tasks_queued|name=work"), 1);
