@@ -606,7 +606,6 @@ Test(compat, supervisord_keys_without_meaning_are_one_notice) {
              "loglevel = info\n"
              "nodaemon = false\n"
              "silent = false\n"
-             "identifier = supervisor\n"
              "nocleanup = true\n"
              "strip_ansi = false\n"
              "\n"
@@ -615,9 +614,9 @@ Test(compat, supervisord_keys_without_meaning_are_one_notice) {
              "startsecs = 0\n");
   start_ok(&d);
   wait_running(&d, "p");
-  const char *keys[] = {"logfile_maxbytes", "logfile_backups", "loglevel",  "nodaemon",
-                        "silent",           "identifier",      "nocleanup", "strip_ansi"};
-  for (int i = 0; i < 8; i++) {
+  const char *keys[] = {"logfile_maxbytes", "logfile_backups", "loglevel",
+                        "nodaemon",         "silent",          "nocleanup", "strip_ansi"};
+  for (int i = 0; i < 7; i++) {
     cr_assert(line_with(d.log, "notice", "tend.conf:5:", "[supervisord]", keys[i], NULL),
               "no notice for %s:\n%s", keys[i], daemon_log(&d));
     cr_assert_eq(tu_file_count(d.log, keys[i]), 1, "%s reported more than once:\n%s", keys[i],
@@ -1002,6 +1001,56 @@ Test(compat, supervisor_env_names_are_supervisords) {
                      "%s: SUPERVISOR_ENABLED, SUPERVISOR_PROCESS_NAME, SUPERVISOR_GROUP_NAME "
                      "are '%s', supervisord's would be '%s'", names[i], got, want[i]);
   }
+  stop_daemon(&d);
+}
+
+/* A program calls the daemon back as supervisord's programs and event
+ * listeners do: supervisor.childutils.getRPCInterface(os.environ), which
+ * reads SUPERVISOR_SERVER_URL (the Unix socket when there is one), and
+ * asks for its own entry while the daemon is busy starting it. */
+Test(compat, children_reach_the_daemon_through_supervisor_server_url) {
+  const char *python = getenv("TEND_PYTHON") != NULL ? getenv("TEND_PYTHON") : "/usr/bin/python3";
+  char *probe[] = {(char *)python, "-c", "import supervisor.childutils", NULL};
+  tu_result_t pr;
+  tu_run(probe, NULL, 0, 30000, &pr);
+  bool missing = pr.exit_code != 0;
+  tu_result_free(&pr);
+  if (missing)
+    cr_skip("SKIPPED: Python's supervisor module is missing (%s -c 'import supervisor'): "
+            "install Debian's supervisor package, as dev.sh does", python);
+  setup_dir(&d);
+  const char *script = fmt("%s/probe.py", d.dir);
+  tu_write_file(script,
+                "import os, sys\n"
+                "from supervisor import childutils\n"
+                "rpc = childutils.getRPCInterface(os.environ)\n"
+                "name = os.environ['SUPERVISOR_GROUP_NAME'] + ':' + "
+                "os.environ['SUPERVISOR_PROCESS_NAME']\n"
+                "info = rpc.supervisor.getProcessInfo(name)\n"
+                "print(os.environ['SUPERVISOR_SERVER_URL'], rpc.supervisor.getIdentification(),\n"
+                "      info['group'], info['name'], info['pid'] == os.getpid(), flush=True)\n");
+  write_conf(&d, true,
+             fmt("[supervisord]\n"
+                 "identifier = box-1\n"
+                 "[unix_http_server]\n"
+                 "file = %%(here)s/http.sock\n"
+                 "[group:web]\n"
+                 "programs = probe\n"
+                 "[program:probe]\n"
+                 "command = %s %s\n"
+                 "startsecs = 0\n"
+                 "autorestart = false\n",
+                 python, script));
+  start_ok(&d);
+  const char *out = fmt("%s/log/web:probe.out", d.dir);
+  const char *want = fmt("unix://%s/http.sock box-1 web probe True\n", d.dir);
+  bool seen = tu_wait_file_contains(out, want, 20000);
+  char *got = tu_read_file(out, NULL);
+  char *err = tu_read_file(fmt("%s/log/web:probe.err", d.dir), NULL);
+  cr_assert(seen, "the program's output is '%s', not '%s' (stderr: %s)", got ? got : "",
+            want, err ? err : "");
+  free(got);
+  free(err);
   stop_daemon(&d);
 }
 

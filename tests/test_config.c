@@ -1180,6 +1180,23 @@ Test(config, fcgi_program) {
 
 /* ---- [unix_http_server] and [inet_http_server] (issue #16) ------------------ */
 
+/* getIdentification's answer, as dashboards over several servers show it. */
+Test(config, supervisord_identifier) {
+  tend_diag_t d;
+  tend_config_t *c = load_ok("[supervisord]\nidentifier = web-%(ENV_HOME)s\n", &d);
+  cr_assert_str_eq(c->identifier, fmt("web-%s", getenv("HOME")));
+  cr_assert_eq(d.nnotices, 0, "identifier is used: %s", d.nnotices ? d.notices[0] : "");
+  tend_config_t *copy = tend_config_dup(c);
+  cr_assert_str_eq(copy->identifier, c->identifier);
+  tend_config_free(copy);
+  tend_config_free(c);
+  tend_diag_free(&d);
+  c = load_ok("[supervisord]\n", &d);
+  cr_assert_null(c->identifier, "unset: the method answers supervisord's default");
+  tend_config_free(c);
+  tend_diag_free(&d);
+}
+
 Test(config, http_server_sections_with_supervisords_defaults) {
   tend_diag_t d;
   tend_config_t *c = load_ok("[unix_http_server]\n"

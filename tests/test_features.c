@@ -416,3 +416,119 @@ Test(features, ready_fd_notification) {
   cr_assert(tu_wait_file_contains(d.log, "program=after from=STARTING to=RUNNING", 5000));
   tu_daemon_stop(&d);
 }
+
+/* ---- a vital program brings the daemon down (on_exit, on_fatal) ------------- */
+
+/* The pid of a RUNNING process, waiting for it (deadline). */
+static int running_pid(const char *name) {
+  char *line = tu_fmt("program=%s from=STARTING to=RUNNING", name);
+  bool up = tu_wait_file_contains(d.log, line, 10000);
+  free(line);
+  cr_assert(up, "%s never RUNNING", name);
+  json_t *e = status_of(name);
+  int pid = (int)json_integer_value(json_object_get(e, "pid"));
+  json_decref(e);
+  cr_assert_gt(pid, 0);
+  return pid;
+}
+
+/* The daemon exits on its own within the deadline: its wait status. */
+static int daemon_exits(void) {
+  bool gone = tu_wait_gone(d.pid, 20000);
+  char *log = tu_read_file(d.log, NULL);
+  cr_assert(gone, "the daemon is still running; its log:\n%s", log);
+  free(log);
+  return tu_daemon_stop(&d);
+}
+
+/* on_exit = shutdown: the program is not restarted, the daemon stops the
+ * others and exits with the program's code (exit_code = first); a line
+ * says which program and why. */
+Test(features, on_exit_shutdown_brings_the_daemon_down_with_the_code) {
+  tu_daemon_start(&d, "[tend]\nexit_code = first\n"
+                      "[program:main]\ncommand = sh -c 'read x; exit 3'\nstartsecs = 0\n"
+                      "on_exit = shutdown\nautorestart = true\n"
+                      "[program:side]\ncommand = sleep 300\nstartsecs = 0\n");
+  running_pid("main");
+  int side = running_pid("side");
+  tu_result_t r;
+  tu_ctl(&d, &r, "send", "main", "go", NULL);
+  cr_assert_eq(r.exit_code, 0, "%s", r.err);
+  tu_result_free(&r);
+  /* tu_daemon_stop removes the directory: read the log first */
+  cr_assert(tu_wait_file_contains(d.log, "shutdown program=main", 20000));
+  cr_assert(tu_wait_file_contains(d.log, "state=complete", 20000));
+  char *log = tu_read_file(d.log, NULL);
+  cr_assert_eq(tu_file_count(d.log, "spawn program=main"), 1, "main restarted:\n%s", log);
+  int status = daemon_exits();
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 3,
+            "the daemon's wait status is %d, not exit 3; its log:\n%s", status, log);
+  cr_assert(strstr(log, "exit program=main") && strstr(log, "action=\"shutdown (on_exit)\""),
+            "the exit line says what follows:\n%s", log);
+  cr_assert(strstr(log, "reason=\"on_exit = shutdown: EXITED\" exit_code=3 signal=null "
+                        "daemon_exit_code=3"),
+            "%s", log);
+  cr_assert(strstr(log, "exit program=side"), "side was stopped:\n%s", log);
+  cr_assert(!tu_alive(side));
+  free(log);
+}
+
+/* A stop asked for is no reason to go down; an expected exit is one, and
+ * without exit_code = first the daemon exits 0. A signal gives 128 + it. */
+Test(features, on_exit_ignores_stops_asked_for) {
+  tu_daemon_start(&d, "[program:main]\ncommand = sh -c 'read x; exit 0'\nstartsecs = 0\n"
+                      "on_exit = shutdown\n");
+  running_pid("main");
+  tu_result_t r;
+  tu_ctl(&d, &r, "stop", "main", NULL);
+  cr_assert_eq(r.exit_code, 0, "%s", r.err);
+  tu_result_free(&r);
+  tu_ctl(&d, &r, "start", "main", NULL);
+  cr_assert_eq(r.exit_code, 0, "%s: the daemon went down on a stop", r.err);
+  tu_result_free(&r);
+  tu_ctl(&d, &r, "send", "main", "go", NULL);
+  tu_result_free(&r);
+  int status = daemon_exits();
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status %d", status);
+}
+
+Test(features, on_exit_signal_gives_128_plus_it) {
+  tu_daemon_start(&d, "[tend]\nexit_code = first\n"
+                      "[program:main]\ncommand = sh -c 'read x; kill -9 $$'\nstartsecs = 0\n"
+                      "on_exit = shutdown\n");
+  running_pid("main");
+  tu_result_t r;
+  tu_ctl(&d, &r, "send", "main", "go", NULL);
+  tu_result_free(&r);
+  cr_assert(tu_wait_file_contains(d.log, "exit_code=null signal=SIGKILL daemon_exit_code=137",
+                                  20000));
+  int status = daemon_exits();
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 137, "wait status %d", status);
+}
+
+/* on_fatal = shutdown: a crash after RUNNING is restarted as usual; FATAL
+ * (here: it cannot be spawned) brings the daemon down, 127 as a shell's
+ * command not found. */
+Test(features, on_fatal_shutdown_waits_for_fatal) {
+  tu_daemon_start(&d, "[tend]\nexit_code = first\n"
+                      "[program:crashy]\ncommand = sh -c 'read x; kill -9 $$'\nstartsecs = 0\n"
+                      "on_fatal = shutdown\nautorestart = true\n"
+                      "[program:later]\ncommand = /nonexistent/tend-test\nstartretries = 0\n"
+                      "autostart = false\non_fatal = shutdown\n");
+  int pid = running_pid("crashy");
+  tu_result_t r;
+  tu_ctl(&d, &r, "send", "crashy", "go", NULL);
+  tu_result_free(&r);
+  /* a quick crash: backed off, then started again */
+  cr_assert(tu_wait_file_contains(d.log, "program=crashy from=BACKOFF to=STARTING", 10000));
+  int again = running_pid("crashy");
+  cr_assert_neq(again, pid, "restarted: a crash is not FATAL");
+  cr_assert(tu_alive(d.pid));
+  tu_ctl(&d, &r, "start", "later", NULL);
+  cr_assert_neq(r.exit_code, 0, "a program that cannot run does not start");
+  tu_result_free(&r);
+  cr_assert(tu_wait_file_contains(d.log, "shutdown program=later reason=\"on_fatal = shutdown: "
+                                         "FATAL\"", 20000));
+  int status = daemon_exits();
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 127, "wait status %d", status);
+}

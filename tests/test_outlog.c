@@ -563,6 +563,39 @@ Test(outlog, device_is_never_rotated) {
   tu_rmdir(dir);
 }
 
+/* stdout_logfile = /dev/stdout, as container users write it: the daemon's
+ * own descriptor, duplicated (its offset shared: a file a shell opened
+ * with '>' is not overwritten), never rotated, lines prefixed. */
+Test(outlog, daemon_stdout_is_shared_never_rotated_and_prefixed) {
+  cr_assert_eq(outlog_stdio_fd("/dev/stdout"), 1);
+  cr_assert_eq(outlog_stdio_fd("/proc/self/fd/2"), 2);
+  cr_assert_eq(outlog_stdio_fd("/dev/fd/2"), 2);
+  cr_assert_eq(outlog_stdio_fd("/dev/stdout.log"), 0);
+  char *dir = tu_tmpdir();
+  char *path = join(dir, "out");
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644); /* no O_APPEND, as '>' */
+  cr_assert(fd >= 0);
+  int saved = dup(1);
+  cr_assert(dup2(fd, 1) == 1);
+  close(fd);
+  cr_assert_eq(write(1, "before\n", 7), 7);
+  outlog_t l;
+  cr_assert_eq(outlog_open(&l, "/dev/stdout", 10, 2), 0);
+  cr_assert_eq(outlog_set_prefix(&l, "web | "), 0);
+  cr_assert_eq(outlog_write(&l, "one\ntwo\nthr", 11), 0);
+  cr_assert_eq(outlog_write(&l, "ee\n", 3), 0);
+  cr_assert_eq(write(1, "after\n", 6), 6);
+  outlog_close(&l);
+  cr_assert(dup2(saved, 1) == 1);
+  close(saved);
+  expect_file(path, "before\nweb | one\nweb | two\nweb | three\nafter\n");
+  cr_assert_eq(l.lines, 3);
+  struct stat st;
+  cr_assert_eq(lstat("/dev/stdout", &st), 0, "the device's link is where it was");
+  free(path);
+  tu_rmdir(dir);
+}
+
 Test(outlog, tail_within_one_file) {
   char *dir = tu_tmpdir();
   char *path = join(dir, "tail.log");

@@ -26,6 +26,12 @@ typedef enum {
   TEND_AUTORESTART_UNEXPECTED,
 } tend_autorestart_t;
 
+/* on_exit / on_fatal (tend): what a program's end does to the daemon. */
+typedef enum {
+  TEND_ON_IGNORE = 0, /* the usual rules (autorestart, startretries) */
+  TEND_ON_SHUTDOWN,   /* the daemon stops everything and exits */
+} tend_on_t;
+
 typedef enum {
   TEND_LOGFMT_TEXT = 0,
   TEND_LOGFMT_JSON,
@@ -120,6 +126,12 @@ typedef struct {
   char *ready_path;  /* TEND_READY_UNIX */
   double ready_timeout; /* default 60: then it is a failed start */
 
+  /* A vital program (tend, s6-overlay's S6_BEHAVIOUR_IF_STAGE2_FAILS): on_exit
+   * = shutdown brings the daemon down when the program ends in any way but
+   * a stop asked for (it is not restarted); on_fatal = shutdown when it is
+   * FATAL (its starts failed startretries times). Default ignore. */
+  tend_on_t on_exit, on_fatal;
+
   tend_fcgi_socket_t fcgi; /* [fcgi-program:x]: its socket (fcgi.url set) */
 
   char *file; /* where the section is, for messages */
@@ -193,6 +205,14 @@ typedef struct {
   tend_logfmt_t log_format;
   char *logdir;     /* child logs (AUTO); default "<config dir>/log" */
   char *pidfile;    /* NULL: none */
+  bool stdout_prefix;   /* [tend] stdout_prefix: child logs written to the
+                           daemon's own stdout/stderr start each line with
+                           "NAME | ", as docker compose's */
+  bool exit_code_first; /* [tend] exit_code = first: the daemon exits with
+                           the code (128 + signal) of the program whose
+                           on_exit/on_fatal brought it down; else 0 */
+  char *identifier; /* [supervisord] identifier, for getIdentification;
+                       NULL: supervisord's "supervisor" */
   int umask;        /* -1: unchanged; [supervisord] umask */
   long minfds, minprocs; /* [supervisord]; 0: not set */
   char *syslog_socket; /* where syslog lines go: a Unix datagram socket;

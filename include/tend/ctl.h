@@ -153,6 +153,9 @@ typedef struct {
   int64_t lines, count, timeout_ms;
   int stream; /* 0 stdout, 1 stderr */
   bool wait, eof, follow, split, nowait;
+  /* Not on the wire: set by the daemon's own front ends (XML-RPC) that
+   * never show RSS and CPU, so status skips its scan of /proc. */
+  bool no_resources;
   const char *data; /* the frame's data (never NULL in a decoded request) */
   size_t len;
 } tend_ctl_req_t;

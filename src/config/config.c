@@ -561,7 +561,7 @@ static void read_supervisord(struct ctx *x, cfg_section_t *s, bool tend_logfile,
   static const char *const unused[] = {
       "logfile", "logfile_maxbytes", "logfile_backups", "loglevel",  "pidfile",
       "nodaemon", "silent",          "nocleanup",       "user",      "directory",
-      "strip_ansi", "identifier",    NULL};
+      "strip_ansi", NULL};
   tend_config_t *c = x->c;
   char *here = cfg_path_dir(s->file);
   if (here == NULL) {
@@ -595,6 +595,7 @@ static void read_supervisord(struct ctx *x, cfg_section_t *s, bool tend_logfile,
     c->logfile = get_path(x, s, "logfile", &v, &bad);
   if (!tend_pidfile)
     c->pidfile = get_path(x, s, "pidfile", &v, &bad);
+  value_of(x, s, "identifier", &v, &c->identifier, NULL);
   leftover_keys(x, s, unused, true);
   free(here);
 }
@@ -709,6 +710,11 @@ static void read_tend(struct ctx *x, cfg_section_t *s) {
   int target;
   if (get_choice(x, s, "log_target", &v, targets, 0, "file or syslog", &target))
     c->log_syslog = target == 1;
+  get_bool(x, s, "stdout_prefix", &v, false, &c->stdout_prefix);
+  static const char *const codes[] = {"zero", "first", NULL};
+  int code;
+  if (get_choice(x, s, "exit_code", &v, codes, 0, "zero or first", &code))
+    c->exit_code_first = code == 1;
   if ((p = get_path(x, s, "logdir", &v, &bad)) != NULL)
     c->logdir = p;
   if ((p = get_path(x, s, "pidfile", &v, &bad)) != NULL)
@@ -839,6 +845,7 @@ struct program_common {
   char *ready_host, *ready_path;
   int ready_port;
   double ready_timeout;
+  tend_on_t on_exit, on_fatal;
   char *stdout_channel, *stdin_channel;
   cfg_entry_t *stdout_channel_e, *stdin_channel_e;
   tend_fcgi_socket_t fcgi; /* [fcgi-program:x] only */
@@ -1070,6 +1077,12 @@ static bool read_tend_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
   ok &= get_parsed(x, s, "ready", v, parse_ready, pc,
                    "fd:N (N >= 3), tcp:HOST:PORT, unix:PATH or startsecs");
   ok &= get_seconds(x, s, "ready_timeout", v, 60, &pc->ready_timeout);
+  static const char *const ons[] = {"ignore", "shutdown", NULL};
+  int on;
+  ok &= get_choice(x, s, "on_exit", v, ons, TEND_ON_IGNORE, "ignore or shutdown", &on);
+  pc->on_exit = (tend_on_t)on;
+  ok &= get_choice(x, s, "on_fatal", v, ons, TEND_ON_IGNORE, "ignore or shutdown", &on);
+  pc->on_fatal = (tend_on_t)on;
   ok &= value_of(x, s, "stdout_channel", v, &pc->stdout_channel, &pc->stdout_channel_e) >= 0;
   ok &= value_of(x, s, "stdin_channel", v, &pc->stdin_channel, &pc->stdin_channel_e) >= 0;
   return ok;
@@ -1315,6 +1328,8 @@ static void copy_settings(tend_program_t *p, const struct program_common *pc) {
   p->ready_fd = pc->ready_fd;
   p->ready_port = pc->ready_port;
   p->ready_timeout = pc->ready_timeout;
+  p->on_exit = pc->on_exit;
+  p->on_fatal = pc->on_fatal;
   p->depends_on_line = pc->depends_on_line;
 }
 
@@ -2070,6 +2085,7 @@ void tend_config_free(tend_config_t *c) {
   free(c->logfile);
   free(c->logdir);
   free(c->pidfile);
+  free(c->identifier);
   free(c->syslog_socket);
   http_conf_free(&c->unix_http);
   http_conf_free(&c->inet_http);
@@ -2138,7 +2154,8 @@ bool tend_program_same(const tend_program_t *a, const tend_program_t *b) {
          a->backoff_factor == b->backoff_factor && strv_same_or_null(a->depends_on, b->depends_on) &&
          a->ready == b->ready && a->ready_fd == b->ready_fd && a->ready_port == b->ready_port &&
          str_same(a->ready_host, b->ready_host) && str_same(a->ready_path, b->ready_path) &&
-         a->ready_timeout == b->ready_timeout && str_same(a->stdout_channel, b->stdout_channel) &&
+         a->ready_timeout == b->ready_timeout && a->on_exit == b->on_exit &&
+         a->on_fatal == b->on_fatal && str_same(a->stdout_channel, b->stdout_channel) &&
          str_same(a->stdin_channel, b->stdin_channel) && str_same(a->fcgi.url, b->fcgi.url) &&
          a->fcgi.backlog == b->fcgi.backlog && a->fcgi.mode == b->fcgi.mode &&
          str_same(a->fcgi.owner, b->fcgi.owner);

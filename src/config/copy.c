@@ -94,6 +94,7 @@ static void copy_rest(tend_config_t *c, bool *ok) {
   c->logfile = dup_str(c->logfile, ok);
   c->logdir = dup_str(c->logdir, ok);
   c->pidfile = dup_str(c->pidfile, ok);
+  c->identifier = dup_str(c->identifier, ok);
   c->syslog_socket = dup_str(c->syslog_socket, ok);
   copy_http(&c->unix_http, ok);
   copy_http(&c->inet_http, ok);

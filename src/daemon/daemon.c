@@ -56,6 +56,10 @@ struct daemon {
   tend_config_t *pending; /* read by a reread, not applied whole
                              (daemon/reread.c); NULL: the one in force */
   bool stopping;
+  /* A vital program ended (on_exit/on_fatal = shutdown): the shutdown is
+   * begun from the loop, not inside the supervisor's state change. */
+  uv_timer_t vital_timer;
+  int exit_code; /* of the daemon: [tend] exit_code = first sets it */
   int stopping_left; /* services not stopped yet (+ 1 while asking them) */
   bool closed;       /* all stopped, every connection closed */
 };
@@ -155,6 +159,7 @@ static void finish_shutdown(daemon_t *d) {
   for (int i = 0; i < d->nsigs; i++)
     uv_close((uv_handle_t *)&d->sigs[i], closed_cb);
   d->nsigs = 0;
+  uv_close((uv_handle_t *)&d->vital_timer, closed_cb);
   d->closed = true;
   LOG("info", "shutdown", F_STR("state", "complete"));
 }
@@ -178,6 +183,32 @@ static void shutdown_daemon(daemon_t *d) {
   for (int i = 0; i < NSERVICES; i++)
     d->services[i].ops->shutdown(d->services[i].self, (service_done_t){service_stopped_cb, d});
   service_stopped_cb(d);
+}
+
+static void vital_timer_cb(uv_timer_t *t) { shutdown_daemon(t->data); }
+
+/* p, whose on_exit or on_fatal (key) is shutdown, has ended so: one line
+ * says which program brings the daemon down and why, and with exit_code
+ * = first its code (128 + signal; 127 when it never ran, as a shell's
+ * command not found) becomes the daemon's. The first such end decides. */
+static void vital_ended(void *arg, sv_proc_t *p, const char *key) {
+  daemon_t *d = arg;
+  if (d->stopping || uv_is_active((uv_handle_t *)&d->vital_timer))
+    return;
+  int code = !p->has_exit ? 127 : p->last_signal ? 128 + p->last_signal : (int)p->last_exit;
+  bool first = p->gen->config->exit_code_first;
+  if (first)
+    d->exit_code = code;
+  char reason[64], sig[32];
+  snprintf(reason, sizeof(reason), "%s = shutdown: %s", key, pstate_name(p->state));
+  LOG("warn", "shutdown", F_STR("program", p->name), F_STR("reason", reason),
+      !p->has_exit || p->last_signal ? (log_field_t)F_NULL("exit_code")
+                                     : (log_field_t)F_INT("exit_code", p->last_exit),
+      p->has_exit && p->last_signal
+          ? (log_field_t)F_STR("signal", tend_signame(p->last_signal, sig, sizeof(sig)))
+          : (log_field_t)F_NULL("signal"),
+      F_INT("daemon_exit_code", first ? code : 0));
+  uv_timer_start(&d->vital_timer, vital_timer_cb, 0, 0);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -265,6 +296,8 @@ static int services_init(daemon_t *d) {
   dpools_init(&d->pools, &d->loop);
   dworkers_init(&d->workers, &d->loop);
   dsv_init(&d->sv, &d->loop, &d->chans.set);
+  d->sv.vital = vital_ended;
+  d->sv.vital_arg = d;
   rpc_init(&d->rpc, d, &d->loop);
   const service_t list[NSERVICES] = {
       {&dchan_ops, &d->chans}, /* first: the programs' channels must exist */
@@ -300,6 +333,8 @@ int daemon_new(daemon_t **out, const char *config_path, unsigned config_flags) {
     free(d);
     return r;
   }
+  uv_timer_init(&d->loop, &d->vital_timer);
+  d->vital_timer.data = d;
   ctl_server_init(&d->ctl, &d->loop, on_request, conn_gone);
   d->ctl.data = d;
   r = services_init(d);
@@ -338,6 +373,8 @@ dpools_t *daemon_pools(daemon_t *d) { return &d->pools; }
 dchan_t *daemon_chans(daemon_t *d) { return &d->chans; }
 
 bool daemon_stopping(const daemon_t *d) { return d->stopping; }
+
+int daemon_exit_code(const daemon_t *d) { return d->exit_code; }
 
 const char *daemon_config_path(const daemon_t *d) { return d->config_path; }
 

@@ -58,6 +58,10 @@ struct sv *daemon_supervisor(daemon_t *d);
 /* Shutting down: nothing may start or change any more. */
 bool daemon_stopping(const daemon_t *d);
 
+/* What the daemon exits with: 0, or with [tend] exit_code = first the
+ * code of the program whose on_exit/on_fatal = shutdown brought it down. */
+int daemon_exit_code(const daemon_t *d);
+
 /* A config's notices and errors: to the daemon's log, or to stderr. */
 void daemon_print_diag(const tend_diag_t *diag, bool to_log);
 

@@ -290,7 +290,7 @@ static void serve_logtail(rpc_t *r, http_req_t *req, const char *rest) {
   call->scratch = scratch;
   call->req = req;
   http_req_on_gone(req, gone_cb, call);
-  tend_ctl_req_t status = {.cmd = CTL_CMD_STATUS};
+  tend_ctl_req_t status = {.cmd = CTL_CMD_STATUS, .no_resources = true};
   rpc_ctl(call, &status, logtail_looked_up);
 }
 

@@ -106,7 +106,7 @@ static void tail_looked_up(rpc_call_t *call, json_t *reply) {
 
 static void with_status(rpc_call_t *call, bool err, rpc_then_fn then) {
   call->scratch = json_pack("{s:b}", "stderr", err);
-  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS};
+  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS, .no_resources = true};
   rpc_ctl(call, &req, then);
 }
 
@@ -149,7 +149,7 @@ static void clear_looked_up(rpc_call_t *call, json_t *reply) {
 }
 
 RPC_METHOD(clearProcessLogs) {
-  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS};
+  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS, .no_resources = true};
   rpc_ctl(call, &req, clear_looked_up);
 }
 
@@ -177,6 +177,6 @@ static void clear_all(rpc_call_t *call, json_t *reply) {
 }
 
 RPC_METHOD(clearAllProcessLogs) {
-  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS};
+  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS, .no_resources = true};
   rpc_ctl(call, &req, clear_all);
 }

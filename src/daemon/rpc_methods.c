@@ -231,7 +231,7 @@ static void with_infos(rpc_call_t *call, infos_fn then) {
   if (call->scratch == NULL)
     call->scratch = json_object();
   call->next = then;
-  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS};
+  tend_ctl_req_t req = {.cmd = CTL_CMD_STATUS, .no_resources = true};
   rpc_ctl(call, &req, status_cb);
 }
 
@@ -489,7 +489,11 @@ static RPC_METHOD(getState) {
 static RPC_METHOD(getPID) { rpc_return(call, json_integer(getpid())); }
 static RPC_METHOD(getAPIVersion) { rpc_return(call, json_string(API_VERSION)); }
 static RPC_METHOD(getSupervisorVersion) { rpc_return(call, json_string(SUPERVISOR_VERSION)); }
-static RPC_METHOD(getIdentification) { rpc_return(call, json_string(IDENTIFICATION)); }
+static RPC_METHOD(getIdentification) {
+  const tend_config_t *cfg = call->rpc->cfg;
+  rpc_return(call, json_string(cfg != NULL && cfg->identifier != NULL ? cfg->identifier
+                                                                       : IDENTIFICATION));
+}
 
 /* ---- stdin, remote events ------------------------------------------------------------- */
 

@@ -191,6 +191,7 @@ int tend_daemon_run(const char *config_path, unsigned config_flags) {
   daemon_apply(d, cfg);
 
   uv_run(daemon_loop(d), UV_RUN_DEFAULT);
+  int code = daemon_exit_code(d);
   if (daemon_close(d) != 0)
     LOG("error", "exit", F_STR("error", "handles left open at exit"));
   tend_proc_set_watch(NULL, NULL);
@@ -199,5 +200,5 @@ int tend_daemon_run(const char *config_path, unsigned config_flags) {
     unlink(pidfile);
   free(pidfile);
   log_close();
-  return 0;
+  return code;
 }

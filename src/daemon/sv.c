@@ -321,7 +321,8 @@ static void req_status(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {
   if (objs != NULL) {
     for (size_t i = 0; i < n; i++)
       objs[i] = proc_json(list[i]);
-    add_resources(d, list, objs, n);
+    if (!req->no_resources)
+      add_resources(d, list, objs, n);
     for (size_t i = 0; i < n; i++)
       json_array_append_new(arr, objs[i]);
   }
@@ -417,11 +418,27 @@ void dsv_notify(dsv_t *d) {
   }
 }
 
+/* Which setting makes p's entering state to bring the daemon down:
+ * "on_exit" (any end but a stop asked for: EXITED, or FATAL when it never
+ * got to run), "on_fatal", or NULL. */
+static const char *vital_key(const sv_proc_t *p, pstate_t to) {
+  const tend_program_t *c = p->conf;
+  if (to == PS_EXITED && c->on_exit == TEND_ON_SHUTDOWN)
+    return "on_exit";
+  if (to == PS_FATAL && c->on_fatal == TEND_ON_SHUTDOWN)
+    return "on_fatal";
+  if (to == PS_FATAL && c->on_exit == TEND_ON_SHUTDOWN)
+    return "on_exit";
+  return NULL;
+}
+
 static void hook_state(sv_proc_t *p, pstate_t from, pstate_t to) {
   dsv_t *d = dsv_of(p->sv);
   (void)from;
-  (void)to;
   dsv_notify(d);
+  const char *key = vital_key(p, to);
+  if (key != NULL && !d->stopping && d->vital != NULL)
+    d->vital(d->vital_arg, p, key);
   for (pending_t *pd = LIST_FIRST(&d->pending), *next; pd != NULL; pd = next) {
     next = LIST_NEXT(pd, link);
     for (size_t i = 0; i < pd->n; i++) {

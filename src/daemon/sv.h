@@ -28,6 +28,11 @@ typedef struct dsv {
   bool ready_sent; /* READY=1 told to systemd */
   char last_status[160];
   service_done_t done; /* shutdown: once every program has stopped */
+  /* A program with on_exit or on_fatal = shutdown has ended so (key names
+   * the setting): the daemon's to act on, since it brings down more than
+   * the programs. */
+  void (*vital)(void *arg, sv_proc_t *p, const char *key);
+  void *vital_arg;
 } dsv_t;
 
 /* The supervisor on loop, its programs wired to the channels of chans. */

@@ -24,8 +24,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* A line takes at most 4 entries (time stamp, kept partial, bytes of the
- * chunk, added newline); consecutive lines of the chunk share one entry, so the array
+/* A line takes at most 5 entries (prefix, time stamp, kept partial, bytes
+ * of the chunk, added newline); consecutive lines of the chunk share one entry, so the array
  * only fills up with cut long lines, and flushing early is then harmless. */
 #define BATCH_IOV 64
 #define TAIL_BLOCK (64 * 1024)
@@ -54,9 +54,30 @@ static void batch_error(batch_t *b, int err, bool drop) {
     b->fail = err;
 }
 
+int outlog_stdio_fd(const char *path) {
+  static const char *const names[][3] = {
+      {"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"},
+      {"/dev/stderr", "/dev/fd/2", "/proc/self/fd/2"},
+  };
+  for (int fd = 1; fd <= 2; fd++)
+    for (int i = 0; i < 3; i++)
+      if (strcmp(path, names[fd - 1][i]) == 0)
+        return fd;
+  return 0;
+}
+
 static int open_live(outlog_t *l) {
   if (l->path == NULL)
     return -ENOMEM;
+  int stdio = outlog_stdio_fd(l->path);
+  if (stdio != 0) {
+    l->fd = fcntl(stdio, F_DUPFD_CLOEXEC, 3);
+    /* Never rotated, even when the daemon's stdout is a regular file:
+     * renaming "/dev/stdout" would move the device's link itself. */
+    l->maxbytes = 0;
+    l->size = 0;
+    return l->fd < 0 ? -errno : 0;
+  }
   /* O_NOCTTY: tend may be a session leader without a terminal, and a log
    * path naming a tty must not become its controlling terminal. */
   const int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY;
@@ -271,7 +292,7 @@ static void emit(batch_t *b, const char *a, size_t alen, const char *c, size_t c
     b->tslen = strlen(b->ts);
     b->ts[b->tslen++] = ' ';
   }
-  size_t len = b->tslen + alen + clen + (add_nl ? 1 : 0);
+  size_t len = l->prefix_len + b->tslen + alen + clen + (add_nl ? 1 : 0);
   uint64_t cur = l->size + b->bytes;
   if (l->maxbytes > 0 && cur > 0 && cur + len > l->maxbytes && !b->norotate) {
     /* Rotate before the line, unless the file is empty: a line longer
@@ -283,13 +304,13 @@ static void emit(batch_t *b, const char *a, size_t alen, const char *c, size_t c
       return;
     }
   }
-  if (b->niov + 4 > BATCH_IOV && batch_flush(b) < 0) {
+  if (b->niov + 5 > BATCH_IOV && batch_flush(b) < 0) {
     l->dropped++;
     return;
   }
-  const char *part[4] = {b->ts, a, c, newline};
-  size_t plen[4] = {b->tslen, alen, clen, add_nl ? 1 : 0};
-  for (int i = 0; i < 4; i++) {
+  const char *part[5] = {l->prefix, b->ts, a, c, newline};
+  size_t plen[5] = {l->prefix_len, b->tslen, alen, clen, add_nl ? 1 : 0};
+  for (int i = 0; i < 5; i++) {
     if (plen[i] == 0)
       continue;
     struct iovec *last = b->niov > 0 ? &b->iov[b->niov - 1] : NULL;
@@ -367,6 +388,8 @@ int outlog_open(outlog_t *l, const char *path, uint64_t maxbytes, int backups) {
   l->lines = 0;
   l->dropped = 0;
   l->timestamps = false;
+  l->prefix = NULL;
+  l->prefix_len = 0;
   l->path = strdup(path);
   int r = l->path == NULL ? -ENOMEM : open_live(l);
   l->last_error = r;
@@ -410,6 +433,16 @@ int outlog_write(outlog_t *l, const char *data, size_t n) {
   return ret;
 }
 
+int outlog_set_prefix(outlog_t *l, const char *prefix) {
+  char *p = prefix != NULL ? strdup(prefix) : NULL;
+  if (prefix != NULL && p == NULL)
+    return -ENOMEM;
+  free(l->prefix);
+  l->prefix = p;
+  l->prefix_len = p != NULL ? strlen(p) : 0;
+  return 0;
+}
+
 int outlog_flush(outlog_t *l) {
   if (l->partial_len == 0)
     return 0;
@@ -435,6 +468,9 @@ void outlog_close(outlog_t *l) {
   close_live(l);
   free(l->path);
   free(l->partial);
+  free(l->prefix);
+  l->prefix = NULL;
+  l->prefix_len = 0;
   l->path = NULL;
   l->partial = NULL;
   l->partial_len = 0;

@@ -45,6 +45,10 @@ typedef struct {
   uint64_t dropped;  /* lines that could not be written */
   bool timestamps;   /* prefix each line with an RFC 3339 time and a space
                         (set after outlog_open) */
+  char *prefix;      /* before each line (and its time): "web  | ", docker
+                        compose's way of telling programs apart on one
+                        stream; outlog_set_prefix */
+  size_t prefix_len;
   outlog_line_fn line_fn; /* a line sink instead of a file */
   void *line_arg;
 } outlog_t;
@@ -55,6 +59,17 @@ typedef struct {
  * (the writes that fail after it return 0). A path that is not a regular
  * file (/dev/null, a tty) is written but never rotated. */
 int outlog_open(outlog_t *l, const char *path, uint64_t maxbytes, int backups);
+
+/* Whether path names the daemon's own stdout or stderr (/dev/stdout,
+ * /dev/fd/2, /proc/self/fd/1, ...): such a log writes to a duplicate of
+ * that descriptor instead of opening the path, which works where opening
+ * it does not (a socket, as journald's and some container runtimes'
+ * stdout) and shares the daemon's file offset (a file opened by a shell's
+ * '>' is appended to, not overwritten). 1 or 2, else 0. */
+int outlog_stdio_fd(const char *path);
+
+/* Start every line of l with prefix (copied; NULL: none). 0 or -ENOMEM. */
+int outlog_set_prefix(outlog_t *l, const char *prefix);
 
 /* A log whose lines go to fn (syslog) instead of a file: cut exactly as
  * a file log cuts them (partial lines kept, long lines cut at

@@ -22,9 +22,12 @@
  *  STARTING   TIMER         fails = 0 if startsecs >= 1 s       RUNNING
  *  STARTING   READY         fails = 0                           RUNNING
  *  STARTING   NOT_READY     log, stopsignal                     STARTING (its exit fails)
- *  STARTING   EXITED        exit line                           START_FAILED
+ *  STARTING   EXITED        exit line                           START_FAILED; EXITED with
+ *                                                               on_exit = shutdown
  *  RUNNING    EXITED        exit line; autorestart? fails++     EXITED; then spawn (run of
  *                           after a run under 1 s               1 s or more) or BACKOFF
+ *                           (never with on_exit = shutdown: the
+ *                           daemon's hook stops everything)
  *  STARTING   STOP          stopsignal; core/proc.c sends SIGKILL    STOPPING
  *  RUNNING                  after stopwaitsecs
  *  STOPPING   EXITED        exit line; removed: forget;         STOPPED; then spawn if
@@ -230,6 +233,24 @@ static int syslog_line(void *arg, const char *a, size_t alen, const char *b, siz
   return syslog_sink_send(&p->sv->syslog, bare, a, alen, b, blen);
 }
 
+/* With [tend] stdout_prefix, a log on the daemon's own stdout or stderr
+ * starts each line with "NAME | ", the names padded to the longest of the
+ * config, as docker compose lines up its services. */
+static void set_prefix(sv_proc_t *p, outlog_t *l, const char *path) {
+  const tend_config_t *cfg = p->gen->config;
+  if (!cfg->stdout_prefix || outlog_stdio_fd(path) == 0)
+    return;
+  size_t width = 0;
+  for (size_t i = 0; i < cfg->nprograms; i++)
+    if (strlen(cfg->programs[i].name) > width)
+      width = strlen(cfg->programs[i].name);
+  char prefix[512];
+  snprintf(prefix, sizeof(prefix), "%-*s | ", (int)(width < 400 ? width : 400), p->name);
+  if (outlog_set_prefix(l, prefix) != 0)
+    LOG("error", "log_error", F_STR("program", p->name), F_STR("error", strerror(ENOMEM)),
+        F_STR("action", "lines without the name"));
+}
+
 static void open_logs(sv_proc_t *p) {
   const tend_logconf_t *lc[2] = {&p->conf->out, &p->conf->err};
   for (int i = 0; i < 2; i++) {
@@ -241,6 +262,7 @@ static void open_logs(sv_proc_t *p) {
       continue;
     int r = outlog_open(&p->logs.file[i], lc[i]->path, lc[i]->maxbytes, lc[i]->backups);
     p->logs.file[i].timestamps = lc[i]->timestamps;
+    set_prefix(p, &p->logs.file[i], lc[i]->path);
     p->logs.file_open[i] = true; /* it retries by itself after a failure */
     if (r != 0)
       LOG("error", "log_error", F_STR("program", p->name), F_STR("file", lc[i]->path),
@@ -598,7 +620,7 @@ static void log_exit_starting(sv_proc_t *p) {
  * The exit line says. */
 static bool restart_after_exit(sv_proc_t *p, uint64_t *delay_ms) {
   const tend_program_t *c = p->conf;
-  bool restart = p->want_up && !p->sv->shutting_down &&
+  bool restart = p->want_up && !p->sv->shutting_down && c->on_exit != TEND_ON_SHUTDOWN &&
                  (c->autorestart == TEND_AUTORESTART_TRUE ||
                   (c->autorestart == TEND_AUTORESTART_UNEXPECTED && !exit_expected(p)));
   char action[64];
@@ -607,8 +629,9 @@ static bool restart_after_exit(sv_proc_t *p, uint64_t *delay_ms) {
     p->fsm.fails = p->fsm.runtime < QUICK_RUN_S ? p->fsm.fails + 1 : 0;
     *delay_ms = backoff_ms(c, p->fsm.fails);
   }
-  log_exit(p, !restart        ? "none"
-              : *delay_ms == 0 ? "restart"
+  log_exit(p, c->on_exit == TEND_ON_SHUTDOWN && !p->sv->shutting_down ? "shutdown (on_exit)"
+              : !restart                                               ? "none"
+              : *delay_ms == 0                                         ? "restart"
                                : backoff_action(action, sizeof(action), *delay_ms));
   return restart;
 }
@@ -742,6 +765,11 @@ static int step(sv_proc_t *p, sv_ev_t e, sv_ev_t *ev) {
     signal_not_ready(p);
     return 0;
   case ON(SV_STARTING, SV_EV_EXITED):
+    if (p->conf->on_exit == TEND_ON_SHUTDOWN && !p->sv->shutting_down) {
+      log_exit(p, "shutdown (on_exit)");
+      enter(p, SV_EXITED, "exited too quickly");
+      return 0;
+    }
     log_exit_starting(p);
     *ev = start_failed(p, "exited too quickly");
     return 0;
