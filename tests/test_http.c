@@ -214,6 +214,22 @@ Test(http, keep_alive_two_requests) {
   client_close(&c);
 }
 
+/* HEAD: the headers GET would get, Content-Length too, and no body: the
+ * next reply on the connection follows the blank line at once. */
+Test(http, head_has_no_body) {
+  start(NULL, NULL);
+  struct client c;
+  client_ask(&c, "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n", "\r\n\r\n");
+  client_send(&c, "GET /y HTTP/1.1\r\nHost: h\r\n\r\n");
+  client_wait(&c, "GET /y q=- host=[h] body=0:", 1);
+  char want[64];
+  snprintf(want, sizeof(want), "Content-Length: %zu\r\n", strlen("HEAD /x q=- host=[h] body=0:"));
+  cr_expect(strstr(c.buf, want) != NULL, "%s", c.buf);
+  const char *end = strstr(c.buf, "\r\n\r\n");
+  cr_expect(strncmp(end + 4, "HTTP/1.1 200 OK\r\n", 17) == 0, "a body after HEAD: %s", c.buf);
+  client_close(&c);
+}
+
 Test(http, pipelined_requests_and_a_large_body) {
   http_limits_t lim;
   http_limits_default(&lim);

@@ -368,6 +368,10 @@ ctl_server_t *daemon_ctl(daemon_t *d) { return &d->ctl; }
 
 dsv_t *daemon_sv(daemon_t *d) { return &d->sv; }
 
+dpools_t *daemon_pools(daemon_t *d) { return &d->pools; }
+
+dchan_t *daemon_chans(daemon_t *d) { return &d->chans; }
+
 bool daemon_stopping(const daemon_t *d) { return d->stopping; }
 
 int daemon_exit_code(const daemon_t *d) { return d->exit_code; }

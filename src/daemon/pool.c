@@ -61,6 +61,7 @@ typedef struct dpool {
   outcome_t *outcomes;
   size_t noutcomes, capoutcomes;
   uint64_t next_id;
+  uint64_t done_total, failed_total; /* over every batch, for the metrics */
   bool finished; /* closed, and every task of the batch is done */
   LIST_HEAD(, joiner) joiners; /* newest first */
   dpools_t *set;
@@ -110,6 +111,8 @@ static void done_cb(tend_sched_t *s, tend_task_t *t) {
   tend_sched_release(p->s, t);
   d->done = true;
   p->nfinished++;
+  p->done_total++;
+  p->failed_total += tend_task_failed(t);
 
   outcome_t o = outcome_of(d);
   if (p->noutcomes == p->capoutcomes) {
@@ -296,6 +299,30 @@ static void pools_apply(void *self, tend_config_t *c) {
     }
     LIST_INSERT_HEAD(&s->list, p, link);
   }
+}
+
+int dpools_stats(const dpools_t *s, dpool_stats_t **out) {
+  size_t n = 0;
+  const dpool_t *p;
+  LIST_FOREACH(p, &s->list, link)
+    n++;
+  *out = calloc(n + 1, sizeof(**out));
+  if (*out == NULL)
+    return -ENOMEM;
+  size_t i = 0;
+  LIST_FOREACH(p, &s->list, link) {
+    /* Between batches (joined, not open again) nothing is queued or runs. */
+    tend_sched_stats_t st = {0};
+    if (p->s != NULL)
+      tend_sched_stats(p->s, &st);
+    (*out)[i++] = (dpool_stats_t){.name = p->name,
+                                  .workers = (uint64_t)p->workers,
+                                  .queued = st.queued,
+                                  .running = st.running,
+                                  .done = p->done_total,
+                                  .failed = p->failed_total};
+  }
+  return (int)n;
 }
 
 /* ---- requests ---------------------------------------------------------- */

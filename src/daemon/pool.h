@@ -5,6 +5,7 @@
 #define TEND_DAEMON_POOL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/queue.h>
 #include <uv.h>
 
@@ -18,6 +19,18 @@ typedef struct dpools {
 } dpools_t;
 
 void dpools_init(dpools_t *s, uv_loop_t *loop);
+
+/* A pool's numbers, for the metrics page (daemon/metrics.c). */
+typedef struct {
+  const char *name;         /* the pool's own: valid until the loop runs */
+  uint64_t workers;         /* as configured */
+  uint64_t queued, running; /* tasks now */
+  uint64_t done, failed;    /* tasks finished since the daemon started */
+} dpool_stats_t;
+
+/* Every pool's numbers in *out (malloc'd: the caller frees it). How many
+ * pools, or -ENOMEM. */
+int dpools_stats(const dpools_t *s, dpool_stats_t **out);
 
 /* apply: create the pools that do not exist yet; existing ones take the
  * new sizes for their next batch. shutdown: queued tasks are skipped,

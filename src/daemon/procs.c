@@ -6,7 +6,9 @@
  */
 #include "daemon/procs.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static size_t home(const dprocs_t *t, const sv_proc_t *p) {
   /* Fibonacci hashing: allocations are aligned, the low bits say little. */
@@ -54,10 +56,33 @@ dproc_t *dprocs_get(dprocs_t *t, const sv_proc_t *p) {
   return e;
 }
 
+int dprocs_count_exit(dproc_t *e, int64_t code, int sig) {
+  dexit_t key = {.code = sig != 0 ? -1 : (int)code, .signal = sig};
+  /* A program ends in a few ways only: a sorted array, found by a walk. */
+  size_t i = 0;
+  while (i < e->nexits && (e->exits[i].signal < key.signal ||
+                           (e->exits[i].signal == key.signal && e->exits[i].code < key.code)))
+    i++;
+  if (i < e->nexits && e->exits[i].signal == key.signal && e->exits[i].code == key.code) {
+    e->exits[i].n++;
+    return 0;
+  }
+  dexit_t *grown = realloc(e->exits, (e->nexits + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return -ENOMEM;
+  memmove(&grown[i + 1], &grown[i], (e->nexits - i) * sizeof(*grown));
+  key.n = 1;
+  grown[i] = key;
+  e->exits = grown;
+  e->nexits++;
+  return 0;
+}
+
 void dprocs_drop(dprocs_t *t, const sv_proc_t *p) {
   dproc_t *e = dprocs_find(t, p);
   if (e == NULL)
     return;
+  free(e->exits);
   size_t mask = t->cap - 1, hole = (size_t)(e - t->slots);
   t->slots[hole].proc = NULL;
   t->n--;
@@ -74,6 +99,9 @@ void dprocs_drop(dprocs_t *t, const sv_proc_t *p) {
 }
 
 void dprocs_free(dprocs_t *t) {
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->slots[i].proc != NULL)
+      free(t->slots[i].exits);
   free(t->slots);
   *t = (dprocs_t){0};
 }

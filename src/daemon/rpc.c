@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "daemon/ctl_server.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
 #include "daemon/rpc_methods.h"
 #include "http/logtail.h"
 #include "xmlrpc/codec.h"
@@ -305,6 +306,13 @@ static void on_http(http_req_t *req, void *data) {
     return;
   }
   bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+  if (strcmp(path, "/metrics") == 0) {
+    if (get)
+      metrics_serve(r->d, req);
+    else
+      respond_text(req, 405, "the metrics are GET /metrics\n");
+    return;
+  }
   if (strncmp(path, "/logtail/", 9) == 0 || strcmp(path, "/mainlogtail") == 0) {
     if (!get)
       respond_text(req, 400, "Bad Request\n");

@@ -96,6 +96,11 @@ static json_t *exit_json(int64_t code, int sig) {
 
 static void hook_exited(sv_proc_t *p, int64_t code, int sig) {
   dsv_t *d = dsv_of(p->sv);
+  /* Counted for the metrics page; out of memory, one exit goes uncounted
+   * and the process is supervised as ever. */
+  dproc_t *e = dprocs_get(&d->side, p);
+  if (e != NULL)
+    dprocs_count_exit(e, code, sig);
   for (sub_t *s = LIST_FIRST(&d->subs), *next; s != NULL; s = next) {
     next = LIST_NEXT(s, link);
     if (s->proc != p || s->kind != SUB_WAIT)

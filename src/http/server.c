@@ -879,6 +879,10 @@ int http_respond(http_req_t *r, int status, const char *content_type,
     return n;
   memcpy(head + n, "\r\n", 2);
   c->busy = false; /* answered: no gone callback from here on */
+  /* HEAD: the headers GET would get, Content-Length too, and no body
+   * (RFC 9110 9.3.2): a keep-alive client reads the next reply next. */
+  if (c->parser.method == HTTP_HEAD)
+    len = 0;
   int rc = conn_write2(c, head, (size_t)n + 2, body, len, !c->keep_alive);
   if (rc == 0)
     req_finish(c);

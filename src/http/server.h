@@ -77,8 +77,9 @@ const char *http_req_header(const http_req_t *req, const char *name);
 /* Called if the client goes away before the reply is finished. */
 void http_req_on_gone(http_req_t *req, http_gone_cb cb, void *data);
 
-/* The whole reply with Content-Length; finishes req. 0 or a negative
- * errno (the connection is then closed, the gone callback not called). */
+/* The whole reply with Content-Length (to a HEAD request, without the
+ * body); finishes req. 0 or a negative errno (the connection is then
+ * closed, the gone callback not called). */
 int http_respond(http_req_t *req, int status, const char *content_type,
                  const void *body, size_t len);
 /* A chunked reply: status line, headers (each "Name: value\r\n", may be
