@@ -119,7 +119,8 @@
     if (tr !== null) tr.classList.add('pending');
     for (const b of form.querySelectorAll('button')) b.disabled = true;
     try {
-      const r = await fetch(form.action, {
+      // Not form.action: the buttons named "action" shadow it.
+      const r = await fetch(form.getAttribute('action'), {
         method: 'POST',
         body: body,
         headers: {Accept: 'application/json'},
