@@ -537,6 +537,7 @@ typedef struct {
   size_t len, cap;
   int next_id;
   char *session;  /* the page's, once attached */
+  int loads;      /* the page's load events so far */
 } cdp_t;
 
 static const char *chromium_path(void) {
@@ -621,33 +622,25 @@ static int cdp_send(cdp_t *c, bool page, const char *method, json_t *params) {
   return id;
 }
 
-/* The reply to id (its "result", the caller decrefs), within deadline_ms;
- * events on the way are dropped. */
-static json_t *cdp_wait(cdp_t *c, int id, const char *what, int deadline_ms) {
-  int64_t end = tu_now_ms() + deadline_ms;
+/* The next message from chromium, read by end (ms, tu_now_ms); the
+ * page's load events are counted on the way. */
+static json_t *cdp_next(cdp_t *c, const char *what, int64_t end) {
   for (;;) {
-    char *nul;
-    while ((nul = memchr(c->buf, '\0', c->len)) != NULL) {
+    char *nul = memchr(c->buf, '\0', c->len);
+    if (nul != NULL) {
       json_t *msg = json_loadb(c->buf, (size_t)(nul - c->buf), 0, NULL);
       size_t used = (size_t)(nul - c->buf) + 1;
       memmove(c->buf, c->buf + used, c->len - used);
       c->len -= used;
-      if (json_integer_value(json_object_get(msg, "id")) == id) {
-        json_t *err = json_object_get(msg, "error");
-        if (err != NULL) {
-          char *e = json_dumps(err, JSON_COMPACT);
-          cr_assert_fail("%s: %s", what, e);
-        }
-        json_t *result = json_incref(json_object_get(msg, "result"));
-        json_decref(msg);
-        return result;
-      }
-      json_decref(msg);
+      const char *method = json_string_value(json_object_get(msg, "method"));
+      if (method != NULL && strcmp(method, "Page.loadEventFired") == 0)
+        c->loads++;
+      return msg;
     }
     int64_t left = end - tu_now_ms();
     struct pollfd p = {c->rfd, POLLIN, 0};
-    cr_assert(left > 0 && poll(&p, 1, (int)left) == 1, "%s: no answer from chromium within %d ms",
-              what, deadline_ms);
+    cr_assert(left > 0 && poll(&p, 1, (int)left) == 1, "%s: nothing from chromium in time",
+              what);
     if (c->len + 65536 > c->cap) {
       c->cap = c->cap == 0 ? 1 << 20 : c->cap * 2;
       c->buf = realloc(c->buf, c->cap);
@@ -656,6 +649,40 @@ static json_t *cdp_wait(cdp_t *c, int id, const char *what, int deadline_ms) {
     cr_assert(n > 0, "%s: chromium closed its pipe", what);
     c->len += (size_t)n;
   }
+}
+
+/* The reply to id (its "result", the caller decrefs), within deadline_ms;
+ * events on the way are dropped. An error fails the test, unless error
+ * is not NULL: then it is put there (NULL is returned). */
+static json_t *cdp_wait(cdp_t *c, int id, const char *what, int deadline_ms, json_t **error) {
+  int64_t end = tu_now_ms() + deadline_ms;
+  for (;;) {
+    json_t *msg = cdp_next(c, what, end);
+    if (json_integer_value(json_object_get(msg, "id")) != id) {
+      json_decref(msg);
+      continue;
+    }
+    json_t *err = json_object_get(msg, "error");
+    if (err != NULL && error != NULL) {
+      *error = json_incref(err);
+      json_decref(msg);
+      return NULL;
+    }
+    if (err != NULL) {
+      char *e = json_dumps(err, JSON_COMPACT);
+      cr_assert_fail("%s: %s", what, e);
+    }
+    json_t *result = json_incref(json_object_get(msg, "result"));
+    json_decref(msg);
+    return result;
+  }
+}
+
+/* Until the page has fired its load event n times (Page.enable'd). */
+static void cdp_wait_loads(cdp_t *c, int n, int deadline_ms) {
+  int64_t end = tu_now_ms() + deadline_ms;
+  while (c->loads < n)
+    json_decref(cdp_next(c, "the page's load", end));
 }
 
 /* s as a JavaScript string literal (JSON's), in a new string. */
@@ -667,16 +694,29 @@ static char *js_str(const char *s) {
 }
 
 static json_t *cdp_call(cdp_t *c, bool page, const char *method, json_t *params, int deadline_ms) {
-  return cdp_wait(c, cdp_send(c, page, method, params), method, deadline_ms);
+  return cdp_wait(c, cdp_send(c, page, method, params), method, deadline_ms, NULL);
 }
 
 /* The value of a JavaScript expression in the page; a promise is waited
- * for (within deadline_ms, as the page's own timer rejects it). */
-static json_t *cdp_eval(cdp_t *c, const char *expr, int deadline_ms) {
-  json_t *res = cdp_call(c, true, "Runtime.evaluate",
-                         json_pack("{s:s,s:b,s:b}", "expression", expr, "awaitPromise", 1,
-                                   "returnByValue", 1),
-                         deadline_ms + 5000);
+ * for (within deadline_ms, as the page's own timer rejects it). When
+ * navigated is not NULL, the page navigating away before the answer is
+ * not a failure: *navigated is set (and NULL returned). */
+static json_t *cdp_eval_nav(cdp_t *c, const char *expr, int deadline_ms, bool *navigated) {
+  json_t *error = NULL;
+  int id = cdp_send(c, true, "Runtime.evaluate",
+                    json_pack("{s:s,s:b,s:b}", "expression", expr, "awaitPromise", 1,
+                              "returnByValue", 1));
+  json_t *res = cdp_wait(c, id, "Runtime.evaluate", deadline_ms + 5000, &error);
+  if (error != NULL) {
+    const char *m = json_string_value(json_object_get(error, "message"));
+    bool nav = m != NULL && strstr(m, "navigated") != NULL;
+    char *e = json_dumps(error, JSON_COMPACT);
+    json_decref(error);
+    cr_assert(nav && navigated != NULL, "%s: %s", expr, e);
+    free(e);
+    *navigated = true;
+    return NULL;
+  }
   json_t *exc = json_object_get(res, "exceptionDetails");
   if (exc != NULL) {
     char *e = json_dumps(exc, JSON_COMPACT);
@@ -685,6 +725,10 @@ static json_t *cdp_eval(cdp_t *c, const char *expr, int deadline_ms) {
   json_t *v = json_incref(json_object_get(json_object_get(res, "result"), "value"));
   json_decref(res);
   return v;
+}
+
+static json_t *cdp_eval(cdp_t *c, const char *expr, int deadline_ms) {
+  return cdp_eval_nav(c, expr, deadline_ms, NULL);
 }
 
 /* Wait in the page until cond (an expression) is truthy: a promise that
@@ -703,7 +747,16 @@ static json_t *page_until(cdp_t *c, const char *cond, int deadline_ms) {
       "  check();"
       "})",
       cond, lit, deadline_ms);
-  json_t *v = cdp_eval(c, expr, deadline_ms);
+  /* A page that navigates (a form posted without JavaScript) ends the
+   * wait in the old document: it goes on in the new one. */
+  int64_t end = tu_now_ms() + deadline_ms;
+  json_t *v;
+  bool navigated;
+  do {
+    navigated = false;
+    v = cdp_eval_nav(c, expr, deadline_ms, &navigated);
+  } while (navigated && tu_now_ms() < end);
+  cr_assert(!navigated, "waited in vain for: %s", cond);
   free(expr);
   free(lit);
   return v;
@@ -711,9 +764,10 @@ static json_t *page_until(cdp_t *c, const char *cond, int deadline_ms) {
 
 static void navigate(cdp_t *c, const char *path) {
   char *url = tu_fmt("http://127.0.0.1:%d%s", port, path);
+  int loads = c->loads;
   json_decref(cdp_call(c, true, "Page.navigate", json_pack("{s:s}", "url", url), 30000));
   free(url);
-  json_decref(page_until(c, "document.readyState === 'complete'", 30000));
+  cdp_wait_loads(c, loads + 1, 30000);
 }
 
 static int b64val(char ch) {
@@ -821,6 +875,7 @@ Test(webui, chromium_clicks_stop, .fini = chromium_fini) {
   c->session = strdup(json_string_value(json_object_get(a, "sessionId")));
   json_decref(t);
   json_decref(a);
+  json_decref(cdp_call(c, true, "Page.enable", NULL, 10000));
   json_decref(cdp_call(c, true, "Emulation.setDeviceMetricsOverride",
                        json_pack("{s:i,s:i,s:i,s:b}", "width", 1000, "height", 520,
                                  "deviceScaleFactor", 1, "mobile", 0),
@@ -868,6 +923,23 @@ Test(webui, chromium_clicks_stop, .fini = chromium_fini) {
   json_decref(page_until(
       c, "document.querySelector('tr[data-name=\"web\"] td.state').textContent === 'RUNNING'",
       30000));
+
+  /* JavaScript off: the button is a plain form, answered by a redirect
+   * to the page with its message. */
+  json_decref(cdp_call(c, true, "Emulation.setScriptExecutionDisabled",
+                       json_pack("{s:b}", "value", 1), 10000));
+  navigate(c, "/");
+  int loads = c->loads;
+  click(c, "tr[data-name=\"web\"] button[value=\"stop\"]");
+  cr_assert(wait_state("web", "STOPPED", 30000), "web is %s after the click without JavaScript",
+            state_of("web"));
+  /* The next page is the redirect's (the page's own reload without
+   * JavaScript comes 5 s after it). */
+  cdp_wait_loads(c, loads + 1, 30000);
+  json_t *shown = cdp_eval(c, "location.search + ' ' + document.getElementById('message').textContent",
+                           5000);
+  cr_assert_str_eq(json_string_value(shown), "?message=web%3A%20stopped web: stopped");
+  json_decref(shown);
 
   cdp_stop(c);
   tu_daemon_stop_clean(&d);
