@@ -354,14 +354,32 @@ Test(webui, page_lists_and_escapes) {
   const char *assets[][2] = {{"/webui.css", "text/css; charset=utf-8"},
                              {"/webui.js", "text/javascript; charset=utf-8"},
                              {"/tail.js", "text/javascript; charset=utf-8"}};
+  /* The pages that link them: the status page and the tail page. */
+  get("/", &r);
+  resp_t tail;
+  get("/tail.html?processname=web", &tail);
+  char *page = tu_fmt("%s%s", r.body, tail.body);
+  resp_free(&r);
+  resp_free(&tail);
   for (size_t i = 0; i < 3; i++) {
     get(assets[i][0], &r);
     cr_assert_eq(r.status, 200, "%s", assets[i][0]);
     cr_assert_str_eq(header(&r, "Content-Type"), assets[i][1]);
-    cr_assert(strstr(header(&r, "Cache-Control"), "immutable") != NULL);
+    cr_assert_str_eq(header(&r, "Cache-Control"), "no-cache");
     cr_assert(r.body_len > 500);
     resp_free(&r);
+    /* The page's link to it has its content's hash: cached for good. */
+    char *link = strstr(page, assets[i][0] + 1);
+    cr_assert(link != NULL && strncmp(link + strlen(assets[i][0]) - 1, "?v=", 3) == 0, "%s",
+              assets[i][0]);
+    char *url = tu_fmt("/%.*s", (int)strcspn(link, "\""), link);
+    get(url, &r);
+    cr_assert_eq(r.status, 200, "%s", url);
+    cr_assert(strstr(header(&r, "Cache-Control"), "immutable") != NULL, "%s", url);
+    resp_free(&r);
+    free(url);
   }
+  free(page);
 
   get("/nothing-here", &r);
   cr_assert_eq(r.status, 404);
@@ -464,6 +482,9 @@ Test(webui, actions_without_javascript) {
   resp_free(&r);
   http_do(NULL, "POST", "/", "Sec-Fetch-Site: cross-site\r\n", "action=stop&name=web", &r);
   cr_assert_eq(r.status, 403, "a form from another site: %d", r.status);
+  resp_free(&r);
+  http_do(NULL, "POST", "/", "Sec-Fetch-Site: same-site\r\n", "action=stop&name=web", &r);
+  cr_assert_eq(r.status, 403, "a form from another port of this host: %d", r.status);
   resp_free(&r);
   cr_assert_str_eq(state_of("web"), "RUNNING");
   tu_daemon_stop_clean(&d);

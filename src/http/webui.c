@@ -419,8 +419,6 @@ static const char *const action_names[] = {
     [WEBUI_CLEARLOG] = "clearlog",
 };
 
-const char *webui_action_name(webui_action_t action) { return action_names[action]; }
-
 /* "stop" or "stopall" (supervisord's form names) into its action. */
 static int parse_action(const char *s, webui_action_t *action, bool *all) {
   for (size_t i = 0; i < sizeof(action_names) / sizeof(action_names[0]); i++) {
@@ -435,11 +433,12 @@ static int parse_action(const char *s, webui_action_t *action, bool *all) {
 }
 
 static void post_action(http_req_t *req, const webui_ops_t *ops, void *data) {
-  /* Sent by a page of another site (with this user's Basic credentials,
-   * which the browser adds by itself): refused. Browsers without the
-   * header are let through, as supervisord lets everyone. */
+  /* Sent by a page of another origin (with this user's Basic credentials,
+   * which the browser adds by itself; "same-site" is another port of the
+   * same host too): refused. Browsers without the header are let
+   * through, as supervisord lets everyone. */
   const char *site = http_req_header(req, "Sec-Fetch-Site");
-  if (site != NULL && strcasecmp(site, "cross-site") == 0) {
+  if (site != NULL && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
     respond_text(req, 403, NULL, "actions come from this server's own page\n");
     return;
   }
@@ -510,9 +509,14 @@ void webui_action_reply(http_req_t *req, bool ok, const char *message) {
 /* ---- routes -------------------------------------------------------------------------- */
 
 static void asset(http_req_t *req, const webui_asset_t *a) {
-  /* Its URL changes with its content (put_asset_link): cached for good. */
-  respond(req, 200, "Cache-Control: public, max-age=31536000, immutable\r\n", a->type, a->data,
-          a->len);
+  /* Asked for by the page, its URL changes with its content
+   * (put_asset_link): cached for good. Asked for otherwise: checked. */
+  const char *v = query_value(req, "v");
+  bool versioned = v != NULL && strcmp(v, a->hash) == 0;
+  respond(req, 200,
+          versioned ? "Cache-Control: public, max-age=31536000, immutable\r\n"
+                    : "Cache-Control: no-cache\r\n",
+          a->type, a->data, a->len);
 }
 
 bool webui_serve(http_req_t *req, const webui_ops_t *ops, void *data) {

@@ -40,9 +40,6 @@ typedef struct webui_ops {
   void (*action)(void *data, http_req_t *req, webui_action_t action, const char *name);
 } webui_ops_t;
 
-/* The page's name of an action ("stop"), for messages. */
-const char *webui_action_name(webui_action_t action);
-
 /* Whether req's path is the page's: / and /index.html (GET the page, POST
  * an action), /status.json, /tail.html, and the assets. If so req is
  * answered, now or through ops (data is theirs); if not it is untouched. */
