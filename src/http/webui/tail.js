@@ -19,11 +19,15 @@
       label.className = on ? 'live on' : 'live';
     }
 
+    let size = 0; // characters in pre, counted rather than measured
+
     function append(text) {
       const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
       pre.append(text);
-      if (pre.textContent.length > MAX_CHARS) {
+      size += text.length;
+      if (size > MAX_CHARS) {
         pre.textContent = pre.textContent.slice(-MAX_CHARS / 2);
+        size = pre.textContent.length;
       }
       if (atBottom) pre.scrollTop = pre.scrollHeight;
     }
@@ -41,6 +45,7 @@
             // The stream starts with the file's last KiB again: what was
             // shown is replaced, not repeated.
             pre.textContent = '';
+            size = 0;
             say('live', true);
             const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
             for (;;) {
