@@ -559,6 +559,7 @@ typedef struct {
   int next_id;
   char *session;  /* the page's, once attached */
   int loads;      /* the page's load events so far */
+  char errors[2048]; /* the page's exceptions and console errors (CSP's too) */
 } cdp_t;
 
 static const char *chromium_path(void) {
@@ -656,6 +657,20 @@ static json_t *cdp_next(cdp_t *c, const char *what, int64_t end) {
       const char *method = json_string_value(json_object_get(msg, "method"));
       if (method != NULL && strcmp(method, "Page.loadEventFired") == 0)
         c->loads++;
+      json_t *params = json_object_get(msg, "params");
+      const char *error = NULL;
+      if (method != NULL && strcmp(method, "Runtime.exceptionThrown") == 0)
+        error = json_string_value(json_object_get(
+            json_object_get(json_object_get(params, "exceptionDetails"), "exception"),
+            "description"));
+      json_t *entry = json_object_get(params, "entry");
+      if (method != NULL && strcmp(method, "Log.entryAdded") == 0 &&
+          strcmp(json_string_value(json_object_get(entry, "level")), "error") == 0)
+        error = json_string_value(json_object_get(entry, "text"));
+      if (error != NULL) {
+        size_t n = strlen(c->errors);
+        snprintf(c->errors + n, sizeof(c->errors) - n, "\n%s", error);
+      }
       return msg;
     }
     int64_t left = end - tu_now_ms();
@@ -897,6 +912,8 @@ Test(webui, chromium_clicks_stop, .fini = chromium_fini) {
   json_decref(t);
   json_decref(a);
   json_decref(cdp_call(c, true, "Page.enable", NULL, 10000));
+  json_decref(cdp_call(c, true, "Runtime.enable", NULL, 10000));
+  json_decref(cdp_call(c, true, "Log.enable", NULL, 10000));
   json_decref(cdp_call(c, true, "Emulation.setDeviceMetricsOverride",
                        json_pack("{s:i,s:i,s:i,s:b}", "width", 1000, "height", 520,
                                  "deviceScaleFactor", 1, "mobile", 0),
@@ -962,6 +979,8 @@ Test(webui, chromium_clicks_stop, .fini = chromium_fini) {
   cr_assert_str_eq(json_string_value(shown), "?message=web%3A%20stopped web: stopped");
   json_decref(shown);
 
+  /* No exception, no blocked load, no failed request on the way. */
+  cr_assert_str_eq(c->errors, "", "the page's errors:%s", c->errors);
   cdp_stop(c);
   tu_daemon_stop_clean(&d);
   tu_assert_no_strays(5000);
