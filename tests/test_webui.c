@@ -648,7 +648,7 @@ static int cdp_send(cdp_t *c, bool page, const char *method, json_t *params) {
  * page's load events are counted on the way. */
 static json_t *cdp_next(cdp_t *c, const char *what, int64_t end) {
   for (;;) {
-    char *nul = memchr(c->buf, '\0', c->len);
+    char *nul = c->len > 0 ? memchr(c->buf, '\0', c->len) : NULL;
     if (nul != NULL) {
       json_t *msg = json_loadb(c->buf, (size_t)(nul - c->buf), 0, NULL);
       size_t used = (size_t)(nul - c->buf) + 1;
