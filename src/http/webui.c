@@ -8,7 +8,7 @@
  * Content-Security-Policy that allows only this server's own scripts and
  * styles (there is no inline script or style), so a name that got through
  * unescaped still could not run. Actions are POSTs only, refused when the
- * browser says the form came from another site (Sec-Fetch-Site): a link
+ * browser says the form came from another origin (Sec-Fetch-Site): a link
  * or a page elsewhere cannot stop a process with the user's credentials.
  */
 #include "http/webui.h"
