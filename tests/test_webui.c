@@ -5,21 +5,27 @@
  * (and a [unix_http_server]), asked over real sockets by a small HTTP
  * client here: the page, its escaping, the forms that work without
  * JavaScript (303 back to the page with the message), the JSON answers,
- * the refusals; what each action did is read back from `tend status`.
+ * the refusals, a client that leaves while its button's action runs;
+ * what each action did is read back from `tend status`.
  *
  * Then a real browser: Debian's chromium, headless, driven over the
  * DevTools protocol on a pipe (--remote-debugging-pipe: JSON messages
  * ended by NUL on fds 3 and 4, so no port, no websocket, no helper). It
  * loads the tail page and sees the program's stdout and stderr arrive,
  * loads the status page, clicks Stop with the mouse, and the daemon says
- * STOPPED; the page's table updates itself to STOPPED. The screenshots
+ * STOPPED; the page's table updates itself to STOPPED, then to RUNNING
+ * when `tend start` is run beside it; with JavaScript off, Stop is a form
+ * posted and its redirect shows the message. No exception and no console
+ * error (a CSP violation, a failed load) on the way. The screenshots
  * are kept in the test's temporary directory (and copied to
  * $TEND_WEBUI_SCREENSHOT if set: docs/webui.png comes from there). Skipped
  * when chromium is not installed.
  *
  * Every wait is a deadline on an event: the daemon's log lines (inotify),
- * a socket's poll, a promise in the page that resolves when the DOM shows
- * what is waited for.
+ * a socket's poll, the page's load events, a promise in the page that
+ * resolves when the DOM shows what is waited for. Chromium is closed
+ * (Browser.close, then SIGKILL by pid past a deadline) and nothing it
+ * started may outlive the test.
  */
 #include "testutil.h"
 
