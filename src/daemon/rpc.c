@@ -17,6 +17,7 @@
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
 #include "daemon/rpc_methods.h"
+#include "daemon/rpc_web.h"
 #include "http/logtail.h"
 #include "xmlrpc/codec.h"
 
@@ -92,7 +93,9 @@ static void finish(rpc_call_t *call, json_t *value, int code, const char *extra)
     multicall_drive(mc);
     return;
   }
-  if (!call->gone && call->req != NULL) {
+  if (call->done != NULL) {
+    call->done(call, value, code, text != NULL ? text : "FAILED");
+  } else if (!call->gone && call->req != NULL) {
     tend_buf_t b = {0};
     int r = value != NULL ? xmlrpc_dump_response(&b, value, 0)
                           : xmlrpc_dump_fault(&b, code, text != NULL ? text : "FAILED");
@@ -240,6 +243,13 @@ static void serve_xmlrpc(rpc_t *r, http_req_t *req) {
   rpc_dispatch(call);
 }
 
+void rpc_run_for(rpc_call_t *call, http_req_t *req, rpc_done_fn done) {
+  call->req = req;
+  call->done = done;
+  http_req_on_gone(req, gone_cb, call);
+  rpc_dispatch(call);
+}
+
 static void respond_text(http_req_t *req, int status, const char *text) {
   http_respond(req, status, "text/plain", text, strlen(text));
 }
@@ -322,6 +332,8 @@ static void on_http(http_req_t *req, void *data) {
       serve_logtail(r, req, path + 9);
     return;
   }
+  if (rpc_web_serve(r, req))
+    return;
   respond_text(req, 404, "Not Found\n");
 }
 

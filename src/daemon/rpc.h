@@ -26,6 +26,9 @@ typedef struct rpc_call rpc_call_t;
 
 /* What a method does with the reply to its typed request (borrowed). */
 typedef void (*rpc_then_fn)(rpc_call_t *call, json_t *reply);
+/* Where a call's result goes instead of an XML-RPC response (the web
+ * page's calls): value borrowed, or NULL and a fault's code and text. */
+typedef void (*rpc_done_fn)(rpc_call_t *call, json_t *value, int code, const char *text);
 
 /* One XML-RPC call: a request's, or one of a system.multicall's. */
 struct rpc_call {
@@ -47,6 +50,7 @@ struct rpc_call {
   rpc_then_fn then;
   json_t *reply;
   TAILQ_ENTRY(rpc_call) qlink; /* on rpc->replied while reply is set */
+  rpc_done_fn done;            /* not NULL: gets the result (daemon/rpc_web.c) */
 };
 
 struct rpc {
@@ -84,5 +88,9 @@ void rpc_dispatch(rpc_call_t *call);
 rpc_call_t *rpc_call_new(rpc_t *r, const char *method, json_t *params);
 /* system.multicall's work: calls is the array of {methodName, params}. */
 void rpc_multicall(rpc_call_t *call, json_t *calls);
+/* Run call (a new one, not a part) for req: done(call, ...) gets its
+ * result with call->req, which it answers; the call is freed after done.
+ * If the client goes away first, the call is dropped and done never runs. */
+void rpc_run_for(rpc_call_t *call, http_req_t *req, rpc_done_fn done);
 
 #endif
