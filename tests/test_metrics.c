@@ -380,6 +380,7 @@ Test(metrics, methods) {
   reply_free(&r);
   http("POST", "/metrics", "x", &r);
   cr_assert_eq(r.status, 405, "%s", r.head);
+  cr_assert(strstr(r.head, "\r\nAllow: GET, HEAD\r\n"), "%s", r.head);
   reply_free(&r);
   http("GET", "/metrics/", "", &r);
   cr_assert_eq(r.status, 404, "%s", r.head);

@@ -312,7 +312,8 @@ static void on_http(http_req_t *req, void *data) {
     if (strcmp(method, "POST") == 0)
       serve_xmlrpc(r, req);
     else
-      respond_text(req, 405, "XML-RPC is POST /RPC2\n");
+      http_respond_headers(req, 405, "Allow: POST\r\n", "text/plain", "XML-RPC is POST /RPC2\n",
+                           22);
     return;
   }
   bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -320,7 +321,8 @@ static void on_http(http_req_t *req, void *data) {
     if (get)
       metrics_serve(r->d, req);
     else
-      respond_text(req, 405, "the metrics are GET /metrics\n");
+      http_respond_headers(req, 405, "Allow: GET, HEAD\r\n", "text/plain",
+                           "the metrics are GET /metrics\n", 29);
     return;
   }
   if (strncmp(path, "/logtail/", 9) == 0 || strcmp(path, "/mainlogtail") == 0) {

@@ -870,10 +870,18 @@ size_t http_req_backlog(const http_req_t *r) {
 
 int http_respond(http_req_t *r, int status, const char *content_type,
                  const void *body, size_t len) {
+  return http_respond_headers(r, status, NULL, content_type, body, len);
+}
+
+int http_respond_headers(http_req_t *r, int status, const char *headers,
+                         const char *content_type, const void *body, size_t len) {
   struct conn *c = r->conn;
-  char hdrs[256], head[1024];
-  snprintf(hdrs, sizeof(hdrs), "Content-Type: %s\r\nContent-Length: %zu\r\n",
-           content_type != NULL ? content_type : "text/plain", len);
+  char hdrs[4096], head[4096 + 512];
+  int h = snprintf(hdrs, sizeof(hdrs), "%sContent-Type: %s\r\nContent-Length: %zu\r\n",
+                   headers != NULL ? headers : "",
+                   content_type != NULL ? content_type : "text/plain", len);
+  if (h < 0 || (size_t)h >= sizeof(hdrs))
+    return -ENAMETOOLONG;
   int n = head_format(c, head, sizeof(head) - 2, status, hdrs);
   if (n < 0)
     return n;

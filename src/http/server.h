@@ -82,6 +82,10 @@ void http_req_on_gone(http_req_t *req, http_gone_cb cb, void *data);
  * closed, the gone callback not called). */
 int http_respond(http_req_t *req, int status, const char *content_type,
                  const void *body, size_t len);
+/* http_respond with headers of the caller's own besides (each "Name:
+ * value\r\n", may be NULL): Allow, Location, Cache-Control, ... */
+int http_respond_headers(http_req_t *req, int status, const char *headers,
+                         const char *content_type, const void *body, size_t len);
 /* A chunked reply: status line, headers (each "Name: value\r\n", may be
  * NULL) and Transfer-Encoding: chunked. Then writes, then end (finishes
  * req). 0 or a negative errno as for http_respond. */

@@ -93,19 +93,17 @@ static void put_url(out_t *o, const char *s) {
   }
 }
 
-/* A whole answer: chunked, as the server's one way to send headers of
- * our own. The connection is closed by the server if a write fails. */
+/* A whole answer with the page's security headers. The connection is
+ * closed by the server if a write fails. */
 static void respond(http_req_t *req, int status, const char *headers, const char *type,
                     const void *body, size_t len) {
   char head[3500];
-  int n = snprintf(head, sizeof(head), "Content-Type: %s\r\n%s%s", type, SECURITY_HEADERS,
-                   headers != NULL ? headers : "");
+  int n = snprintf(head, sizeof(head), "%s%s", SECURITY_HEADERS, headers != NULL ? headers : "");
   if (n < 0 || (size_t)n >= sizeof(head)) {
     http_respond(req, 500, "text/plain", "headers too long\n", 17);
     return;
   }
-  if (http_stream_start(req, status, head) == 0 && http_stream_write(req, body, len) == 0)
-    http_stream_end(req);
+  http_respond_headers(req, status, head, type, body, len);
 }
 
 static void respond_text(http_req_t *req, int status, const char *headers, const char *text) {
