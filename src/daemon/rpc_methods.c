@@ -12,6 +12,7 @@
 #include "daemon/rpc_methods.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "daemon/reread.h"
 #include "daemon/sv.h"
 #include "tend/text.h"
 #include "xmlrpc/codec.h"
@@ -110,6 +111,10 @@ static json_t *process_info(json_t *st, int64_t now) {
   int64_t start = json_integer_value(json_object_get(st, "start"));
   int64_t stop = json_integer_value(json_object_get(st, "stop"));
   const char *spawnerr = str_or(st, "spawnerr", "");
+  /* tend's reason for a start that exited before startsecs, in
+   * supervisord's words (process.finish). */
+  if (strcmp(spawnerr, "exited too quickly") == 0)
+    spawnerr = "Exited too quickly (process log may have details)";
   json_t *exit_code = json_object_get(st, "exit_code");
   int64_t exitstatus = json_is_integer(exit_code) ? json_integer_value(exit_code)
                        : json_is_string(json_object_get(st, "signal")) ? -1
@@ -256,7 +261,12 @@ static int action_fault(bool start, const char *error) {
     return strstr(error, "not running") != NULL ? XMLRPC_NOT_RUNNING : XMLRPC_FAILED;
   if (strstr(error, "already started") != NULL)
     return XMLRPC_ALREADY_STARTED;
-  if (strstr(error, "failed to start") != NULL || strstr(error, "stopped before") != NULL)
+  /* supervisord: SPAWN_ERROR when the start failed (its spawnerr is set:
+   * the process exited before startsecs, or could not be spawned),
+   * ABNORMAL_TERMINATION when it left STARTING another way (stopped). */
+  if (strstr(error, "failed to start") != NULL)
+    return XMLRPC_SPAWN_ERROR;
+  if (strstr(error, "stopped before") != NULL)
     return XMLRPC_ABNORMAL_TERMINATION;
   if (strstr(error, "removed") != NULL)
     return XMLRPC_BAD_NAME;
@@ -553,19 +563,92 @@ static RPC_METHOD(shutdown) {
   rpc_ctl(call, &req, shut);
 }
 
-static void reloaded(rpc_call_t *call, json_t *reply) {
-  if (json_is_true(json_object_get(reply, "ok")))
-    rpc_return(call, json_true());
-  else
-    rpc_fault(call, XMLRPC_CANT_REREAD, str_or(reply, "error", ""));
+/* supervisord's restart (supervisorctl reload): every program stopped,
+ * the config read again, the autostart programs started; every pid
+ * changes, where tend's own reload keeps unchanged programs running. The
+ * file is read first, as reloadConfig reads it: one that does not load is
+ * CANT_REREAD and nothing is stopped (supervisord would exit on it). The
+ * answer comes once the starts are under way; supervisord answers first
+ * and then restarts, closing its sockets (its clients reconnect). */
+
+static void restart_started(rpc_call_t *call, json_t *reply) {
+  (void)reply; /* "already started": what the reload started itself */
+  rpc_return(call, json_true());
 }
 
-/* supervisord's restart stops every program and starts the config again;
- * tend's reload gets to the same config keeping what did not change
- * running (its pids stay). */
-static RPC_METHOD(restart) {
+static void restart_reloaded(rpc_call_t *call, json_t *reply) {
+  if (!json_is_true(json_object_get(reply, "ok"))) {
+    rpc_fault(call, XMLRPC_CANT_REREAD, str_or(reply, "error", ""));
+    return;
+  }
+  const tend_config_t *cfg = call->rpc->cfg; /* the one just applied */
+  size_t n = cfg != NULL ? cfg->nprograms : 0, k = 0;
+  const char **names = calloc(n + 1, sizeof(*names));
+  if (names == NULL) {
+    rpc_fault(call, XMLRPC_FAILED, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (cfg->programs[i].autostart)
+      names[k++] = cfg->programs[i].name;
+  if (k == 0) {
+    free(names);
+    rpc_return(call, json_true());
+    return;
+  }
+  tend_ctl_req_t req = {
+      .cmd = CTL_CMD_START,
+      .given = CTL_BIT(CTL_ARG_NAMES) | CTL_BIT(CTL_ARG_WAIT),
+      .names = {names, k},
+      .wait = false,
+  };
+  rpc_ctl(call, &req, restart_started);
+  free(names);
+}
+
+static void restart_stopped(rpc_call_t *call, json_t *reply) {
+  (void)reply; /* a process that had stopped by itself meanwhile */
   tend_ctl_req_t req = {.cmd = CTL_CMD_RELOAD};
-  rpc_ctl(call, &req, reloaded);
+  rpc_ctl(call, &req, restart_reloaded);
+}
+
+static void restart_looked_up(rpc_call_t *call, json_t *infos) {
+  json_t *targets = json_array();
+  size_t i;
+  json_t *info;
+  json_array_foreach(infos, i, info) {
+    if (is_running((int)json_integer_value(json_object_get(info, "state"))))
+      json_array_append(targets, info);
+  }
+  if (json_array_size(targets) == 0)
+    restart_stopped(call, NULL);
+  else
+    action_request(call, targets, restart_stopped);
+  json_decref(targets);
+}
+
+static RPC_METHOD(restart) {
+  json_t *added = NULL, *changed = NULL, *removed = NULL;
+  char *err = NULL;
+  int r = daemon_reread(call->rpc->d, &added, &changed, &removed, &err);
+  json_decref(added);
+  json_decref(changed);
+  json_decref(removed);
+  if (r != 0) {
+    char *nl = err != NULL ? strchr(err, '\n') : NULL;
+    if (nl != NULL)
+      *nl = '\0';
+    if (r == -ESHUTDOWN)
+      rpc_fault(call, XMLRPC_SHUTDOWN_STATE, NULL);
+    else
+      rpc_fault(call, XMLRPC_CANT_REREAD, err != NULL ? err : "cannot read the config");
+    free(err);
+    return;
+  }
+  free(err);
+  /* stop (and wait) every running process, as stopAllProcesses */
+  call->scratch = json_pack("{s:b,s:b}", "start", false, "wait", true);
+  with_infos(call, restart_looked_up);
 }
 
 /* ---- system.* and the table ------------------------------------------------------------------ */
