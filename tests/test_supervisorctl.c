@@ -302,6 +302,41 @@ static char *normalize(const char *s) {
     tu_result_free(&r_);                                                                       \
   } while (0)
 
+static int line_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* text's lines sorted (a new string). */
+static char *sorted_lines(const char *text) {
+  char *copy = strdup(text), *save = NULL;
+  char *lines[256];
+  size_t n = 0;
+  for (char *l = strtok_r(copy, "\n", &save); l != NULL && n < 256; l = strtok_r(NULL, "\n", &save))
+    lines[n++] = l;
+  qsort(lines, n, sizeof(lines[0]), line_cmp);
+  char *out = calloc(1, strlen(text) + 2), *o = out;
+  for (size_t i = 0; i < n; i++)
+    o += sprintf(o, "%s\n", lines[i]);
+  free(copy);
+  return out;
+}
+
+/* The same lines in any order: supervisord's stopAllProcesses gives
+ * them as its processes stop. */
+#define EXPECT_CTL_ANY_ORDER(p, code, want, ...)                                               \
+  do {                                                                                         \
+    tu_result_t r_;                                                                            \
+    CTL((p), &r_, __VA_ARGS__);                                                                \
+    char *got_ = sorted_lines(r_.out), *want_ = sorted_lines(want);                            \
+    cr_expect(strcmp(got_, want_) == 0 && r_.exit_code == (code),                              \
+              "supervisorctl exit %d, stdout:\n%s\nexpected exit %d and these lines in any "   \
+              "order:\n%s\nstderr: %s",                                                        \
+              r_.exit_code, r_.out, (code), (want), r_.err);                                   \
+    free(got_);                                                                                \
+    free(want_);                                                                               \
+    tu_result_free(&r_);                                                                       \
+  } while (0)
+
 /* ---- XML-RPC by hand, for the waits ------------------------------------------------ */
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -534,10 +569,12 @@ Test(supervisorctl, start_stop_restart) {
   EXPECT_CTL(&p, 0, "g:x: stopped\ng:y: stopped\ng:x: started\ng:y: started\n", "restart",
              "g:*");
 
-  /* all: supervisord's order (priority, then group and name). */
-  EXPECT_CTL(&p, 0, "a: stopped\nb: stopped\ng:x: stopped\ng:y: stopped\n", "stop", "all");
+  /* all: starts in supervisord's order (priority, then group and name),
+   * stops as they complete. */
+  EXPECT_CTL_ANY_ORDER(&p, 0, "a: stopped\nb: stopped\ng:x: stopped\ng:y: stopped\n", "stop",
+                       "all");
   EXPECT_CTL(&p, 0, "a: started\nb: started\ng:x: started\ng:y: started\n", "start", "all");
-  EXPECT_CTL(&p, 0,
+  EXPECT_CTL_ANY_ORDER(&p, 0,
              "a: stopped\nb: stopped\ng:x: stopped\ng:y: stopped\n"
              "a: started\nb: started\ng:x: started\ng:y: started\n",
              "restart", "all");
@@ -559,16 +596,36 @@ Test(supervisorctl, failed_starts_exit_7) {
                  "[program:ok]\n"
                  "command=sleep 1000\n"
                  "startsecs=0\n"
+                 "autostart=false\n"
+                 "\n"
+                 "[program:nf]\n"
+                 "command=/nonexistent/cmd\n"
+                 "autostart=false\n"
+                 "\n"
+                 "[program:nx]\n"
+                 "command=@/noexec arg\n"
                  "autostart=false\n");
+  char path[512];
+  snprintf(path, sizeof(path), "%s/noexec", p.dir);
+  tu_write_file(path, "#!/bin/sh\n"); /* mode 0644 */
   EXPECT_CTL(&p, 7, "quick: ERROR (spawn error)\n", "start", "quick");
   ASSERT_STATE(&p, "quick", "FATAL");
+  /* Checked before a spawn: nothing is started, 1. */
+  EXPECT_CTL(&p, 1, "nf: ERROR (no such file)\n", "start", "nf");
+  EXPECT_CTL(&p, 1, "nx: ERROR (file is not executable)\n", "start", "nx");
   EXPECT_CTL(&p, 3,
+             "nf                               STOPPED   Not started\n"
+             "nx                               STOPPED   Not started\n"
              "ok                               STOPPED   Not started\n"
              "quick                            FATAL     Exited too quickly (process log may "
              "have details)\n",
              "status");
-  /* all: the good one starts, the bad one fails; 7. */
-  EXPECT_CTL(&p, 7, "ok: started\nquick: ERROR (spawn error)\n", "start", "all");
+  /* all: the good one starts, the bad ones fail; 7 (the last fault
+   * supervisorctl sees decides). */
+  EXPECT_CTL(&p, 7,
+             "nf: ERROR (no such file)\nnx: ERROR (file is not executable)\nok: started\n"
+             "quick: ERROR (spawn error)\n",
+             "start", "all");
   peer_stop(&p);
 }
 
@@ -1015,7 +1072,11 @@ Test(supervisorctl, xmlrpc_client) {
                  "command=sh -c 'exit 3'\n"
                  "autostart=false\n"
                  "startsecs=1\n"
-                 "startretries=0\n");
+                 "startretries=0\n"
+                 "\n"
+                 "[program:nf]\n"
+                 "command=/nonexistent/cmd\n"
+                 "autostart=false\n");
   ASSERT_STATE(&p, "a", "RUNNING");
   const char *script = getenv("TEND_XMLRPC_CLIENT");
   cr_assert(script != NULL, "TEND_XMLRPC_CLIENT is not set: run the tests through meson test");

@@ -11,6 +11,7 @@ values pinned here were checked) on a config with these programs:
     a      sleep 1000, running
     b      sleep 1001, autostart=false
     quick  sh -c 'exit 3', autostart=false, startsecs=1, startretries=0
+    nf     /nonexistent/cmd, autostart=false
 
 It checks system.listMethods (the 41 names), system.methodSignature and
 system.methodHelp, system.multicall (bare values and fault structs, in
@@ -118,7 +119,7 @@ def main():
           ('a', 'a', 'RUNNING', 20))
     infos = sv.getAllProcessInfo()
     check('getAllProcessInfo', [(i['name'], i['statename']) for i in infos],
-          [('a', 'RUNNING'), ('b', 'STOPPED'), ('quick', 'STOPPED')])
+          [('a', 'RUNNING'), ('b', 'STOPPED'), ('nf', 'STOPPED'), ('quick', 'STOPPED')])
 
     fault('unknown method', lambda: sv.nope(), 1, 'UNKNOWN_METHOD')
     fault('unknown namespace', lambda: server.nope.getPID(), 1, 'UNKNOWN_METHOD')
@@ -138,6 +139,11 @@ def main():
     fault('addProcessGroup a', lambda: sv.addProcessGroup('a'), 90, 'ALREADY_ADDED: a')
     fault('removeProcessGroup a', lambda: sv.removeProcessGroup('a'), 91, 'STILL_RUNNING: a')
     fault('removeProcessGroup nope', lambda: sv.removeProcessGroup('nope'), 10, 'BAD_NAME: nope')
+
+    # A command that is not there: refused before a spawn.
+    fault('startProcess nf', lambda: sv.startProcess('nf'), 20,
+          "NO_FILE: can't find command '/nonexistent/cmd'")
+    check('nf not started', sv.getProcessInfo('nf')['statename'], 'STOPPED')
 
     # A start that exits before startsecs, waited for: SPAWN_ERROR.
     fault('startProcess quick', lambda: sv.startProcess('quick'), 50, 'SPAWN_ERROR: quick')

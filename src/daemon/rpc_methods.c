@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,6 +315,23 @@ static void many_done(rpc_call_t *call, json_t *reply) {
                                          text != NULL ? text : "OK"));
     free(text);
   }
+  /* Those refused before any start (exec_check) in their place: by group
+   * and name, the order the targets were taken in. */
+  json_t *refused = json_object_get(call->scratch, "refused");
+  if (json_array_size(refused) > 0) {
+    json_array_extend(out, refused);
+    size_t n = json_array_size(out);
+    json_t **v = calloc(n + 1, sizeof(*v));
+    if (v != NULL) {
+      for (i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(out, i));
+      qsort(v, n, sizeof(*v), info_cmp);
+      json_array_clear(out);
+      for (i = 0; i < n; i++)
+        json_array_append_new(out, v[i]);
+      free(v);
+    }
+  }
   rpc_return(call, out);
 }
 
@@ -337,6 +355,8 @@ static void action_request(rpc_call_t *call, json_t *targets, rpc_then_fn then) 
   free(names);
 }
 
+static int exec_check(rpc_call_t *call, json_t *info, char *why, size_t len);
+
 /* The processes of group (NULL: all) the action applies to: those not
  * running for a start, running for a stop (make_allfunc's predicates). */
 static void action_many(rpc_call_t *call, json_t *infos, const char *group) {
@@ -348,14 +368,84 @@ static void action_many(rpc_call_t *call, json_t *infos, const char *group) {
     if (group != NULL && strcmp(str_or(info, "group", ""), group) != 0)
       continue;
     bool running = is_running((int)json_integer_value(json_object_get(info, "state")));
-    if (running != start)
+    char why[4200];
+    int code = running != start && start ? exec_check(call, info, why, sizeof(why)) : 0;
+    if (code != 0) {
+      char *text = xmlrpc_fault_text(code, why);
+      json_t *refused = json_object_get(call->scratch, "refused");
+      if (refused == NULL)
+        json_object_set_new(call->scratch, "refused", refused = json_array());
+      json_array_append_new(refused, json_pack("{s:O,s:O,s:i,s:s}", "name",
+                                               json_object_get(info, "name"), "group",
+                                               json_object_get(info, "group"), "status", code,
+                                               "description", text != NULL ? text : ""));
+      free(text);
+    } else if (running != start) {
       json_array_append(targets, info);
+    }
   }
+  json_t *refused = json_object_get(call->scratch, "refused");
   if (json_array_size(targets) == 0)
-    rpc_return(call, json_array());
+    rpc_return(call, refused != NULL ? json_incref(refused) : json_array());
   else
     action_request(call, targets, many_done);
   json_decref(targets);
+}
+
+/* supervisord's check before a start (process.get_execv_args and
+ * options.check_execv_args): the command's file found (its PATH: the
+ * program's environment's, else the daemon's) and executable, else
+ * NO_FILE or NOT_EXECUTABLE with its words, nothing spawned. 0 when it
+ * may be started. */
+static int exec_check(rpc_call_t *call, json_t *info, char *why, size_t len) {
+  const tend_config_t *cfg = call->rpc->cfg;
+  const char *tname = str_or(info, "_tend", "");
+  const tend_program_t *prog = NULL;
+  for (size_t i = 0; cfg != NULL && i < cfg->nprograms && prog == NULL; i++)
+    if (strcmp(cfg->programs[i].name, tname) == 0)
+      prog = &cfg->programs[i];
+  if (prog == NULL || prog->argv == NULL || prog->argv[0] == NULL)
+    return 0; /* not a program of the file (a pool's): the start decides */
+  const char *cmd = prog->argv[0];
+  char found[4096];
+  struct stat st;
+  bool have = false;
+  if (strchr(cmd, '/') != NULL) {
+    snprintf(found, sizeof(found), "%s", cmd);
+    have = stat(found, &st) == 0;
+  } else {
+    const char *path = getenv("PATH");
+    for (char **e = prog->env; e != NULL && *e != NULL; e++)
+      if (strncmp(*e, "PATH=", 5) == 0)
+        path = *e + 5;
+    if (path == NULL)
+      path = "/usr/local/bin:/usr/bin:/bin";
+    while (!have && *path != '\0') {
+      size_t n = strcspn(path, ":");
+      snprintf(found, sizeof(found), "%.*s/%s", (int)n, path, cmd);
+      have = stat(found, &st) == 0;
+      path += n + (path[n] == ':');
+    }
+    if (!have)
+      snprintf(found, sizeof(found), "%s", cmd);
+  }
+  if (!have) {
+    snprintf(why, len, "can't find command '%s'", found);
+    return XMLRPC_NO_FILE;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    snprintf(why, len, "command at '%s' is a directory", found);
+    return XMLRPC_NOT_EXECUTABLE;
+  }
+  if ((st.st_mode & 0111) == 0) {
+    snprintf(why, len, "command at '%s' is not executable", found);
+    return XMLRPC_NOT_EXECUTABLE;
+  }
+  if (access(found, X_OK) != 0) {
+    snprintf(why, len, "no permission to run command '%s'", found);
+    return XMLRPC_NOT_EXECUTABLE;
+  }
+  return 0;
 }
 
 static void action_looked_up(rpc_call_t *call, json_t *infos) {
@@ -374,7 +464,11 @@ static void action_looked_up(rpc_call_t *call, json_t *infos) {
   }
   bool start = is_start(call);
   bool running = is_running((int)json_integer_value(json_object_get(proc, "state")));
-  if (start && running) {
+  char why[4200];
+  int code = start ? exec_check(call, proc, why, sizeof(why)) : 0;
+  if (code != 0) {
+    rpc_fault(call, code, why);
+  } else if (start && running) {
     rpc_fault(call, XMLRPC_ALREADY_STARTED, param_str(call, 0));
   } else if (!start && !running) {
     rpc_fault(call, XMLRPC_NOT_RUNNING, param_str(call, 0));
