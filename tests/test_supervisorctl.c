@@ -376,7 +376,8 @@ static char *rpc_raw(peer_t *p, const char *method, const char *arg) {
     base64(p->auth, enc);
     snprintf(auth, sizeof(auth), "Authorization: Basic %s\r\n", enc);
   }
-  char *req = tu_fmt("POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\n%sContent-Length: %zu\r\n\r\n%s",
+  char *req = tu_fmt("POST /RPC2 HTTP/1.0\r\nContent-Type: text/xml\r\n%s"
+                     "Content-Length: %zu\r\n\r\n%s",
                      auth, strlen(body), body);
   free(body);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -635,7 +636,7 @@ Test(supervisorctl, failed_starts_exit_7) {
   peer_stop(&p);
 }
 
-/* ---- signal, pid, version ---------------------------------------------------------------------- */
+/* ---- signal, pid, version ------------------------------------------------------------------ */
 
 Test(supervisorctl, signal_pid_version) {
   peer_t p;
@@ -648,7 +649,8 @@ Test(supervisorctl, signal_pid_version) {
                  "autostart=false\n"
                  "\n"
                  "[program:t]\n"
-                 "command=sh -c 'trap \"echo got-usr1\" USR1; echo ready; while :; do sleep 0.1; done'\n"
+                 "command=sh -c 'trap \"echo got-usr1\" USR1; echo ready; "
+                 "while :; do sleep 0.1; done'\n"
                  "startsecs=0\n"
                  "stdout_logfile=@/t.out\n");
   ASSERT_STATE(&p, "a", "RUNNING");
@@ -691,7 +693,7 @@ Test(supervisorctl, signal_pid_version) {
   peer_stop(&p);
 }
 
-/* ---- logs: tail, tail -f, maintail -f, clear ----------------------------------------------------- */
+/* ---- logs: tail, tail -f, maintail -f, clear ----------------------------------------------- */
 
 static const char conf_logs[] = "[program:talk]\n"
                                 "command=sh -c 'echo hello-out; echo hello-err >&2; "
@@ -785,7 +787,8 @@ Test(supervisorctl, tail_and_maintail) {
   EXPECT_CTL(&p, 1, "Error: bad channel 'nope'\n", "tail", "talk", "nope");
 
   /* tail -f: the log so far, then what comes. */
-  char *got = follow_until(&p, "hello-out", NULL, (const char *const[]){"tail", "-f", "talk", NULL});
+  char *got =
+      follow_until(&p, "hello-out", NULL, (const char *const[]){"tail", "-f", "talk", NULL});
   cr_expect(strstr(got, "==> Press Ctrl-C to exit <==") != NULL && strstr(got, "hello-out"),
             "tail -f printed: %s", got);
   free(got);
@@ -819,7 +822,7 @@ Test(supervisorctl, tail_and_maintail) {
   peer_stop(&p);
 }
 
-/* ---- fg ------------------------------------------------------------------------------------------ */
+/* ---- fg ------------------------------------------------------------------------------------ */
 
 Test(supervisorctl, fg_echoes_through_cat) {
   peer_t p;
@@ -888,7 +891,7 @@ Test(supervisorctl, fg_echoes_through_cat) {
   peer_stop(&p);
 }
 
-/* ---- avail, reread, update, add, remove ----------------------------------------------------------- */
+/* ---- avail, reread, update, add, remove ---------------------------------------------------- */
 
 static const char conf_v1[] = "[program:keep]\n"
                               "command=sleep 1000\n"
@@ -974,7 +977,7 @@ Test(supervisorctl, avail_reread_update_add_remove) {
   peer_stop(&p);
 }
 
-/* ---- shutdown and reload ---------------------------------------------------------------------------- */
+/* ---- shutdown and reload ------------------------------------------------------------------- */
 
 Test(supervisorctl, reload_restarts_every_program) {
   peer_t p;
@@ -1029,7 +1032,7 @@ Test(supervisorctl, shutdown) {
   peer_stop(&p);
 }
 
-/* ---- auth ---------------------------------------------------------------------------------------------- */
+/* ---- auth ---------------------------------------------------------------------------------- */
 
 /* supervisorctl says so, then runs the command again outside its
  * handler, which prints the 401 as an error line. */
@@ -1061,7 +1064,7 @@ Test(supervisorctl, auth_failures) {
   peer_stop(&p);
 }
 
-/* ---- Python's xmlrpc.client ------------------------------------------------------------------------------ */
+/* ---- Python's xmlrpc.client ---------------------------------------------------------------- */
 
 Test(supervisorctl, xmlrpc_client) {
   peer_t p;
