@@ -53,7 +53,9 @@ ensure_packages() {
 
 # Debian's supervisor package, for the tests only: tests/test_realconf.c
 # compares tend with supervisord's own config loader (Python's supervisor
-# module) and runs its fixture issue-1224.conf. Installing it would start
+# module) and runs its fixture issue-1224.conf; tests/test_supervisorctl.c
+# drives the daemon with its supervisorctl (and, with TEND_PEER=supervisord,
+# runs the same tests against its supervisord). Installing it would start
 # supervisord through invoke-rc.d; a policy-rc.d that exits 101 forbids
 # that for the time of the install, and is removed after only if this
 # function created it (a container's own, as Docker's, stays).

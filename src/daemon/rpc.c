@@ -82,8 +82,11 @@ static void finish(rpc_call_t *call, json_t *value, int code, const char *extra)
   rpc_call_t *mc = call->parent;
   char *text = value == NULL ? xmlrpc_fault_text(code, extra) : NULL;
   if (mc != NULL) {
-    /* system.multicall: a value alone in an array, a fault as a struct. */
-    json_t *item = value != NULL ? json_pack("[o]", value)
+    /* system.multicall: the value itself, a fault as a struct. That is
+     * what supervisord's multicall returns (its docstring, and Python's
+     * MultiCall, expect the value in an array of one: supervisorctl does
+     * not use either). */
+    json_t *item = value != NULL ? value
                                  : json_pack("{s:i,s:s}", "faultCode", code, "faultString",
                                              text != NULL ? text : "FAILED");
     json_array_append_new(mc->results, item);
@@ -135,9 +138,14 @@ static void multicall_drive(rpc_call_t *mc) {
                                                                : json_array())
                                             : NULL;
     if (part == NULL) {
+      /* supervisord's words for an entry without a name */
+      char *text = xmlrpc_fault_text(XMLRPC_INCORRECT_PARAMETERS,
+                                     name == NULL ? "No methodName" : NULL);
       json_array_append_new(mc->results,
                             json_pack("{s:i,s:s}", "faultCode", XMLRPC_INCORRECT_PARAMETERS,
-                                      "faultString", "INCORRECT_PARAMETERS"));
+                                      "faultString",
+                                      text != NULL ? text : "INCORRECT_PARAMETERS"));
+      free(text);
       continue;
     }
     part->parent = mc;
@@ -155,8 +163,7 @@ static void multicall_drive(rpc_call_t *mc) {
   }
 }
 
-/* system.multicall(calls): the results, each a value in an array or a
- * fault struct. */
+/* system.multicall(calls): the results, each a value or a fault struct. */
 void rpc_multicall(rpc_call_t *call, json_t *calls) {
   call->results = json_array();
   json_t *params = call->params;

@@ -12,6 +12,7 @@
 #include "daemon/rpc_methods.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "daemon/reread.h"
 #include "daemon/sv.h"
 #include "tend/text.h"
 #include "xmlrpc/codec.h"
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,6 +112,10 @@ static json_t *process_info(json_t *st, int64_t now) {
   int64_t start = json_integer_value(json_object_get(st, "start"));
   int64_t stop = json_integer_value(json_object_get(st, "stop"));
   const char *spawnerr = str_or(st, "spawnerr", "");
+  /* tend's reason for a start that exited before startsecs, in
+   * supervisord's words (process.finish). */
+  if (strcmp(spawnerr, "exited too quickly") == 0)
+    spawnerr = "Exited too quickly (process log may have details)";
   json_t *exit_code = json_object_get(st, "exit_code");
   int64_t exitstatus = json_is_integer(exit_code) ? json_integer_value(exit_code)
                        : json_is_string(json_object_get(st, "signal")) ? -1
@@ -256,7 +262,12 @@ static int action_fault(bool start, const char *error) {
     return strstr(error, "not running") != NULL ? XMLRPC_NOT_RUNNING : XMLRPC_FAILED;
   if (strstr(error, "already started") != NULL)
     return XMLRPC_ALREADY_STARTED;
-  if (strstr(error, "failed to start") != NULL || strstr(error, "stopped before") != NULL)
+  /* supervisord: SPAWN_ERROR when the start failed (its spawnerr is set:
+   * the process exited before startsecs, or could not be spawned),
+   * ABNORMAL_TERMINATION when it left STARTING another way (stopped). */
+  if (strstr(error, "failed to start") != NULL)
+    return XMLRPC_SPAWN_ERROR;
+  if (strstr(error, "stopped before") != NULL)
     return XMLRPC_ABNORMAL_TERMINATION;
   if (strstr(error, "removed") != NULL)
     return XMLRPC_BAD_NAME;
@@ -304,6 +315,23 @@ static void many_done(rpc_call_t *call, json_t *reply) {
                                          text != NULL ? text : "OK"));
     free(text);
   }
+  /* Those refused before any start (exec_check) in their place: by group
+   * and name, the order the targets were taken in. */
+  json_t *refused = json_object_get(call->scratch, "refused");
+  if (json_array_size(refused) > 0) {
+    json_array_extend(out, refused);
+    size_t n = json_array_size(out);
+    json_t **v = calloc(n + 1, sizeof(*v));
+    if (v != NULL) {
+      for (i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(out, i));
+      qsort(v, n, sizeof(*v), info_cmp);
+      json_array_clear(out);
+      for (i = 0; i < n; i++)
+        json_array_append_new(out, v[i]);
+      free(v);
+    }
+  }
   rpc_return(call, out);
 }
 
@@ -327,6 +355,8 @@ static void action_request(rpc_call_t *call, json_t *targets, rpc_then_fn then) 
   free(names);
 }
 
+static int exec_check(rpc_call_t *call, json_t *info, char *why, size_t len);
+
 /* The processes of group (NULL: all) the action applies to: those not
  * running for a start, running for a stop (make_allfunc's predicates). */
 static void action_many(rpc_call_t *call, json_t *infos, const char *group) {
@@ -338,14 +368,84 @@ static void action_many(rpc_call_t *call, json_t *infos, const char *group) {
     if (group != NULL && strcmp(str_or(info, "group", ""), group) != 0)
       continue;
     bool running = is_running((int)json_integer_value(json_object_get(info, "state")));
-    if (running != start)
+    char why[4200];
+    int code = running != start && start ? exec_check(call, info, why, sizeof(why)) : 0;
+    if (code != 0) {
+      char *text = xmlrpc_fault_text(code, why);
+      json_t *refused = json_object_get(call->scratch, "refused");
+      if (refused == NULL)
+        json_object_set_new(call->scratch, "refused", refused = json_array());
+      json_array_append_new(refused, json_pack("{s:O,s:O,s:i,s:s}", "name",
+                                               json_object_get(info, "name"), "group",
+                                               json_object_get(info, "group"), "status", code,
+                                               "description", text != NULL ? text : ""));
+      free(text);
+    } else if (running != start) {
       json_array_append(targets, info);
+    }
   }
+  json_t *refused = json_object_get(call->scratch, "refused");
   if (json_array_size(targets) == 0)
-    rpc_return(call, json_array());
+    rpc_return(call, refused != NULL ? json_incref(refused) : json_array());
   else
     action_request(call, targets, many_done);
   json_decref(targets);
+}
+
+/* supervisord's check before a start (process.get_execv_args and
+ * options.check_execv_args): the command's file found (its PATH: the
+ * program's environment's, else the daemon's) and executable, else
+ * NO_FILE or NOT_EXECUTABLE with its words, nothing spawned. 0 when it
+ * may be started. */
+static int exec_check(rpc_call_t *call, json_t *info, char *why, size_t len) {
+  const tend_config_t *cfg = call->rpc->cfg;
+  const char *tname = str_or(info, "_tend", "");
+  const tend_program_t *prog = NULL;
+  for (size_t i = 0; cfg != NULL && i < cfg->nprograms && prog == NULL; i++)
+    if (strcmp(cfg->programs[i].name, tname) == 0)
+      prog = &cfg->programs[i];
+  if (prog == NULL || prog->argv == NULL || prog->argv[0] == NULL)
+    return 0; /* not a program of the file (a pool's): the start decides */
+  const char *cmd = prog->argv[0];
+  char found[4096];
+  struct stat st;
+  bool have = false;
+  if (strchr(cmd, '/') != NULL) {
+    snprintf(found, sizeof(found), "%s", cmd);
+    have = stat(found, &st) == 0;
+  } else {
+    const char *path = getenv("PATH");
+    for (char **e = prog->env; e != NULL && *e != NULL; e++)
+      if (strncmp(*e, "PATH=", 5) == 0)
+        path = *e + 5;
+    if (path == NULL)
+      path = "/usr/local/bin:/usr/bin:/bin";
+    while (!have && *path != '\0') {
+      size_t n = strcspn(path, ":");
+      snprintf(found, sizeof(found), "%.*s/%s", (int)n, path, cmd);
+      have = stat(found, &st) == 0;
+      path += n + (path[n] == ':');
+    }
+    if (!have)
+      snprintf(found, sizeof(found), "%s", cmd);
+  }
+  if (!have) {
+    snprintf(why, len, "can't find command '%s'", found);
+    return XMLRPC_NO_FILE;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    snprintf(why, len, "command at '%s' is a directory", found);
+    return XMLRPC_NOT_EXECUTABLE;
+  }
+  if ((st.st_mode & 0111) == 0) {
+    snprintf(why, len, "command at '%s' is not executable", found);
+    return XMLRPC_NOT_EXECUTABLE;
+  }
+  if (access(found, X_OK) != 0) {
+    snprintf(why, len, "no permission to run command '%s'", found);
+    return XMLRPC_NOT_EXECUTABLE;
+  }
+  return 0;
 }
 
 static void action_looked_up(rpc_call_t *call, json_t *infos) {
@@ -364,7 +464,11 @@ static void action_looked_up(rpc_call_t *call, json_t *infos) {
   }
   bool start = is_start(call);
   bool running = is_running((int)json_integer_value(json_object_get(proc, "state")));
-  if (start && running) {
+  char why[4200];
+  int code = start ? exec_check(call, proc, why, sizeof(why)) : 0;
+  if (code != 0) {
+    rpc_fault(call, code, why);
+  } else if (start && running) {
     rpc_fault(call, XMLRPC_ALREADY_STARTED, param_str(call, 0));
   } else if (!start && !running) {
     rpc_fault(call, XMLRPC_NOT_RUNNING, param_str(call, 0));
@@ -557,19 +661,92 @@ static RPC_METHOD(shutdown) {
   rpc_ctl(call, &req, shut);
 }
 
-static void reloaded(rpc_call_t *call, json_t *reply) {
-  if (json_is_true(json_object_get(reply, "ok")))
-    rpc_return(call, json_true());
-  else
-    rpc_fault(call, XMLRPC_CANT_REREAD, str_or(reply, "error", ""));
+/* supervisord's restart (supervisorctl reload): every program stopped,
+ * the config read again, the autostart programs started; every pid
+ * changes, where tend's own reload keeps unchanged programs running. The
+ * file is read first, as reloadConfig reads it: one that does not load is
+ * CANT_REREAD and nothing is stopped (supervisord would exit on it). The
+ * answer comes once the starts are under way; supervisord answers first
+ * and then restarts, closing its sockets (its clients reconnect). */
+
+static void restart_started(rpc_call_t *call, json_t *reply) {
+  (void)reply; /* "already started": what the reload started itself */
+  rpc_return(call, json_true());
 }
 
-/* supervisord's restart stops every program and starts the config again;
- * tend's reload gets to the same config keeping what did not change
- * running (its pids stay). */
-static RPC_METHOD(restart) {
+static void restart_reloaded(rpc_call_t *call, json_t *reply) {
+  if (!json_is_true(json_object_get(reply, "ok"))) {
+    rpc_fault(call, XMLRPC_CANT_REREAD, str_or(reply, "error", ""));
+    return;
+  }
+  const tend_config_t *cfg = call->rpc->cfg; /* the one just applied */
+  size_t n = cfg != NULL ? cfg->nprograms : 0, k = 0;
+  const char **names = calloc(n + 1, sizeof(*names));
+  if (names == NULL) {
+    rpc_fault(call, XMLRPC_FAILED, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (cfg->programs[i].autostart)
+      names[k++] = cfg->programs[i].name;
+  if (k == 0) {
+    free(names);
+    rpc_return(call, json_true());
+    return;
+  }
+  tend_ctl_req_t req = {
+      .cmd = CTL_CMD_START,
+      .given = CTL_BIT(CTL_ARG_NAMES) | CTL_BIT(CTL_ARG_WAIT),
+      .names = {names, k},
+      .wait = false,
+  };
+  rpc_ctl(call, &req, restart_started);
+  free(names);
+}
+
+static void restart_stopped(rpc_call_t *call, json_t *reply) {
+  (void)reply; /* a process that had stopped by itself meanwhile */
   tend_ctl_req_t req = {.cmd = CTL_CMD_RELOAD};
-  rpc_ctl(call, &req, reloaded);
+  rpc_ctl(call, &req, restart_reloaded);
+}
+
+static void restart_looked_up(rpc_call_t *call, json_t *infos) {
+  json_t *targets = json_array();
+  size_t i;
+  json_t *info;
+  json_array_foreach(infos, i, info) {
+    if (is_running((int)json_integer_value(json_object_get(info, "state"))))
+      json_array_append(targets, info);
+  }
+  if (json_array_size(targets) == 0)
+    restart_stopped(call, NULL);
+  else
+    action_request(call, targets, restart_stopped);
+  json_decref(targets);
+}
+
+static RPC_METHOD(restart) {
+  json_t *added = NULL, *changed = NULL, *removed = NULL;
+  char *err = NULL;
+  int r = daemon_reread(call->rpc->d, &added, &changed, &removed, &err);
+  json_decref(added);
+  json_decref(changed);
+  json_decref(removed);
+  if (r != 0) {
+    char *nl = err != NULL ? strchr(err, '\n') : NULL;
+    if (nl != NULL)
+      *nl = '\0';
+    if (r == -ESHUTDOWN)
+      rpc_fault(call, XMLRPC_SHUTDOWN_STATE, NULL);
+    else
+      rpc_fault(call, XMLRPC_CANT_REREAD, err != NULL ? err : "cannot read the config");
+    free(err);
+    return;
+  }
+  free(err);
+  /* stop (and wait) every running process, as stopAllProcesses */
+  call->scratch = json_pack("{s:b,s:b}", "start", false, "wait", true);
+  with_infos(call, restart_looked_up);
 }
 
 /* ---- system.* and the table ------------------------------------------------------------------ */
