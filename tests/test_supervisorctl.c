@@ -611,12 +611,22 @@ Test(supervisorctl, failed_starts_exit_7) {
                  "\n"
                  "[program:nx]\n"
                  "command=@/noexec arg\n"
-                 "autostart=false\n");
+                 "autostart=false\n"
+                 "\n"
+                 "[program:retry]\n"
+                 "command=sh -c 'exit 3'\n"
+                 "autostart=false\n"
+                 "startsecs=1\n"
+                 "startretries=100\n");
   char path[512];
   snprintf(path, sizeof(path), "%s/noexec", p.dir);
   tu_write_file(path, "#!/bin/sh\n"); /* mode 0644 */
   EXPECT_CTL(&p, 7, "quick: ERROR (spawn error)\n", "start", "quick");
   ASSERT_STATE(&p, "quick", "FATAL");
+  /* With retries left, the answer comes at the first failed attempt
+   * (BACKOFF), not after the hundredth; the retries go on. */
+  EXPECT_CTL(&p, 7, "retry: ERROR (spawn error)\n", "start", "retry");
+  EXPECT_CTL(&p, 0, "retry: stopped\n", "stop", "retry");
   /* Checked before a spawn: nothing is started, 1. */
   EXPECT_CTL(&p, 1, "nf: ERROR (no such file)\n", "start", "nf");
   EXPECT_CTL(&p, 1, "nx: ERROR (file is not executable)\n", "start", "nx");
@@ -626,12 +636,12 @@ Test(supervisorctl, failed_starts_exit_7) {
              "ok                               STOPPED   Not started\n"
              "quick                            FATAL     Exited too quickly (process log may "
              "have details)\n",
-             "status");
+             "status", "nf", "nx", "ok", "quick");
   /* all: the good one starts, the bad ones fail; 7 (the last fault
    * supervisorctl sees decides). */
   EXPECT_CTL(&p, 7,
              "nf: ERROR (no such file)\nnx: ERROR (file is not executable)\nok: started\n"
-             "quick: ERROR (spawn error)\n",
+             "quick: ERROR (spawn error)\nretry: ERROR (spawn error)\n",
              "start", "all");
   peer_stop(&p);
 }

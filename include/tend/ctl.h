@@ -156,6 +156,10 @@ typedef struct {
   /* Not on the wire: set by the daemon's own front ends (XML-RPC) that
    * never show RSS and CPU, so status skips its scan of /proc. */
   bool no_resources;
+  /* Not on the wire either: a waited start fails at its first failed
+   * attempt (BACKOFF), as supervisord's startProcess does, where `tend
+   * start` waits for the retries to end (RUNNING or FATAL). */
+  bool first_failure;
   const char *data; /* the frame's data (never NULL in a decoded request) */
   size_t len;
 } tend_ctl_req_t;

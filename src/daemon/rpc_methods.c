@@ -350,6 +350,7 @@ static void action_request(rpc_call_t *call, json_t *targets, rpc_then_fn then) 
       .given = CTL_BIT(CTL_ARG_NAMES) | CTL_BIT(CTL_ARG_WAIT),
       .names = {names, n},
       .wait = json_is_true(json_object_get(call->scratch, "wait")),
+      .first_failure = true,
   };
   rpc_ctl(call, &req, then);
   free(names);

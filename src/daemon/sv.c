@@ -46,6 +46,7 @@ typedef struct sub {
 typedef struct pending {
   ctl_conn_t *conn;
   tend_ctl_cmd_t kind; /* CTL_CMD_START, _STOP or _RESTART */
+  bool first_failure;  /* a start ends at BACKOFF (tend_ctl_req_t's) */
   size_t n, left;
   sv_proc_t **procs;
   int *orig_pid;
@@ -333,19 +334,23 @@ static void req_status(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {
 
 /* Has p reached what action kind asked for? 0 not yet, 1 yes, -1 never
  * will (*why says why). */
-static int action_done(tend_ctl_cmd_t kind, sv_proc_t *p, int orig_pid, const char **why) {
+static int action_done(const pending_t *pd, sv_proc_t *p, int orig_pid, const char **why) {
   pstate_t st = p->state;
-  if (kind == CTL_CMD_STOP)
+  if (pd->kind == CTL_CMD_STOP)
     return st == PS_STOPPED || st == PS_EXITED || st == PS_FATAL;
   if (st == PS_FATAL) {
     *why = "failed to start (FATAL: see the daemon log)";
+    return -1;
+  }
+  if (st == PS_BACKOFF && pd->first_failure) {
+    *why = "failed to start (BACKOFF: it will be tried again)";
     return -1;
   }
   if (st == PS_STOPPED && !p->want_up) {
     *why = "stopped before it was running";
     return -1;
   }
-  return st == PS_RUNNING && (kind == CTL_CMD_START || p->pid != orig_pid);
+  return st == PS_RUNNING && (pd->kind == CTL_CMD_START || p->pid != orig_pid);
 }
 
 static void pending_finish(pending_t *pd) {
@@ -376,7 +381,7 @@ static bool pending_check(pending_t *pd, sv_proc_t *gone) {
     if (p == NULL || json_object_get(o, "ok") != NULL)
       continue;
     const char *why = "removed from the configuration";
-    int r = p == gone ? -1 : action_done(pd->kind, p, pd->orig_pid[i], &why);
+    int r = p == gone ? -1 : action_done(pd, p, pd->orig_pid[i], &why);
     if (r == 0)
       continue;
     json_object_set_new(o, "ok", json_boolean(r > 0));
@@ -486,6 +491,7 @@ static void req_action(dsv_t *d, ctl_conn_t *c, const tend_ctl_req_t *req) {
   }
   pd->conn = c;
   pd->kind = req->cmd;
+  pd->first_failure = req->first_failure;
   pd->n = n;
   pd->procs = list;
   pd->orig_pid = orig;
