@@ -292,7 +292,8 @@ Test(supervisor, spawn_errors_are_failed_starts) {
   cr_assert_eq(sv_event(ghost, SV_EV_START), 0);
   ASSERT_STATE(ghost, SV_FATAL);
   cr_assert_str_eq(path_of(ghost), "STOPPED>BACKOFF>FATAL");
-  cr_assert_eq(log_count("from=STOPPED to=BACKOFF reason=\"spawn error\""), 1);
+  cr_assert_eq(log_count("from=STOPPED to=BACKOFF reason=\"can't find command "
+                         "'/nonexistent/ghost'\""), 1);
   cr_assert_eq(sv_event(ghost, SV_EV_START), 0);
   ASSERT_STATE(ghost, SV_FATAL);
   cr_assert_str_eq(path_of(ghost), "STOPPED>BACKOFF>FATAL>BACKOFF>FATAL");

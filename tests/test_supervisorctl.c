@@ -613,6 +613,10 @@ Test(supervisorctl, failed_starts_exit_7) {
                  "command=@/noexec arg\n"
                  "autostart=false\n"
                  "\n"
+                 "[program:gone]\n"
+                 "command=/nonexistent/gone\n"
+                 "startretries=0\n"
+                 "\n"
                  "[program:retry]\n"
                  "command=sh -c 'exit 3'\n"
                  "autostart=false\n"
@@ -621,6 +625,10 @@ Test(supervisorctl, failed_starts_exit_7) {
   char path[512];
   snprintf(path, sizeof(path), "%s/noexec", p.dir);
   tu_write_file(path, "#!/bin/sh\n"); /* mode 0644 */
+  /* Started at start-up, it cannot be spawned: FATAL, and status says why. */
+  ASSERT_STATE(&p, "gone", "FATAL");
+  EXPECT_CTL(&p, 3, "gone                             FATAL     can't find command "
+                    "'/nonexistent/gone'\n", "status", "gone");
   EXPECT_CTL(&p, 7, "quick: ERROR (spawn error)\n", "start", "quick");
   ASSERT_STATE(&p, "quick", "FATAL");
   /* With retries left, the answer comes at the first failed attempt
@@ -640,7 +648,8 @@ Test(supervisorctl, failed_starts_exit_7) {
   /* all: the good one starts, the bad ones fail; 7 (the last fault
    * supervisorctl sees decides). */
   EXPECT_CTL(&p, 7,
-             "nf: ERROR (no such file)\nnx: ERROR (file is not executable)\nok: started\n"
+             "gone: ERROR (no such file)\nnf: ERROR (no such file)\n"
+             "nx: ERROR (file is not executable)\nok: started\n"
              "quick: ERROR (spawn error)\nretry: ERROR (spawn error)\n",
              "start", "all");
   peer_stop(&p);

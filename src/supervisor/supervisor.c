@@ -394,6 +394,22 @@ static const char *spawn_options(sv_proc_t *p, tend_proc_options_t *o, childenv_
   return NULL;
 }
 
+/* Why p's command could not be spawned, in supervisord's words where it
+ * has some (its spawnerr, which status shows): err is the spawn's error,
+ * what the step that failed. */
+static const char *spawn_error(sv_proc_t *p, int what, int err) {
+  const char *cmd = p->conf->argv[0];
+  char *buf = p->fsm.why_buf;
+  size_t len = sizeof(p->fsm.why_buf);
+  if (what == TEND_PROC_ERR_EXEC && err == -ENOENT)
+    snprintf(buf, len, "can't find command '%s'", cmd);
+  else if (what == TEND_PROC_ERR_EXEC && err == -EACCES)
+    snprintf(buf, len, "command at '%s' is not executable", cmd);
+  else
+    return "spawn error";
+  return buf;
+}
+
 /* Spawn p's child (with its readiness probe when ready= says so):
  * SV_EV_SPAWNED, or SV_EV_START_FAILED when it cannot be. */
 static sv_ev_t launch(sv_proc_t *p) {
@@ -438,7 +454,7 @@ static sv_ev_t launch(sv_proc_t *p) {
         F_STR("error", strerror(-r)));
     close_run(sv, run);
     ready_close(p);
-    return start_failed(p, "spawn error");
+    return start_failed(p, spawn_error(p, run->err_what, r));
   }
   p->run = run;
   p->pid = run->pid;

@@ -110,6 +110,7 @@ struct sv_proc {
     int fails;          /* failed starts in a row */
     bool restart_due;   /* the next spawn is a restart (counted once done) */
     const char *why;    /* the reason of a failed or refused start */
+    char why_buf[300];  /* why, when it names the command */
     const char *dep;    /* the dependency deps_check stopped at */
     double runtime;     /* of the child that just exited, in s */
     bool killed;        /* its stop escalated to SIGKILL */
