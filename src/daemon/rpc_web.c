@@ -102,8 +102,8 @@ static const char *done_word(const char *method) {
   return "log cleared";
 }
 
-/* One part of the multicall: spec its {methodName, params}, result a
- * value in an array or a fault struct. */
+/* One part of the multicall: spec its {methodName, params}, result the
+ * bare value (true, or a group's array) or a fault struct. */
 static void report_part(report_t *rep, json_t *spec, json_t *result, bool restart) {
   const char *method = json_string_value(json_object_get(spec, "methodName"));
   const char *name = json_string_value(json_array_get(json_object_get(spec, "params"), 0));
@@ -111,13 +111,13 @@ static void report_part(report_t *rep, json_t *spec, json_t *result, bool restar
     return;
   const char *done = done_word(method);
   bool restart_stop = restart && strstr(method, "stop") != NULL;
-  if (json_is_object(result)) {
+  if (json_object_get(result, "faultCode") != NULL) {
     report_one(rep, name != NULL ? name : "all", done, restart_stop,
                (int)json_integer_value(json_object_get(result, "faultCode")),
                json_string_value(json_object_get(result, "faultString")));
     return;
   }
-  json_t *value = json_array_get(result, 0);
+  json_t *value = result;
   if (!json_is_array(value)) {
     report_one(rep, name, done, restart_stop, XMLRPC_SUCCESS, NULL);
     return;
