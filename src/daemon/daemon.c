@@ -17,6 +17,7 @@
 #include "ctl/cmd.h"
 #include "daemon/ctl_server.h"
 #include "daemon/chan.h"
+#include "daemon/evsvc.h"
 #include "daemon/pool.h"
 #include "daemon/rpc.h"
 #include "daemon/sv.h"
@@ -33,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NSERVICES 5
+#define NSERVICES 6
 #define NSIGNALS 5
 
 /* The commands the daemon answers itself. */
@@ -48,6 +49,7 @@ struct daemon {
   dpools_t pools;
   dworkers_t workers;
   dsv_t sv;
+  devents_t events;
   rpc_t rpc;
   service_t services[NSERVICES];       /* in the order they apply a config */
   const service_t *serves[CTL_NCMDS];  /* which one answers each command */
@@ -298,12 +300,16 @@ static int services_init(daemon_t *d) {
   dsv_init(&d->sv, &d->loop, &d->chans.set);
   d->sv.vital = vital_ended;
   d->sv.vital_arg = d;
+  devents_init(&d->events, &d->loop);
+  d->sv.watch = &devents_watch;
+  d->sv.watch_arg = &d->events;
   rpc_init(&d->rpc, d, &d->loop);
   const service_t list[NSERVICES] = {
       {&dchan_ops, &d->chans}, /* first: the programs' channels must exist */
       {&dpool_ops, &d->pools},
       {&dworker_ops, &d->workers},
       {&rpc_ops, &d->rpc}, /* listening before the programs start */
+      {&devents_ops, &d->events}, /* its pools before their listeners start */
       {&dsv_ops, &d->sv},  /* last: it keeps the config */
   };
   memcpy(d->services, list, sizeof(list));
@@ -367,6 +373,8 @@ uv_loop_t *daemon_loop(daemon_t *d) { return &d->loop; }
 ctl_server_t *daemon_ctl(daemon_t *d) { return &d->ctl; }
 
 dsv_t *daemon_sv(daemon_t *d) { return &d->sv; }
+
+devents_t *daemon_events(daemon_t *d) { return &d->events; }
 
 bool daemon_stopping(const daemon_t *d) { return d->stopping; }
 

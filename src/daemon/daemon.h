@@ -90,6 +90,8 @@ void daemon_dispatch(daemon_t *d, const tend_ctl_req_t *req, ctl_conn_t *c);
  * ends'), the supervisor's service, the config file it reads. */
 ctl_server_t *daemon_ctl(daemon_t *d);
 struct dsv *daemon_sv(daemon_t *d);
+/* The events service (daemon/evsvc.h). */
+struct devents *daemon_events(daemon_t *d);
 const char *daemon_config_path(const daemon_t *d);
 
 /* Shut down as `tend shutdown` does (if it has not yet) and run the loop

@@ -165,9 +165,11 @@ static void timer_cb(uv_timer_t *t) { sv_event(t->data, SV_EV_TIMER); }
 /* ---- output ------------------------------------------------------------ */
 
 static void log_output(sv_proc_t *p, int stream, const char *data, size_t len) {
-  /* Wired stdout (stdout_channel: lines are messages) is not logged. */
+  /* Wired stdout (stdout_channel: lines are messages) is not logged, nor
+   * an event listener's (its stdout speaks the protocol to the daemon). */
   sv_wiring_t *w = &p->sv->wiring;
-  bool to_channel = stream == 0 && w->output != NULL && w->output(p, data, len);
+  bool to_channel = stream == 0 && (p->conf->listener ||
+                                    (w->output != NULL && w->output(p, data, len)));
   if (p->logs.file_open[stream] && !to_channel) {
     int r = outlog_write(&p->logs.file[stream], data, len);
     if (r != 0)
