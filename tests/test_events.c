@@ -381,6 +381,91 @@ Test(events, memmon_restarts_a_program_over_its_rss_limit) {
   stop_clean(&d);
 }
 
+/* The other types, each as supervisord renders it: the daemon's RUNNING
+ * and STOPPING, groups added and removed (a reload), a program's
+ * PROCESS_COMMUNICATION (the text between the tokens, one of them split
+ * across writes) and a PROCESS_LOG that is not UTF-8, and what XML-RPC's
+ * sendRemoteCommEvent sends. */
+Test(events, every_other_event_type_as_supervisord_renders_it) {
+  need_childutils();
+  setup_dir(&d);
+  tu_write_file(fmt("%s/rec.py", d.dir), recorder_py);
+  /* outside the daemon's directory: read once the daemon is gone */
+  char *keep = tu_tmpdir();
+  const char *rec = fmt("%s/events.jsonl", keep);
+  tu_write_file(fmt("%s/talker.sh", d.dir),
+                "trap 'sleep 1; exit 0' TERM\n"
+                "printf 'before <!--XSUPERVISOR:BEGIN-->caf\\303\\251 <!--XSUPER'\n"
+                "sleep 0.2\n"
+                "printf 'VISOR:END--> after\\n'\n"
+                "printf '\\377\\n' >&2\n"
+                "while :; do sleep 0.1; done\n");
+  const char *common = fmt("[unix_http_server]\n"
+                           "file = %%(here)s/http.sock\n"
+                           "[eventlistener:rec]\n"
+                           "command = %s %s/rec.py %s\n"
+                           "events = PROCESS_COMMUNICATION, SUPERVISOR_STATE_CHANGE, "
+                           "PROCESS_GROUP, REMOTE_COMMUNICATION, PROCESS_LOG_STDERR\n"
+                           "startsecs = 0\n"
+                           "[program:talker]\n"
+                           "command = sh %s/talker.sh\n"
+                           "startsecs = 0\n"
+                           "stdout_capture_maxbytes = 1KB\n"
+                           "stderr_events_enabled = true\n",
+                           python(), d.dir, rec, d.dir);
+  write_conf(&d, fmt("%s[program:gone]\ncommand = sleep 60\n", common));
+  start_ok(&d);
+  cr_assert(tu_wait_file_contains(rec, "PROCESS_COMMUNICATION_STDOUT", 15000), "%s\n%s",
+            tu_read_file(rec, NULL), daemon_log(&d));
+  cr_assert(tu_wait_file_contains(rec, "PROCESS_LOG_STDERR", 5000));
+  char *send[] = {(char *)python(), "-c",
+                  "import sys, xmlrpc.client\n"
+                  "from supervisor.xmlrpc import SupervisorTransport\n"
+                  "t = SupervisorTransport(None, None, 'unix://' + sys.argv[1])\n"
+                  "s = xmlrpc.client.ServerProxy('http://127.0.0.1', transport=t)\n"
+                  "print(s.supervisor.sendRemoteCommEvent('greeting', 'hej \\u2713'))\n",
+                  (char *)fmt("%s/http.sock", d.dir), NULL};
+  tu_result_t r;
+  tu_run(send, NULL, 0, 30000, &r);
+  assert_exit(&r, 0);
+  assert_out(&r, "True\n");
+  tu_result_free(&r);
+  write_conf(&d, common);
+  tu_ctl(&d, &r, "reload", NULL);
+  assert_exit(&r, 0);
+  tu_result_free(&r);
+  cr_assert(tu_wait_file_contains(rec, "PROCESS_GROUP_REMOVED", 10000), "%s",
+            tu_read_file(rec, NULL));
+  long talker = pid_of(&d, "talker");
+  stop_clean(&d);
+
+  json_t *all = jsonl(rec);
+  struct {
+    const char *name, *payload;
+  } want[] = {
+      {"SUPERVISOR_STATE_CHANGE_RUNNING", ""},
+      {"PROCESS_GROUP_ADDED", "groupname:rec\n"},
+      {"PROCESS_GROUP_ADDED", "groupname:talker\n"},
+      {"PROCESS_GROUP_ADDED", "groupname:gone\n"},
+      {"PROCESS_COMMUNICATION_STDOUT",
+       fmt("processname:talker groupname:talker pid:%ld\ncaf\xc3\xa9 ", talker)},
+      {"PROCESS_LOG_STDERR", fmt("processname:talker groupname:talker pid:%ld channel:stderr\n"
+                                 "Undecodable: b'\\xff\\n'", talker)},
+      {"REMOTE_COMMUNICATION", "type:greeting\nhej \xe2\x9c\x93"},
+      {"PROCESS_GROUP_REMOVED", "groupname:gone\n"},
+      {"SUPERVISOR_STATE_CHANGE_STOPPING", ""},
+  };
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    json_t *e = find_event(all, want[i].name, NULL);
+    if (strcmp(want[i].name, "PROCESS_GROUP_ADDED") == 0)
+      e = find_event(all, want[i].name, want[i].payload);
+    cr_assert(e != NULL, "no %s %s in %s", want[i].name, want[i].payload, json_dumps(all, 0));
+    cr_assert_str_eq(json_string_value(json_object_get(e, "payload")), want[i].payload);
+  }
+  json_decref(all);
+  tu_rmdir(keep);
+}
+
 /* ---- the protocol's edges ---------------------------------------------------- */
 
 /* A listener that answers FAIL gets the same event again (supervisord

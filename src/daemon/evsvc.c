@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/strv.h"
+#include "tend/text.h"
 
 /* A follower whose client has this much unread is skipped (its events
  * counted as dropped) until it reads. */
@@ -117,17 +118,53 @@ static void watch_state(void *arg, sv_proc_t *p, pstate_t from, pstate_t to) {
               p->conf->group, pstate_name(from), extra);
 }
 
-/* An event of a process's output: "HEADER\nDATA", DATA as it is. */
+/* Python's repr() of bytes: b'...' (b"..." when only ' is in them),
+ * \t \n \r \\ and the quote escaped, other bytes outside ASCII's
+ * printable ones as \xNN. */
+static int py_bytes_repr(tend_buf_t *out, const char *data, size_t len) {
+  char quote = memchr(data, '\'', len) != NULL && memchr(data, '"', len) == NULL ? '"' : '\'';
+  char head[2] = {'b', quote};
+  int r = tend_buf_append(out, head, 2);
+  for (size_t i = 0; r == 0 && i < len; i++) {
+    unsigned char ch = (unsigned char)data[i];
+    char esc[5];
+    int n;
+    if (ch == (unsigned char)quote || ch == '\\')
+      n = snprintf(esc, sizeof(esc), "\\%c", ch);
+    else if (ch == '\t' || ch == '\n' || ch == '\r')
+      n = snprintf(esc, sizeof(esc), "\\%c", ch == '\t' ? 't' : ch == '\n' ? 'n' : 'r');
+    else if (ch < 0x20 || ch >= 0x7f)
+      n = snprintf(esc, sizeof(esc), "\\x%02x", ch);
+    else
+      n = snprintf(esc, sizeof(esc), "%c", ch);
+    r = tend_buf_append(out, esc, (size_t)n);
+  }
+  return r == 0 ? tend_buf_append(out, &quote, 1) : r;
+}
+
+/* An event of a process's output: "HEADER\nDATA"; DATA that is not
+ * UTF-8 is "Undecodable: " and its repr(), as supervisord sends it. */
 static void emit_output(devents_t *e, evtype_t t, const sv_proc_t *p, const char *channel,
                         const char *data, size_t len) {
+  tend_buf_t repr = {0};
+  if (!tend_utf8_valid(data, len)) {
+    static const char undecodable[] = "Undecodable: ";
+    if (tend_buf_append(&repr, undecodable, sizeof(undecodable) - 1) != 0 ||
+        py_bytes_repr(&repr, data, len) != 0) {
+      tend_buf_free(&repr);
+      LOG("error", "event", F_STR("type", evtype_name(t)), F_STR("error", strerror(ENOMEM)));
+      return;
+    }
+    data = repr.data;
+    len = repr.len;
+  }
   char head[512];
   int n = snprintf(head, sizeof(head), "processname:%s groupname:%s pid:%d%s%s\n",
                    bare_name(p), p->conf->group, p->pid, channel ? " channel:" : "",
                    channel ? channel : "");
-  if (n < 0 || (size_t)n >= sizeof(head))
-    return;
-  char *payload = malloc((size_t)n + len);
+  char *payload = n > 0 && (size_t)n < sizeof(head) ? malloc((size_t)n + len) : NULL;
   if (payload == NULL) {
+    tend_buf_free(&repr);
     LOG("error", "event", F_STR("type", evtype_name(t)), F_STR("error", strerror(ENOMEM)));
     return;
   }
@@ -135,6 +172,7 @@ static void emit_output(devents_t *e, evtype_t t, const sv_proc_t *p, const char
   memcpy(payload + n, data, len);
   evbus_emit(&e->bus, t, payload, (size_t)n + len);
   free(payload);
+  tend_buf_free(&repr);
 }
 
 /* Keep the last max bytes captured (supervisord's BoundIO keeps a tail). */
