@@ -544,7 +544,8 @@ Test(events, listener_config_errors_name_file_and_line) {
                  "[eventlistener:d]\n"
                  "command = cat\n"
                  "events = TICK\n"
-                 "result_handler = mine:handler\n"); /* line 18 */
+                 "result_handler = mine:handler\n" /* line 18 */
+                 "stdin = null\n");                  /* line 19 */
   tu_result_t r;
   TEND(&r, 30000, "check", "-c", d.conf);
   assert_exit(&r, 2);
@@ -558,6 +559,8 @@ Test(events, listener_config_errors_name_file_and_line) {
             r.err);
   cr_assert(strstr(r.err, fmt("%s:18: [eventlistener:d] result_handler:", f)) != NULL, "%s",
             r.err);
+  cr_assert(strstr(r.err, fmt("%s:19: [eventlistener:d] stdin: an event listener's stdin", f)) !=
+                NULL, "%s", r.err);
   tu_result_free(&r);
   stop_daemon(&d); /* none was started: its directory */
 }

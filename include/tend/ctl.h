@@ -62,7 +62,7 @@
  *
  * names may be "all", "GROUP:*", a group or a process name; an empty or
  * absent list means all. While the daemon shuts down it answers only
- * status, logs and wait (the others: an error).
+ * status, logs, wait and events (the others: an error).
  * Every reply has "ok"; a failed one has "error" (a sentence for the user).
  */
 #ifndef TEND_CTL_H

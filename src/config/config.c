@@ -1109,7 +1109,21 @@ static bool read_event_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v
   }
   if (!pc->listener)
     return ok;
-  cfg_entry_t *e = cfg_section_get(s, "redirect_stderr");
+  /* stdin and stdout are the protocol's */
+  static const char *const taken[] = {"stdout_channel", "stdin_channel", NULL};
+  for (int k = 0; taken[k] != NULL; k++) {
+    cfg_entry_t *te = cfg_section_get(s, taken[k]);
+    if (te != NULL) {
+      key_error(x, s, te, "an event listener's stdin and stdout speak the event protocol");
+      ok = false;
+    }
+  }
+  cfg_entry_t *e = cfg_section_get(s, "stdin");
+  if (!pc->stdin_pipe && e != NULL) {
+    key_error(x, s, e, "an event listener's stdin and stdout speak the event protocol");
+    ok = false;
+  }
+  e = cfg_section_get(s, "redirect_stderr");
   if (pc->redirect_stderr) {
     key_error(x, s, e, "an event listener cannot redirect stderr: its stdout speaks the event "
                        "protocol");

@@ -2,7 +2,7 @@
 /*
  * The daemon's core: one loop, the control server, the daemon's own
  * signals and the list of its services (daemon/service.h): channels, pools,
- * Redis workers and the supervisor. A request is decoded once with the
+ * Redis workers, events and the supervisor. A request is decoded once with the
  * command table (ctl/cmd.c) and goes to the service that serves its
  * command; the daemon itself answers reload and shutdown. Start-up and
  * reload are one path (every service applies the config, in the list's

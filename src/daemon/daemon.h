@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The daemon's core (daemon/daemon.c): its services (channels, pools, workers,
- * supervisor) and control server on a loop of its own, the dispatcher of
+ * events, supervisor) and control server on a loop of its own, the dispatcher of
  * control requests and the daemon's signals. tend_daemon_run
  * (daemon/run.c, tend/daemon.h) puts the process-wide parts around it
  * (config file, limits, log file, socket, pid file, guard, subreaper);
