@@ -212,8 +212,8 @@ Test(events, childutils_listener_gets_process_state_and_tick_5_with_every_header
   /* A payload of non-ASCII text: len: counts its characters, as
    * childutils reads them (a count of bytes would make it read into the
    * next event and stall). */
-  tu_write_file(fmt("%s/hi.sh", d.dir), "printf 'h\\303\\251llo w\\303\\266rld \\342\\234\\223\\n'\n"
-                                       "exec sleep 60\n");
+  tu_write_file(fmt("%s/hi.sh", d.dir),
+                "printf 'h\\303\\251llo w\\303\\266rld \\342\\234\\223\\n'\nexec sleep 60\n");
   write_conf(&d, fmt("[supervisord]\n"
                      "identifier = box-1\n"
                      "[eventlistener:watch]\n"
