@@ -511,6 +511,56 @@ Test(events, fail_sends_the_event_again_and_garbage_is_unknown) {
   stop_clean(&d);
 }
 
+/* numprocs listeners make one pool: each event goes to one READY listener,
+ * once, the oldest first; a busy one is passed over. */
+Test(events, a_pool_of_listeners_shares_the_events) {
+  setup_dir(&d);
+  tu_write_file(fmt("%s/l.sh", d.dir),
+                "while :; do\n"
+                "  printf 'READY\\n'\n"
+                "  read -r header || exit 0\n"
+                "  len=${header##*len:}\n"
+                "  dd bs=1 count=$len >/dev/null 2>&1\n"
+                "  ps=${header##*poolserial:}\n"
+                "  echo \"$SUPERVISOR_PROCESS_NAME ${ps%% *}\" >> \"$1\"\n"
+                "  sleep 0.3\n"
+                "  printf 'RESULT 2\\nOK'\n"
+                "done\n");
+  write_conf(&d, fmt("[eventlistener:pool]\n"
+                     "command = sh %s/l.sh %s/got.txt\n"
+                     "events = PROCESS_STATE\n"
+                     "numprocs = 2\n"
+                     "process_name = l%%(process_num)d\n"
+                     "startsecs = 0\n"
+                     "[program:a]\n"
+                     "command = true\n"
+                     "startsecs = 0\n"
+                     "autorestart = false\n",
+                     d.dir, d.dir));
+  start_ok(&d);
+  /* l0, l1 and a: STARTING and RUNNING each, a's EXITED */
+  const char *got = fmt("%s/got.txt", d.dir);
+  int64_t deadline = tu_now_ms() + 20000;
+  while (tu_file_count(got, "\n") < 7 && tu_now_ms() < deadline)
+    tu_wait_file_contains(got, "\n", 500);
+  char *text = tu_read_file(got, NULL);
+  cr_assert_eq(tu_file_count(got, "\n"), 7, "%s\n%s", text, daemon_log(&d));
+  bool seen[7] = {false};
+  int by[2] = {0, 0};
+  char *save = NULL;
+  for (char *l = strtok_r(text, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+    int who, serial;
+    cr_assert(sscanf(l, "l%d %d", &who, &serial) == 2 && who >= 0 && who < 2 && serial >= 0 &&
+                  serial < 7, "%s", l);
+    cr_assert(!seen[serial], "poolserial %d twice", serial);
+    seen[serial] = true;
+    by[who]++;
+  }
+  free(text);
+  cr_assert(by[0] > 0 && by[1] > 0, "one listener got them all: %d, %d", by[0], by[1]);
+  stop_clean(&d);
+}
+
 /* A pool holds buffer_size events: the oldest goes, with a line. */
 Test(events, a_full_buffer_drops_the_oldest_with_a_line) {
   setup_dir(&d);

@@ -1171,15 +1171,29 @@ static bool has_running_dependent(sv_t *sv, const sv_proc_t *p) {
   return false;
 }
 
+/* Is p an event listener while another program still runs? Listeners
+ * hear the others stop: supervisord stops its groups one at a time in
+ * reverse priority, the listeners' -1 last. */
+static bool listener_waits(sv_t *sv, const sv_proc_t *p) {
+  if (!p->conf->listener)
+    return false;
+  sv_proc_t *q;
+  TAILQ_FOREACH(q, &sv->procs, link)
+    if (q->run != NULL && !q->conf->listener)
+      return true;
+  return false;
+}
+
 /* Stop, in reverse priority, everything no running process depends on;
- * called again after each exit, so dependencies stop after dependents. */
+ * called again after each exit, so dependencies stop after dependents
+ * and event listeners after the rest. */
 static void shutdown_step(sv_t *sv) {
   sv_proc_t *p;
   /* A STOP forgets nothing (only an exit does): the walk goes on. */
   TAILQ_FOREACH_REVERSE(p, &sv->procs, sv_procs, link) {
     bool idle_wait = p->fsm.state == SV_BACKOFF || p->fsm.state == SV_WAITING;
     if ((idle_wait || (p->run != NULL && p->fsm.state != SV_STOPPING)) &&
-        !has_running_dependent(sv, p))
+        !has_running_dependent(sv, p) && !listener_waits(sv, p))
       sv_event(p, SV_EV_STOP);
   }
 }
