@@ -54,8 +54,9 @@
  *                                         → a frame {"ok":true} + data per message,
  *             then the end of the stream, or {"ok":false,"timed_out":true,"got":N,"error"}
  *   logrotate names?:[str]                → {"ok":true}
- *   events    types?:[str] follow?:bool   → frames {"ok":true,"eventname","serial":N|null}
- *             + data: the payload, of the last events (at most 32) of the types
+ *   events    types?:[str] follow?:bool   → a frame {"ok":true}, then frames {"ok":true,
+ *             "eventname","serial":N|null} + data: the payload, of the last events
+ *             (at most 32) of the types
  *             (fnmatch patterns of supervisord's names, a parent taking its
  *             children; none: all), then, with follow, each new one; a client
  *             that fell behind gets {"ok":true,"dropped":N} before the next

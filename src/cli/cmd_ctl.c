@@ -422,6 +422,8 @@ static int print_event(const ctl_args_t *a, json_t *reply, const char *data, siz
   json_t *dropped = json_object_get(reply, "dropped");
   const char *name = json_string_value(json_object_get(reply, "eventname"));
   json_t *serial = json_object_get(reply, "serial");
+  if (dropped == NULL && name == NULL)
+    return 0; /* the first frame: the request is taken */
   if (a->json) {
     json_t *o = dropped != NULL
                     ? json_pack("{s:O}", "dropped", dropped)

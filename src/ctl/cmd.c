@@ -81,7 +81,7 @@ const tend_ctl_cmdspec_t tend_ctl_cmds[CTL_NCMDS] = {
     [CTL_CMD_LOGROTATE] = {"logrotate", 0, 1, {OPT(NAMES)}, "{ok}",
                            "reopen log files (after logrotate moved them); also SIGUSR2"},
     [CTL_CMD_EVENTS] = {"events", CTL_F_STREAM | CTL_F_STOPPING, 2, {OPT(TYPES), OPT(FOLLOW)},
-                        "frames {ok, eventname, serial} + payload; {ok, dropped: N}",
+                        "{ok}, frames {ok, eventname, serial} + payload; {ok, dropped: N}",
                         "print supervisord's events (-f: as they come, --type PATTERN)"},
 };
 

@@ -336,6 +336,9 @@ static void events_request(void *self, const tend_ctl_req_t *req, ctl_conn_t *c)
                        "TICK_60, ...)", bad);
     return;
   }
+  /* {ok} first: the types are taken, even when no event follows */
+  if (ctl_reply(c, json_pack("{s:b}", "ok", 1), NULL, 0) != 0)
+    return;
   for (unsigned i = 0; i < e->nrecent; i++) {
     const evt_t *ev = e->recent[(e->recent_head + i) % DEVENTS_RECENT];
     if ((types & EV_BIT(ev->type)) && send_event(c, ev) != 0)
