@@ -511,6 +511,35 @@ Test(events, fail_sends_the_event_again_and_garbage_is_unknown) {
   stop_clean(&d);
 }
 
+/* A RESULT line supervisord cannot read (not a length) makes the listener
+ * UNKNOWN, with a warning that shows the line; so does one that never
+ * ends. */
+Test(events, a_bad_result_line_is_unknown) {
+  setup_dir(&d);
+  tu_write_file(fmt("%s/l.sh", d.dir),
+                "printf 'READY\\n'\n"
+                "read -r header\n"
+                "dd bs=1 count=${header##*len:} >/dev/null 2>&1\n"
+                "if [ \"$2\" = nonl ]; then printf '%s' \"$1\"; else printf '%s\\n' \"$1\"; fi\n"
+                "exec sleep 60\n");
+  write_conf(&d, fmt("[eventlistener:l1]\n"
+                     "command = sh %s/l.sh 'RESULT two'\n"
+                     "events = PROCESS_GROUP_ADDED\n"
+                     "startsecs = 0\n"
+                     "[eventlistener:l2]\n"
+                     "command = sh %s/l.sh %s nonl\n"
+                     "events = PROCESS_GROUP_ADDED\n"
+                     "startsecs = 0\n",
+                     d.dir, d.dir, fmt("%02000d", 0)));
+  start_ok(&d);
+  cr_assert(tu_wait_file_contains(d.log, "program=l1 event=\"bad result line\" line=\"RESULT "
+                                         "two\"", 10000), "%s", daemon_log(&d));
+  cr_assert(tu_wait_file_contains(d.log, "program=l2 event=\"bad result line\"", 10000), "%s",
+            daemon_log(&d));
+  cr_assert_eq(tu_file_count(d.log, "to=UNKNOWN"), 2, "%s", daemon_log(&d));
+  stop_clean(&d);
+}
+
 /* numprocs listeners make one pool: each event goes to one READY listener,
  * once, the oldest first; a busy one is passed over. */
 Test(events, a_pool_of_listeners_shares_the_events) {

@@ -26,6 +26,12 @@
 
 typedef enum { LS_ACKNOWLEDGED, LS_READY, LS_BUSY, LS_UNKNOWN, LS_N } lstate_t;
 
+/* supervisord keeps whatever a listener writes until it makes sense of
+ * it; a RESULT line longer than this, or a result longer than that, is a
+ * bad result here, so that a listener cannot grow the daemon's memory. */
+#define RESULT_LINE_MAX 1024
+#define RESULT_MAX (1L << 20)
+
 static const char *const lstate_names[LS_N] = {"ACKNOWLEDGED", "READY", "BUSY", "UNKNOWN"};
 
 /* An event in a pool's queue, with its serial in that pool. */
@@ -187,11 +193,12 @@ static void lp_result(lproc_t *lp) {
 static size_t consume_busy(lproc_t *lp, const char *s, size_t n) {
   if (lp->resultlen < 0) {
     const char *nl = memchr(s, '\n', n);
-    if (nl == NULL)
+    if (nl == NULL && n <= RESULT_LINE_MAX)
       return 0;
-    size_t linelen = (size_t)(nl - s);
-    lp->resultlen = result_len(s, linelen);
-    if (lp->resultlen < 0) {
+    size_t linelen = nl != NULL ? (size_t)(nl - s) : n;
+    lp->resultlen = nl != NULL ? result_len(s, linelen) : -1;
+    if (lp->resultlen < 0 || lp->resultlen > RESULT_MAX) {
+      lp->resultlen = -1;
       char shown[81];
       snprintf(shown, sizeof(shown), "%.*s", (int)(linelen < 80 ? linelen : 80), s);
       LOG("warn", "listener", F_STR("program", lp->p->name), F_STR("event", "bad result line"),
