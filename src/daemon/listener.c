@@ -326,9 +326,9 @@ static void pool_dispatch(lpool_t *pl) {
 }
 
 void dlisten_state(dlisten_t *l, sv_proc_t *p, pstate_t from, pstate_t to) {
+  (void)from;
   if (!p->conf->listener)
     return;
-  (void)from;
   lproc_t *lp = lp_find(l, p, true);
   if (lp == NULL)
     return;
@@ -370,8 +370,11 @@ void dlisten_forget(dlisten_t *l, sv_proc_t *p) {
   if (!p->conf->listener)
     return;
   lproc_t *lp = lp_find(l, p, false);
-  if (lp != NULL)
-    lp_free(lp);
+  if (lp == NULL)
+    return;
+  lpool_t *pl = lp->pool;
+  lp_free(lp); /* its event, if any, back to the pool: another may take it */
+  pool_dispatch(pl);
 }
 
 /* ---- the pools ----------------------------------------------------------------- */
