@@ -421,9 +421,10 @@ Test(features, ready_fd_notification) {
 
 /* The pid of a RUNNING process, waiting for it (deadline). */
 static int running_pid(const char *name) {
-  cr_assert(tu_wait_file_contains(d.log, tu_fmt("program=%s from=STARTING to=RUNNING", name),
-                                  10000),
-            "%s never RUNNING", name);
+  char *line = tu_fmt("program=%s from=STARTING to=RUNNING", name);
+  bool up = tu_wait_file_contains(d.log, line, 10000);
+  free(line);
+  cr_assert(up, "%s never RUNNING", name);
   json_t *e = status_of(name);
   int pid = (int)json_integer_value(json_object_get(e, "pid"));
   json_decref(e);
