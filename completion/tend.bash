@@ -10,7 +10,7 @@
 # nothing on stdout and fails at once; `timeout` bounds a daemon that hangs.
 
 # The subcommands, as `tend --help` lists them (this list if it fails).
-_tend_subcommands="run pool daemon check demo submit worker results help status start stop restart send logs wait reload shutdown pool-status close join put get logrotate"
+_tend_subcommands="run pool daemon check demo submit worker results help status start stop restart send logs wait reload shutdown pool-status close join put get logrotate events"
 _tend_demos="list fork process pool subprocess queue thread race lock threadlocal local multicore distributed"
 
 # _tend_subcommand_list TEND: one subcommand a line.
@@ -119,6 +119,7 @@ _tend() {
     shutdown) opts=$ctlopts; valopts=$ctlval ;;
     put) opts="--nowait $ctlopts"; valopts=$ctlval ;;
     get) opts="--timeout -n --lines $ctlopts"; valopts="$ctlval --timeout -n --lines" ;;
+    events) opts="-f --follow -j --json --type $ctlopts"; valopts="$ctlval --type" ;;
     *)
       # A subcommand this file does not know yet: the long options of its
       # --help.

@@ -12,7 +12,8 @@
  * each, then shuts it down (daemon_close) and checks:
  *   - every request got an answer: exactly one frame, except the two
  *     that stream: a get (one per message, up to its count, then maybe an
- *     error: it timed out or the daemon shut down) and logs -f (the tail,
+ *     error: it timed out or the daemon shut down), events ({ok}, then one
+ *     per event, recent or, with follow, new) and logs -f (the tail,
  *     then the output, then maybe an error when the program goes away, as
  *     at shutdown), whose frames but the last are ok:true;
  *   - every frame is whole (include/tend/ctl.h) and a JSON object with a
@@ -151,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       memcpy(body, json_string_value(jd), blen);
       json_object_del(req, "_data");
     }
-    streams[n] = strcmp(cmd, "get") == 0 ||
+    streams[n] = strcmp(cmd, "get") == 0 || strcmp(cmd, "events") == 0 ||
                  (strcmp(cmd, "logs") == 0 && json_is_true(json_object_get(req, "follow")));
     /* Never NULL, as from the server (a pointer past the JSON). */
     int r = daemon_request(d, req, body != NULL ? body : "", blen, &out[n]);

@@ -1167,18 +1167,18 @@ Test(compat, defaults_are_supervisords) {
 Test(compat, unsupported_sections_are_reported_and_the_rest_runs) {
   setup_dir(&d);
   write_conf(&d, true,
-             "[eventlistener:memmon]\n"                       /* line 5 */
-             "command = memmon -p app=200MB\n"
-             "events = TICK_60\n"
+             "[ctlplugin:serialrestart]\n"                    /* line 5 */
+             "supervisor.ctl_factory = x:make\n"
+             "\n"
              "\n"
              "[program:app]\n"
              "command = sh -c 'echo \"app ran\"; exec sleep 300'\n"
              "startsecs = 0\n");
   start_ok(&d);
   wait_running(&d, "app");
-  cr_assert(line_with(d.log, "tend.conf:5:", "[eventlistener:memmon]", "not supported", NULL),
-            "%s", daemon_log(&d));
-  cr_assert_eq(tu_file_count(d.log, "eventlistener:memmon"), 1, "%s", daemon_log(&d));
+  cr_assert(line_with(d.log, "tend.conf:5:", "[ctlplugin:serialrestart]", "not used by tend",
+                      NULL), "%s", daemon_log(&d));
+  cr_assert_eq(tu_file_count(d.log, "ctlplugin:serialrestart"), 1, "%s", daemon_log(&d));
   cr_assert(tu_wait_file_contains(fmt("%s/log/app.out", d.dir), "app ran\n", 5000));
   cr_assert_str_eq(logs_of(&d, "app", false), "app ran\n");
   json_t *all = status_list(&d, NULL);

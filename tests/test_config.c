@@ -6,6 +6,7 @@
  * kind of mistake, at its file and line. Each test writes its files into a
  * fresh temporary directory.
  */
+#include "core/evtype.h"
 #include "tend/config.h"
 
 #include <criterion/criterion.h>
@@ -837,7 +838,7 @@ Test(config, numprocs_names_and_order) {
 
 /* ---- sections tend does not use ------------------------------------------------- */
 
-Test(config, unsupported_sections_are_skipped_with_a_notice) {
+Test(config, unused_sections_and_keys_are_notices) {
   tend_diag_t d;
   tend_config_t *c = load_ok("[eventlistener:memmon]\n"
                              "command = memmon -a 200MB\n"
@@ -850,17 +851,14 @@ Test(config, unsupported_sections_are_skipped_with_a_notice) {
                              "supervisor.ctl_factory = supervisorserialrestart.controllerplugin"
                              ":make_serialrestart_controllerplugin\n",
                              &d);
-  cr_assert_eq(c->nprograms, 1);
-  cr_assert_str_eq(c->programs[0].name, "a");
+  cr_assert_eq(c->nprograms, 2);
+  cr_assert_str_eq(c->programs[1].name, "a");
+  cr_assert_eq(c->programs[1].capture_maxbytes[0], 1024 * 1024);
   const char *f = P("t.conf");
-  cr_assert_eq(d.nnotices, 4);
-  cr_assert_str_eq(d.notices[0],
-                   fmt("%s:1: [eventlistener:memmon] not supported, section skipped", f));
-  cr_assert_str_eq(d.notices[1], fmt("%s:6: [program:a] stdout_capture_maxbytes: supervisord key "
-                                     "not used by tend, ignored", f));
-  cr_assert_str_eq(d.notices[2], fmt("%s:7: [program:a] serverurl: supervisord key not used by "
+  cr_assert_eq(d.nnotices, 2);
+  cr_assert_str_eq(d.notices[0], fmt("%s:7: [program:a] serverurl: supervisord key not used by "
                                      "tend, ignored", f));
-  cr_assert_str_eq(d.notices[3], fmt("%s:8: [ctlplugin:serialrestart] not used by tend, ignored "
+  cr_assert_str_eq(d.notices[1], fmt("%s:8: [ctlplugin:serialrestart] not used by tend, ignored "
                                      "(keys: supervisor.ctl_factory)", f));
   tend_config_free(c);
   tend_diag_free(&d);
@@ -898,11 +896,12 @@ Test(config, typical_supervisord_conf_loads) {
   cr_assert(has_notice(&d, fmt("%s:35: [supervisorctl] not used by tend, ignored "
                                "(keys: serverurl, history_file)", conf)),
             "%s", d.notices[0]);
-  cr_assert(has_notice(&d, fmt("%s:110: [eventlistener:memmon] not supported, section skipped",
-                               conf)));
+  const tend_program_t *mm = find(c, "memmon");
+  cr_assert(mm->listener && mm->events == EV_BIT(EV_TICK_60) && mm->priority == -1);
 
-  cr_assert_eq(c->nprograms, 8);
-  cr_assert_str_eq(c->programs[0].name, "nginx", "priority 10 first");
+  cr_assert_eq(c->nprograms, 9);
+  cr_assert_str_eq(c->programs[0].name, "memmon", "a listener's priority is -1");
+  cr_assert_str_eq(c->programs[1].name, "nginx", "priority 10 next");
   cr_assert_str_eq(c->logdir, "/var/log/supervisor", "childlogdir");
   cr_assert_eq(c->umask, 022);
   cr_assert_eq(c->minfds, 4096);
@@ -1130,19 +1129,31 @@ Test(config, an_error_in_a_merged_key_names_its_file) {
 }
 
 /* tend check's summary: the processes of the sections tend does not run. */
-Test(config, event_listeners_are_counted_as_skipped) {
+/* [eventlistener:l]: a pool l of numprocs listeners, started first (priority
+ * -1), subscribed to the types named and to those below an abstract one. */
+Test(config, event_listeners_are_pools) {
   tend_diag_t d;
-  tend_config_t *c = load_ok("[program:a]\ncommand = a\n"
-                             "[eventlistener:l]\ncommand = l\nevents = TICK_5\nnumprocs = 3\n"
-                             "process_name = l%(process_num)d\n",
+  tend_config_t *c = load_ok("[program:a]\ncommand = a\nstdout_events_enabled = true\n"
+                             "[eventlistener:l]\ncommand = l\nevents = tick_5, PROCESS_STATE\n"
+                             "numprocs = 3\nprocess_name = l%(process_num)d\nbuffer_size = 4\n"
+                             "result_handler = supervisor.dispatchers:default_handler\n",
                              &d);
-  cr_assert_eq(c->nprograms, 1);
-  cr_assert_eq(c->nskipped, 1);
-  cr_assert_str_eq(c->skipped[0].section, "eventlistener:l");
-  cr_assert_eq(c->skipped[0].processes, 3);
-  cr_assert_str_eq(c->skipped[0].why, "event listeners are not supported");
-  cr_assert_eq(c->skipped[0].line, 3);
+  cr_assert_eq(c->nprograms, 4);
+  cr_assert_eq(c->nskipped, 0);
   cr_assert_eq(tend_config_supervisord_processes(c), 4);
+  for (int i = 0; i < 3; i++) {
+    const tend_program_t *l = &c->programs[i];
+    cr_assert_str_eq(l->name, fmt("l:l%d", i));
+    cr_assert_str_eq(l->group, "l");
+    cr_assert(l->listener);
+    cr_assert_eq(l->priority, -1);
+    cr_assert_eq(l->buffer_size, 4);
+    cr_assert_eq(l->events, EV_BIT(EV_TICK_5) | evtype_covers(EV_PROCESS_STATE));
+    cr_assert(l->events & EV_BIT(EV_PROCESS_STATE_UNKNOWN));
+    cr_assert(!(l->events & EV_BIT(EV_TICK_60)));
+  }
+  const tend_program_t *a = &c->programs[3];
+  cr_assert(!a->listener && a->events_enabled[0] && !a->events_enabled[1]);
   tend_config_free(c);
   tend_diag_free(&d);
 }

@@ -6,9 +6,9 @@
  * names its source, and what was adapted, in its first comment lines),
  * with the files they include. For each one, `tend check --json` must
  * list the process names that supervisor.options.ServerOptions lists in
- * process_group_configs after realize() and process_config(); the
- * [eventlistener:] processes, which tend does not run, must be the ones
- * tend counts as skipped, and then (only then) tend check exits 1.
+ * process_group_configs after realize() and process_config(), the
+ * [eventlistener:] pools' processes too (tend runs them), and tend check
+ * skips nothing and exits 0.
  *
  * supervisord's loader runs in a temporary directory, with its checks that
  * log and pidfile directories exist turned off: those are directories of
@@ -33,7 +33,7 @@
 
 /* argv[1]: the config; argv[2]: the directory to run in. One line per
  * process: "process GROUP:NAME" (NAME alone when group and name agree, as
- * tend names processes) or "eventlistener POOL". */
+ * tend names processes); an event listener is one, its pool its group. */
 static const char probe[] =
     "import os, sys\n"
     "from supervisor import datatypes, options\n"
@@ -46,10 +46,7 @@ static const char probe[] =
     "o.process_config()\n"
     "for g in o.process_group_configs:\n"
     "    for p in g.process_configs:\n"
-    "        if isinstance(g, options.EventListenerPoolConfig):\n"
-    "            print('eventlistener', g.name)\n"
-    "        else:\n"
-    "            print('process', p.name if p.name == g.name else g.name + ':' + p.name)\n";
+    "        print('process', p.name if p.name == g.name else g.name + ':' + p.name)\n";
 
 static tu_daemon_t d;
 static char *tmp;
@@ -142,25 +139,15 @@ static void same_as_supervisord(const char *rel) {
   json_t *v;
   json_array_foreach(json_object_get(o, "names"), i, v)
     fprintf(f, "process %s\n", json_string_value(v));
-  size_t skipped = 0;
-  json_array_foreach(json_object_get(o, "skipped"), i, v) {
-    const char *section = json_string_value(json_object_get(v, "section"));
-    cr_assert(strncmp(section, "eventlistener:", 14) == 0, "tend skipped [%s]", section);
-    json_int_t n = json_integer_value(json_object_get(v, "processes"));
-    for (json_int_t k = 0; k < n; k++)
-      fprintf(f, "eventlistener %s\n", section + 14);
-    skipped += (size_t)n;
-  }
+  cr_assert_eq(json_array_size(json_object_get(o, "skipped")), 0, "%s: tend skips %s", rel,
+               t.out);
   fclose(f);
   char *got_sorted = sorted_lines(got);
   cr_assert_str_eq(got_sorted, want, "%s: tend (got) and supervisord (want) differ", rel);
   json_int_t total = json_integer_value(json_object_get(o, "supervisord_processes"));
   json_int_t runs = json_integer_value(json_object_get(o, "processes"));
-  cr_assert_eq(total, runs + (json_int_t)skipped, "supervisord_processes %lld",
-               (long long)total);
-  /* tend runs fewer processes than supervisord only for the listeners */
-  cr_assert_eq(t.exit_code, skipped > 0 ? 1 : 0, "exit %d with %zu skipped", t.exit_code,
-               skipped);
+  cr_assert_eq(total, runs, "supervisord_processes %lld", (long long)total);
+  cr_assert_eq(t.exit_code, 0, "exit %d: %s", t.exit_code, t.out);
 
   free(got_sorted);
   free(got);
@@ -268,9 +255,9 @@ Test(realconf, strict_makes_unknown_keys_errors) {
   free(conf);
 }
 
-/* The summary line, and exit 1 when tend runs fewer processes than
- * supervisord would, unless --allow-skipped. */
-Test(realconf, check_summary_counts_what_tend_will_not_run) {
+/* The summary line counts a pool's listeners as supervisord does: tend
+ * runs them all, so nothing is skipped and the check passes. */
+Test(realconf, check_summary_counts_the_event_listeners) {
   tmp = tu_tmpdir();
   char *conf = tu_fmt("%s/s.conf", tmp);
   tu_write_file(conf, "[program:web]\ncommand = /bin/cat\nnumprocs = 2\n"
@@ -279,19 +266,10 @@ Test(realconf, check_summary_counts_what_tend_will_not_run) {
                       "numprocs = 3\nprocess_name = w%(process_num)d\n");
   tu_result_t r;
   tend_run(&r, "check", "-c", conf, NULL, NULL);
-  assert_exit(&r, 1);
-  char *want = tu_fmt("%s: valid, 2 processes; supervisord would run 5; not run by tend: "
-                      "[eventlistener:watch] (3 processes: event listeners are not supported)\n",
-                      conf);
+  assert_exit(&r, 0);
+  char *want = tu_fmt("%s: valid, 5 processes; supervisord would run 5\n", conf);
   const char *last = r.out + r.out_len - strlen(want);
   cr_assert(r.out_len >= strlen(want) && strcmp(last, want) == 0, "stdout:\n%s", r.out);
-  tu_result_free(&r);
-  tend_run(&r, "check", "--allow-skipped", "-c", conf, NULL);
-  assert_exit(&r, 0);
-  tu_result_free(&r);
-  tend_run(&r, "check", "-q", "-c", conf, NULL);
-  assert_exit(&r, 1);
-  cr_assert_str_eq(r.err, want, "-q: the summary is why it fails");
   tu_result_free(&r);
   free(want);
   free(conf);

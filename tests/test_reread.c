@@ -592,7 +592,8 @@ Test(reread, config_copies) {
     cr_expect(c->channels[0].capacity == 8);
     cr_expect(c->npools == 1 && strcmp(c->pools[0].name, "p") == 0);
     cr_expect(c->nworkers == 1 && strcmp(c->workers[0].redis, again->workers[0].redis) == 0);
-    cr_expect(c->nskipped == 1 && strcmp(c->skipped[0].section, "eventlistener:e") == 0);
+    const tend_program_t *e = tend_config_find(c, "e");
+    cr_expect(e != NULL && e->listener && e->buffer_size == 10 && e->events != 0);
     cr_expect(strcmp(c->unix_http.file, again->unix_http.file) == 0);
     cr_expect(strcmp(c->unix_http.chown, "nobody") == 0);
     cr_expect(strcmp(c->inet_http.password, "p") == 0 && c->inet_http.port == 9001);

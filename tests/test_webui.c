@@ -570,14 +570,27 @@ static int send_only(const char *method, const char *path, const char *form) {
   return fd;
 }
 
+/* slow's shell has set its trap (SIGTERM ignored from here on): it says
+ * so with its pid, in its log. A stop sent before would end it at once. */
+static void wait_trapped(void) {
+  char *path = tu_fmt("%s/log/slow.out", d.dir);
+  char *line = tu_fmt("trapped %ld\n", pid_of("slow"));
+  bool ok = tu_wait_file_contains(path, line, 10000);
+  free(path);
+  free(line);
+  cr_assert(ok, "slow never set its trap");
+}
+
 /* A stop that takes its time (SIGTERM ignored, SIGKILL after 2 s): the
  * client of a button may leave, or the daemon stop, while it runs. */
 Test(webui, client_leaves_mid_action) {
   start_with(NULL, "[program:slow]\n"
-                   "command = sh -c 'trap \"\" TERM; while :; do sleep 0.2; done'\n"
+                   "command = sh -c 'trap \"\" TERM; echo trapped $$; "
+                   "while :; do sleep 0.2; done'\n"
                    "startsecs = 0\n"
                    "stopwaitsecs = 2\n");
   cr_assert(wait_state("slow", "RUNNING", 10000));
+  wait_trapped();
   /* Gone before the answer: the stop goes on, the call is dropped. */
   close(send_only("POST", "/", "action=stop&name=slow"));
   cr_assert(wait_state("slow", "STOPPING", 10000));
@@ -593,8 +606,12 @@ Test(webui, client_leaves_mid_action) {
   tu_ctl(&d, &res, "start", "slow", NULL);
   assert_exit(&res, 0);
   tu_result_free(&res);
+  wait_trapped();
   int fd = send_only("POST", "/", "action=restart&name=slow");
-  cr_assert(wait_state("slow", "STOPPING", 10000));
+  if (!wait_state("slow", "STOPPING", 10000)) {
+    char *log = tu_read_file(d.log, NULL);
+    cr_assert_fail("the restart did not stop slow; the daemon's log:\n%s", log);
+  }
   tu_daemon_stop_clean(&d);
   close(fd);
 }

@@ -134,6 +134,19 @@ typedef struct {
 
   tend_fcgi_socket_t fcgi; /* [fcgi-program:x]: its socket (fcgi.url set) */
 
+  /* supervisord's events. [eventlistener:x]: a listener of the pool x (its
+   * group), whose stdout speaks the event protocol and is not logged. */
+  bool listener;
+  uint32_t events;  /* listener: the concrete types it takes, as bits of
+                       core/evtype.h (an abstract type stands for all below) */
+  int buffer_size;  /* listener: events its pool holds; default 10 */
+  /* stdout_events_enabled, stderr_events_enabled: PROCESS_LOG_* events of
+   * the output; *_capture_maxbytes (0: off): PROCESS_COMMUNICATION_* events
+   * of what is between <!--XSUPERVISOR:BEGIN--> and <!--XSUPERVISOR:END-->,
+   * at most that many bytes. Index 0 stdout, 1 stderr. */
+  bool events_enabled[2];
+  uint64_t capture_maxbytes[2];
+
   char *file; /* where the section is, for messages */
   int line;
 } tend_program_t;

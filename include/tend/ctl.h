@@ -54,10 +54,16 @@
  *                                         → a frame {"ok":true} + data per message,
  *             then the end of the stream, or {"ok":false,"timed_out":true,"got":N,"error"}
  *   logrotate names?:[str]                → {"ok":true}
+ *   events    types?:[str] follow?:bool   → a frame {"ok":true}, then frames {"ok":true,
+ *             "eventname","serial":N|null} + data: the payload, of the last events
+ *             (at most 32) of the types
+ *             (fnmatch patterns of supervisord's names, a parent taking its
+ *             children; none: all), then, with follow, each new one; a client
+ *             that fell behind gets {"ok":true,"dropped":N} before the next
  *
  * names may be "all", "GROUP:*", a group or a process name; an empty or
  * absent list means all. While the daemon shuts down it answers only
- * status, logs and wait (the others: an error).
+ * status, logs, wait and events (the others: an error).
  * Every reply has "ok"; a failed one has "error" (a sentence for the user).
  */
 #ifndef TEND_CTL_H
@@ -105,6 +111,7 @@ typedef enum {
   CTL_CMD_PUT,
   CTL_CMD_GET,
   CTL_CMD_LOGROTATE,
+  CTL_CMD_EVENTS,
   CTL_NCMDS
 } tend_ctl_cmd_t;
 
@@ -124,6 +131,7 @@ typedef enum {
   CTL_ARG_NOWAIT,
   CTL_ARG_COUNT,
   CTL_ARG_TIMEOUT_MS,
+  CTL_ARG_TYPES,
   CTL_NARGS
 } tend_ctl_arg_t;
 
@@ -148,7 +156,7 @@ typedef struct {
 typedef struct {
   tend_ctl_cmd_t cmd;
   uint32_t given; /* CTL_BIT(CTL_ARG_*) of each argument present */
-  tend_ctl_strv_t names, argv;
+  tend_ctl_strv_t names, argv, types;
   const char *name, *pool;
   int64_t lines, count, timeout_ms;
   int stream; /* 0 stdout, 1 stderr */

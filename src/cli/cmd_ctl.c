@@ -46,6 +46,8 @@ typedef struct {
   int64_t timeout_ms; /* get: -1 none */
   bool stderr_stream;
   int lines;
+  const char **types; /* events: the --type patterns */
+  size_t ntypes;
   char **args;
   int nargs;
 } ctl_args_t;
@@ -382,6 +384,103 @@ static int do_logs(int fd, const ctl_args_t *a) {
   return stream_frames(fd, a, &req, 0, EXIT_FAILED);
 }
 
+/* An event's payload on one line: backslash, newline and the other
+ * control characters escaped. */
+static void print_escaped(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch == '\\')
+      fputs("\\\\", stdout);
+    else if (ch == '\n')
+      fputs("\\n", stdout);
+    else if (ch < 0x20 || ch == 0x7f)
+      printf("\\x%02x", ch);
+    else
+      putchar(ch);
+  }
+}
+
+/* The payload as a JSON string: bytes that are not UTF-8 become '?'. */
+static json_t *payload_json(const char *s, size_t len) {
+  json_t *v = json_stringn(s, len);
+  if (v != NULL)
+    return v;
+  char *copy = malloc(len + 1);
+  if (copy == NULL)
+    return NULL;
+  for (size_t i = 0; i < len; i++)
+    copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+  v = json_stringn(copy, len);
+  free(copy);
+  return v;
+}
+
+/* One event a line: "EVENTNAME serial:N PAYLOAD" (no serial when no pool
+ * took it), or "dropped N" when the daemon skipped some for us; with
+ * --json one object a line. */
+static int print_event(const ctl_args_t *a, json_t *reply, const char *data, size_t len) {
+  json_t *dropped = json_object_get(reply, "dropped");
+  const char *name = json_string_value(json_object_get(reply, "eventname"));
+  json_t *serial = json_object_get(reply, "serial");
+  if (dropped == NULL && name == NULL)
+    return 0; /* the first frame: the request is taken */
+  if (a->json) {
+    json_t *o = dropped != NULL
+                    ? json_pack("{s:O}", "dropped", dropped)
+                    : json_pack("{s:s,s:O,s:o}", "eventname", name ? name : "", "serial",
+                                serial ? serial : json_null(), "payload", payload_json(data, len));
+    if (o == NULL)
+      return EXIT_FAILED;
+    print_json(o);
+    json_decref(o);
+  } else if (dropped != NULL) {
+    printf("dropped %lld\n", (long long)json_integer_value(dropped));
+  } else {
+    printf("%s", name ? name : "?");
+    if (json_is_integer(serial))
+      printf(" serial:%lld", (long long)json_integer_value(serial));
+    putchar(' ');
+    print_escaped(data, len);
+    putchar('\n');
+  }
+  return fflush(stdout) == 0 ? 0 : EXIT_FAILED; /* our reader went away */
+}
+
+static int do_events(int fd, const ctl_args_t *a) {
+  if (a->nargs != 0) {
+    cli_error(a->cmd, "usage: tend events [-f] [--json] [--type PATTERN]...");
+    return EXIT_USAGE;
+  }
+  tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_TYPES) | CTL_BIT(CTL_ARG_FOLLOW));
+  req.types = (tend_ctl_strv_t){a->types, a->ntypes};
+  req.follow = a->follow;
+  char *json = tend_ctl_encode(&req);
+  int r = json != NULL ? tend_ctl_send(fd, json, NULL, 0) : -ENOMEM;
+  free(json);
+  if (r != 0) {
+    cli_error(a->cmd, "the daemon did not answer: %s", strerror(-r));
+    return EXIT_NO_DAEMON;
+  }
+  for (;;) {
+    char *rj, *rd;
+    size_t rl;
+    r = tend_ctl_recv(fd, &rj, &rd, &rl);
+    if (r == -EPIPE)
+      return 0;
+    if (r != 0) {
+      cli_error(a->cmd, "reading from the daemon: %s", strerror(-r));
+      return EXIT_NO_DAEMON;
+    }
+    json_t *reply = json_loads(rj, 0, NULL);
+    free(rj);
+    int st = failed(a, reply) ? EXIT_FAILED : print_event(a, reply, rd ? rd : "", rl);
+    json_decref(reply);
+    free(rd);
+    if (st != 0)
+      return st;
+  }
+}
+
 static int do_wait(int fd, const ctl_args_t *a) {
   if (a->nargs != 1) {
     cli_error(a->cmd, "usage: tend wait NAME");
@@ -703,6 +802,11 @@ static const struct {
     [CTL_CMD_LOGROTATE] = {do_logrotate, "",
                            "usage: tend logrotate [NAME|GROUP:*...]\n"
                            "With no name: every process's logs and the daemon's own log file.\n"},
+    [CTL_CMD_EVENTS] = {do_events, "fjT",
+                        "usage: tend events [-f] [--json] [--type PATTERN]...\n"
+                        "The last events, then (-f) each one as it comes. PATTERN: a type\n"
+                        "of supervisord's (PROCESS_STATE takes every PROCESS_STATE_*) or a\n"
+                        "glob (*_STDOUT); repeat it for several.\n"},
 };
 
 const char *cmd_ctl_usage(tend_ctl_cmd_t cmd) { return cli[cmd].usage; }
@@ -713,7 +817,8 @@ int cmd_ctl(int argc, char **argv) {
       {"json", no_argument, NULL, 'j'},         {"follow", no_argument, NULL, 'f'},
       {"lines", required_argument, NULL, 'n'},  {"stderr", no_argument, NULL, 'E'},
       {"nowait", no_argument, NULL, 'w'},       {"timeout", required_argument, NULL, 't'},
-      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+      {"type", required_argument, NULL, 'T'},   {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
   };
   /* main (or cmd_submit) hands over only the commands of the table. */
   ctl_args_t a = {.cmd = argv[0],
@@ -728,10 +833,12 @@ int cmd_ctl(int argc, char **argv) {
    * after POOL ('-': getopt returns each operand in place, as option 1). */
   bool submit = a.id == CTL_CMD_SUBMIT;
   const char *pool = NULL;
+  static const char *types[64]; /* --type: they point into argv */
+  a.types = types;
   int ch;
   opterr = 0;
   optind = 0; /* 0: a fresh scan, in the mode of this optstring (cmd_submit scanned first) */
-  while ((ch = getopt_long(argc, argv, submit ? "-c:s:jfn:Ewh" : "c:s:jfn:Ewh", longopts,
+  while ((ch = getopt_long(argc, argv, submit ? "-c:s:jfn:EwhT:" : "c:s:jfn:EwhT:", longopts,
                            NULL)) != -1) {
     if (ch == 1 && pool == NULL) {
       pool = optarg;
@@ -756,6 +863,13 @@ int cmd_ctl(int argc, char **argv) {
     case 'f': a.follow = true; break;
     case 'E': a.stderr_stream = true; break;
     case 'w': a.nowait = true; break;
+    case 'T':
+      if (a.ntypes == sizeof(types) / sizeof(types[0])) {
+        cli_error(a.cmd, "--type: at most %zu patterns", a.ntypes);
+        return EXIT_USAGE;
+      }
+      types[a.ntypes++] = optarg;
+      break;
     case 't': {
       uint64_t ms;
       if (units_ms(optarg, &ms) != 0) {

@@ -61,6 +61,7 @@
 #include "config/ini.h"
 #include "config/value.h"
 #include "config/words.h"
+#include "core/evtype.h"
 #include "core/strv.h"
 #include "tend/text.h"
 #include "core/units.h"
@@ -849,6 +850,11 @@ struct program_common {
   char *stdout_channel, *stdin_channel;
   cfg_entry_t *stdout_channel_e, *stdin_channel_e;
   tend_fcgi_socket_t fcgi; /* [fcgi-program:x] only */
+  bool listener;           /* [eventlistener:x] */
+  uint32_t events;
+  int buffer_size;
+  bool events_enabled[2];
+  uint64_t capture_maxbytes[2];
   bool bad;
 };
 
@@ -993,7 +999,8 @@ static bool parse_factor(const char *val, void *out) {
 static bool read_start_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
                             struct program_common *pc) {
   bool ok = true;
-  ok &= get_int(x, s, "priority", v, 999, LONG_MIN, &pc->priority);
+  /* supervisord starts listeners first and stops them last */
+  ok &= get_int(x, s, "priority", v, pc->listener ? -1 : 999, LONG_MIN, &pc->priority);
   ok &= get_bool(x, s, "autostart", v, true, &pc->autostart);
   pc->autorestart = TEND_AUTORESTART_UNEXPECTED;
   ok &= get_parsed(x, s, "autorestart", v, parse_autorestart, &pc->autorestart,
@@ -1088,6 +1095,78 @@ static bool read_tend_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
   return ok;
 }
 
+/* supervisord's events: the output's (any section), the listener's
+ * (options.py's checks of [eventlistener:x], as errors with file:line). */
+static bool read_event_keys(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
+                            struct program_common *pc) {
+  static const char *const ch[2] = {"stdout", "stderr"};
+  bool ok = true;
+  char key[64];
+  for (int i = 0; i < 2; i++) {
+    snprintf(key, sizeof(key), "%s_events_enabled", ch[i]);
+    ok &= get_bool(x, s, key, v, false, &pc->events_enabled[i]);
+    snprintf(key, sizeof(key), "%s_capture_maxbytes", ch[i]);
+    ok &= get_bytes(x, s, key, v, 0, &pc->capture_maxbytes[i]);
+  }
+  if (!pc->listener)
+    return ok;
+  /* stdin and stdout are the protocol's */
+  static const char *const taken[] = {"stdout_channel", "stdin_channel", NULL};
+  for (int k = 0; taken[k] != NULL; k++) {
+    cfg_entry_t *te = cfg_section_get(s, taken[k]);
+    if (te != NULL) {
+      key_error(x, s, te, "an event listener's stdin and stdout speak the event protocol");
+      ok = false;
+    }
+  }
+  cfg_entry_t *e = cfg_section_get(s, "stdin");
+  if (!pc->stdin_pipe && e != NULL) {
+    key_error(x, s, e, "an event listener's stdin and stdout speak the event protocol");
+    ok = false;
+  }
+  e = cfg_section_get(s, "redirect_stderr");
+  if (pc->redirect_stderr) {
+    key_error(x, s, e, "an event listener cannot redirect stderr: its stdout speaks the event "
+                       "protocol");
+    ok = false;
+  }
+  long size;
+  ok &= get_long(x, s, "buffer_size", v, 10, 1, &size);
+  pc->buffer_size = size < INT_MAX ? (int)size : INT_MAX;
+  char *val;
+  int r = value_of(x, s, "result_handler", v, &val, &e);
+  if (r > 0 && strcmp(val, "supervisor.dispatchers:default_handler") != 0) {
+    invalid(x, s, e, val, "supervisor.dispatchers:default_handler (the only one tend has)");
+    ok = false;
+  }
+  if (r > 0)
+    free(val);
+  r = value_of(x, s, "events", v, &val, &e);
+  if (r == 0) {
+    ERR(x, "%s:%d: [%s] events: missing (a listener needs events = TYPE, ...)", s->file,
+        s->line, s->name);
+    return false;
+  }
+  if (r < 0)
+    return false;
+  /* list_of_strings: comma-separated, each stripped */
+  for (char *tok = strtok(val, ", \t\n"); tok != NULL; tok = strtok(NULL, ", \t\n")) {
+    int t = evtype_find(tok);
+    if (t < 0) {
+      invalid(x, s, e, tok, "an event type such as PROCESS_STATE or TICK_60");
+      ok = false;
+    } else {
+      pc->events |= evtype_covers((evtype_t)t);
+    }
+  }
+  if (pc->events == 0 && ok) {
+    key_error(x, s, e, "no event type given");
+    ok = false;
+  }
+  free(val);
+  return ok;
+}
+
 /* The keys of a [program:x] that are the same for all its processes; any
  * bad one marks the section bad. */
 static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
@@ -1098,6 +1177,7 @@ static void read_program_common(struct ctx *x, cfg_section_t *s, const cfg_vars_
   read_exitcodes(x, s, v, pc);
   ok &= read_process_keys(x, s, v, pc);
   ok &= read_tend_keys(x, s, v, pc);
+  ok &= read_event_keys(x, s, v, pc);
   if (!ok)
     pc->bad = true;
 }
@@ -1331,6 +1411,13 @@ static void copy_settings(tend_program_t *p, const struct program_common *pc) {
   p->on_exit = pc->on_exit;
   p->on_fatal = pc->on_fatal;
   p->depends_on_line = pc->depends_on_line;
+  p->listener = pc->listener;
+  p->events = pc->events;
+  p->buffer_size = pc->buffer_size;
+  for (int i = 0; i < 2; i++) {
+    p->events_enabled[i] = pc->events_enabled[i];
+    p->capture_maxbytes[i] = pc->capture_maxbytes[i];
+  }
 }
 
 /* What every process of the section shares, into p with copies of its
@@ -1475,10 +1562,7 @@ static void read_fcgi(struct ctx *x, cfg_section_t *s, const cfg_vars_t *v,
 }
 
 static void read_program(struct ctx *x, size_t si, const char *logdir) {
-  static const char *const ignored[] = {
-      "stdout_capture_maxbytes", "stdout_events_enabled",
-      "stderr_capture_maxbytes", "stderr_events_enabled",
-      "serverurl", NULL};
+  static const char *const ignored[] = {"serverurl", NULL};
   cfg_section_t *s = &x->ini.sections[si];
   bool fcgi = prefix_is(s->name, "fcgi-program:");
   const char *pname = strchr(s->name, ':') + 1;
@@ -1497,7 +1581,7 @@ static void read_program(struct ctx *x, size_t si, const char *logdir) {
   v.program_name = pname;
   v.group_name = g->name != NULL ? g->name : pname;
 
-  struct program_common pc = {0};
+  struct program_common pc = {.listener = prefix_is(s->name, "eventlistener:")};
   read_program_common(x, s, &v, &pc);
   if (fcgi)
     read_fcgi(x, s, &v, &pc);
@@ -1547,7 +1631,7 @@ static const tend_program_t *program_named(const tend_config_t *c, const char *p
 /* The section a program came from, for messages: [fcgi-program:x] is a
  * program with a socket. */
 static const char *section_kind(const tend_program_t *p) {
-  return p->fcgi.url != NULL ? "fcgi-program" : "program";
+  return p->fcgi.url != NULL ? "fcgi-program" : p->listener ? "eventlistener" : "program";
 }
 
 /* Depth-first walk from p along depends_on; path holds the programs on
@@ -1782,32 +1866,6 @@ static void check_fcgi_sockets(struct ctx *x) {
   }
 }
 
-/* A section whose processes supervisord runs and tend does not: a notice,
- * and a tend_skipped_t with its numprocs (tend check's summary counts them,
- * and fails when tend would run fewer processes than supervisord). */
-static void skip_section(struct ctx *x, cfg_section_t *s, const char *why) {
-  char *here = cfg_path_dir(s->file);
-  if (here == NULL) {
-    x->oom = true;
-    return;
-  }
-  cfg_vars_t v = vars_for(x, here);
-  v.program_name = v.group_name = strchr(s->name, ':') + 1;
-  int n;
-  get_int(x, s, "numprocs", &v, 1, 1, &n);
-  free(here);
-  NOTICE(x, "%s:%d: [%s] not supported, section skipped", s->file, s->line, s->name);
-  tend_skipped_t k = {.processes = n, .why = why, .line = s->line};
-  k.section = strdup(s->name);
-  k.file = strdup(s->file);
-  if (k.section == NULL || k.file == NULL ||
-      append_item((void **)&x->c->skipped, &x->c->nskipped, sizeof(k), &k) != 0) {
-    free(k.section);
-    free(k.file);
-    x->oom = true;
-  }
-}
-
 static void read_sections(struct ctx *x, const char *main_dir) {
   tend_config_t *c = x->c;
   cfg_section_t *ts = find_section(x, "tend");
@@ -1836,7 +1894,8 @@ static void read_sections(struct ctx *x, const char *main_dir) {
     if (strcmp(n, "tend") == 0 || strcmp(n, "supervisord") == 0 ||
         prefix_is(n, "group:"))
       continue;
-    if (prefix_is(n, "program:") || prefix_is(n, "fcgi-program:")) {
+    if (prefix_is(n, "program:") || prefix_is(n, "fcgi-program:") ||
+        prefix_is(n, "eventlistener:")) {
       read_program(x, i, c->logdir);
     } else if (prefix_is(n, "channel:")) {
       read_channel(x, s);
@@ -1846,9 +1905,6 @@ static void read_sections(struct ctx *x, const char *main_dir) {
       read_worker(x, s);
     } else if (strcmp(n, "include") == 0) {
       leftover_keys(x, s, NULL, false);
-    } else if (prefix_is(n, "eventlistener:")) {
-      /* The one kind of section supervisord runs and tend does not. */
-      skip_section(x, s, "event listeners are not supported");
     } else if (strcmp(n, "supervisorctl") == 0 || strcmp(n, "unix_http_server") == 0 ||
                strcmp(n, "inet_http_server") == 0 || prefix_is(n, "rpcinterface:") ||
                prefix_is(n, "ctlplugin:")) {
@@ -2158,5 +2214,8 @@ bool tend_program_same(const tend_program_t *a, const tend_program_t *b) {
          a->on_fatal == b->on_fatal && str_same(a->stdout_channel, b->stdout_channel) &&
          str_same(a->stdin_channel, b->stdin_channel) && str_same(a->fcgi.url, b->fcgi.url) &&
          a->fcgi.backlog == b->fcgi.backlog && a->fcgi.mode == b->fcgi.mode &&
-         str_same(a->fcgi.owner, b->fcgi.owner);
+         str_same(a->fcgi.owner, b->fcgi.owner) && a->listener == b->listener &&
+         a->events == b->events && a->buffer_size == b->buffer_size &&
+         memcmp(a->events_enabled, b->events_enabled, sizeof(a->events_enabled)) == 0 &&
+         memcmp(a->capture_maxbytes, b->capture_maxbytes, sizeof(a->capture_maxbytes)) == 0;
 }

@@ -31,6 +31,7 @@ const tend_ctl_argspec_t tend_ctl_args[CTL_NARGS] = {
     [CTL_ARG_NOWAIT] = {"nowait", CTL_T_BOOL, OFF(nowait), 0, NULL},
     [CTL_ARG_COUNT] = {"count", CTL_T_INT, OFF(count), 1, NULL},
     [CTL_ARG_TIMEOUT_MS] = {"timeout_ms", CTL_T_INT, OFF(timeout_ms), -1, NULL},
+    [CTL_ARG_TYPES] = {"types", CTL_T_STRINGS, OFF(types), 0, NULL},
 };
 
 #define OPT(a) {CTL_ARG_##a, 0}
@@ -79,6 +80,9 @@ const tend_ctl_cmdspec_t tend_ctl_cmds[CTL_NCMDS] = {
                      "take K messages (default 1) from a channel, waiting for them"},
     [CTL_CMD_LOGROTATE] = {"logrotate", 0, 1, {OPT(NAMES)}, "{ok}",
                            "reopen log files (after logrotate moved them); also SIGUSR2"},
+    [CTL_CMD_EVENTS] = {"events", CTL_F_STREAM | CTL_F_STOPPING, 2, {OPT(TYPES), OPT(FOLLOW)},
+                        "{ok}, frames {ok, eventname, serial} + payload; {ok, dropped: N}",
+                        "print supervisord's events (-f: as they come, --type PATTERN)"},
 };
 
 int tend_ctl_cmd_find(const char *name) {
@@ -270,5 +274,6 @@ int ctl_req_decode(const json_t *obj, const char *data, size_t len, tend_ctl_req
 void ctl_req_free(tend_ctl_req_t *req) {
   free(req->names.v);
   free(req->argv.v);
-  req->names.v = req->argv.v = NULL;
+  free(req->types.v);
+  req->names.v = req->argv.v = req->types.v = NULL;
 }

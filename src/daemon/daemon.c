@@ -2,7 +2,7 @@
 /*
  * The daemon's core: one loop, the control server, the daemon's own
  * signals and the list of its services (daemon/service.h): channels, pools,
- * Redis workers and the supervisor. A request is decoded once with the
+ * Redis workers, events and the supervisor. A request is decoded once with the
  * command table (ctl/cmd.c) and goes to the service that serves its
  * command; the daemon itself answers reload and shutdown. Start-up and
  * reload are one path (every service applies the config, in the list's
@@ -17,6 +17,7 @@
 #include "ctl/cmd.h"
 #include "daemon/ctl_server.h"
 #include "daemon/chan.h"
+#include "daemon/evsvc.h"
 #include "daemon/pool.h"
 #include "daemon/rpc.h"
 #include "daemon/sv.h"
@@ -33,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NSERVICES 5
+#define NSERVICES 6
 #define NSIGNALS 5
 
 /* The commands the daemon answers itself. */
@@ -48,6 +49,7 @@ struct daemon {
   dpools_t pools;
   dworkers_t workers;
   dsv_t sv;
+  devents_t events;
   rpc_t rpc;
   service_t services[NSERVICES];       /* in the order they apply a config */
   const service_t *serves[CTL_NCMDS];  /* which one answers each command */
@@ -298,12 +300,16 @@ static int services_init(daemon_t *d) {
   dsv_init(&d->sv, &d->loop, &d->chans.set);
   d->sv.vital = vital_ended;
   d->sv.vital_arg = d;
+  devents_init(&d->events, &d->loop);
+  d->sv.watch = &devents_watch;
+  d->sv.watch_arg = &d->events;
   rpc_init(&d->rpc, d, &d->loop);
   const service_t list[NSERVICES] = {
       {&dchan_ops, &d->chans}, /* first: the programs' channels must exist */
       {&dpool_ops, &d->pools},
       {&dworker_ops, &d->workers},
       {&rpc_ops, &d->rpc}, /* listening before the programs start */
+      {&devents_ops, &d->events}, /* its pools before their listeners start */
       {&dsv_ops, &d->sv},  /* last: it keeps the config */
   };
   memcpy(d->services, list, sizeof(list));
@@ -371,6 +377,8 @@ dsv_t *daemon_sv(daemon_t *d) { return &d->sv; }
 dpools_t *daemon_pools(daemon_t *d) { return &d->pools; }
 
 dchan_t *daemon_chans(daemon_t *d) { return &d->chans; }
+
+devents_t *daemon_events(daemon_t *d) { return &d->events; }
 
 bool daemon_stopping(const daemon_t *d) { return d->stopping; }
 

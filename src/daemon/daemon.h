@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The daemon's core (daemon/daemon.c): its services (channels, pools, workers,
- * supervisor) and control server on a loop of its own, the dispatcher of
+ * events, supervisor) and control server on a loop of its own, the dispatcher of
  * control requests and the daemon's signals. tend_daemon_run
  * (daemon/run.c, tend/daemon.h) puts the process-wide parts around it
  * (config file, limits, log file, socket, pid file, guard, subreaper);
@@ -93,6 +93,8 @@ struct dsv *daemon_sv(daemon_t *d);
 /* The pools' and the channels' services (the metrics page reads them). */
 struct dpools *daemon_pools(daemon_t *d);
 struct dchan *daemon_chans(daemon_t *d);
+/* The events service (daemon/evsvc.h). */
+struct devents *daemon_events(daemon_t *d);
 const char *daemon_config_path(const daemon_t *d);
 
 /* Shut down as `tend shutdown` does (if it has not yet) and run the loop

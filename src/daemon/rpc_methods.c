@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "daemon/daemon.h"
 #include "daemon/reread.h"
+#include "daemon/evsvc.h"
 #include "daemon/sv.h"
 #include "tend/text.h"
 #include "xmlrpc/codec.h"
@@ -639,12 +640,9 @@ static void send_looked_up(rpc_call_t *call, json_t *infos) {
 
 static RPC_METHOD(sendProcessStdin) { with_infos(call, send_looked_up); }
 
-/* Event listeners are issue #17's: until then an event nobody can
- * receive is logged and acknowledged, as supervisord does with no
- * listener subscribed. */
+/* A REMOTE_COMMUNICATION event to whoever subscribes (daemon/evsvc.c). */
 static RPC_METHOD(sendRemoteCommEvent) {
-  LOG("info", "remote-comm-event", F_STR("type", param_str(call, 0)),
-      F_INT("bytes", (int64_t)strlen(param_str(call, 1))));
+  devents_remote(daemon_events(call->rpc->d), param_str(call, 0), param_str(call, 1));
   rpc_return(call, json_true());
 }
 

@@ -2,10 +2,10 @@
 /*
  * A part of the daemon: the supervisor (daemon/sv.c), the channels
  * (daemon/chan.c), the pools (daemon/pool.c), the Redis workers
- * (daemon/worker.c). Each owns its state in a struct that the daemon
- * holds, and the daemon (daemon/daemon.c) drives them all through these few
- * operations, in the order of its list: start-up and reload are the same
- * apply, shutdown one countdown over them.
+ * (daemon/worker.c), supervisord's events (daemon/evsvc.c). Each owns its
+ * state in a struct that the daemon holds, and the daemon (daemon/daemon.c)
+ * drives them all through these few operations, in the order of its list:
+ * start-up and reload are the same apply, shutdown one countdown over them.
  */
 #ifndef TEND_SERVICE_H
 #define TEND_SERVICE_H

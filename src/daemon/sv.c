@@ -120,6 +120,8 @@ static void hook_exited(sv_proc_t *p, int64_t code, int sig) {
  * followers already served (marked with this call's generation). */
 static void hook_output(sv_proc_t *p, int stream, const char *data, size_t len) {
   dsv_t *d = dsv_of(p->sv);
+  if (d->watch != NULL)
+    d->watch->output(d->watch_arg, p, stream, data, len);
   unsigned gen = ++d->output_gen;
   for (sub_t *s = LIST_FIRST(&d->subs), *next; s != NULL; s = next) {
     next = LIST_NEXT(s, link);
@@ -152,6 +154,8 @@ static bool pending_check(pending_t *pd, sv_proc_t *gone);
 
 static void hook_forget(sv_proc_t *p) {
   dsv_t *d = dsv_of(p->sv);
+  if (d->watch != NULL)
+    d->watch->forget(d->watch_arg, p);
   dprocs_drop(&d->side, p);
   sub_drop(d, NULL, p, end_forgotten);
   for (pending_t *pd = LIST_FIRST(&d->pending), *next; pd != NULL; pd = next) {
@@ -439,7 +443,8 @@ static const char *vital_key(const sv_proc_t *p, pstate_t to) {
 
 static void hook_state(sv_proc_t *p, pstate_t from, pstate_t to) {
   dsv_t *d = dsv_of(p->sv);
-  (void)from;
+  if (d->watch != NULL)
+    d->watch->state(d->watch_arg, p, from, to);
   dsv_notify(d);
   const char *key = vital_key(p, to);
   if (key != NULL && !d->stopping && d->vital != NULL)

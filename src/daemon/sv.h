@@ -16,6 +16,14 @@
 #include "daemon/service.h"
 #include "supervisor/supervisor.h"
 
+/* What else follows the processes (the events, daemon/evsvc.c): called
+ * from the supervisor's hooks, with the arg it gave. */
+typedef struct {
+  void (*state)(void *arg, sv_proc_t *p, pstate_t from, pstate_t to);
+  void (*output)(void *arg, sv_proc_t *p, int stream, const char *data, size_t len);
+  void (*forget)(void *arg, sv_proc_t *p);
+} dsv_watch_t;
+
 typedef struct dsv {
   sv_t sv;
   LIST_HEAD(, sub) subs;        /* wait and logs -f requests, newest first */
@@ -33,6 +41,8 @@ typedef struct dsv {
    * the programs. */
   void (*vital)(void *arg, sv_proc_t *p, const char *key);
   void *vital_arg;
+  const dsv_watch_t *watch; /* NULL: none */
+  void *watch_arg;
 } dsv_t;
 
 /* The supervisor on loop, its programs wired to the channels of chans. */

@@ -165,9 +165,11 @@ static void timer_cb(uv_timer_t *t) { sv_event(t->data, SV_EV_TIMER); }
 /* ---- output ------------------------------------------------------------ */
 
 static void log_output(sv_proc_t *p, int stream, const char *data, size_t len) {
-  /* Wired stdout (stdout_channel: lines are messages) is not logged. */
+  /* Wired stdout (stdout_channel: lines are messages) is not logged, nor
+   * an event listener's (its stdout speaks the protocol to the daemon). */
   sv_wiring_t *w = &p->sv->wiring;
-  bool to_channel = stream == 0 && w->output != NULL && w->output(p, data, len);
+  bool to_channel = stream == 0 && (p->conf->listener ||
+                                    (w->output != NULL && w->output(p, data, len)));
   if (p->logs.file_open[stream] && !to_channel) {
     int r = outlog_write(&p->logs.file[stream], data, len);
     if (r != 0)
@@ -1204,15 +1206,29 @@ static bool has_running_dependent(sv_t *sv, const sv_proc_t *p) {
   return false;
 }
 
+/* Is p an event listener while another program still runs? Listeners
+ * hear the others stop: supervisord stops its groups one at a time in
+ * reverse priority, the listeners' -1 last. */
+static bool listener_waits(sv_t *sv, const sv_proc_t *p) {
+  if (!p->conf->listener)
+    return false;
+  sv_proc_t *q;
+  TAILQ_FOREACH(q, &sv->procs, link)
+    if (q->run != NULL && !q->conf->listener)
+      return true;
+  return false;
+}
+
 /* Stop, in reverse priority, everything no running process depends on;
- * called again after each exit, so dependencies stop after dependents. */
+ * called again after each exit, so dependencies stop after dependents
+ * and event listeners after the rest. */
 static void shutdown_step(sv_t *sv) {
   sv_proc_t *p;
   /* A STOP forgets nothing (only an exit does): the walk goes on. */
   TAILQ_FOREACH_REVERSE(p, &sv->procs, sv_procs, link) {
     bool idle_wait = p->fsm.state == SV_BACKOFF || p->fsm.state == SV_WAITING;
     if ((idle_wait || (p->run != NULL && p->fsm.state != SV_STOPPING)) &&
-        !has_running_dependent(sv, p))
+        !has_running_dependent(sv, p) && !listener_waits(sv, p))
       sv_event(p, SV_EV_STOP);
   }
 }
