@@ -330,31 +330,47 @@ static int do_send(int fd, const ctl_args_t *a) {
   }
 }
 
+/* Send req: 0, or EXIT_NO_DAEMON (said). */
+static int send_request(int fd, const ctl_args_t *a, const tend_ctl_req_t *req) {
+  char *json = tend_ctl_encode(req);
+  int r = json != NULL ? tend_ctl_send(fd, json, NULL, 0) : -ENOMEM;
+  free(json);
+  if (r == 0)
+    return 0;
+  cli_error(a->cmd, "the daemon did not answer: %s", strerror(-r));
+  return EXIT_NO_DAEMON;
+}
+
+/* The next frame of a streamed reply: 1 with *reply (decoded, NULL if it
+ * is not JSON) and its data (*data malloc'd, NULL if none), 0 when the
+ * daemon ended the stream, or EXIT_NO_DAEMON (said). */
+static int next_frame(int fd, const ctl_args_t *a, json_t **reply, char **data, size_t *len) {
+  char *rj;
+  int r = tend_ctl_recv(fd, &rj, data, len);
+  if (r == -EPIPE)
+    return 0;
+  if (r != 0) {
+    cli_error(a->cmd, "reading from the daemon: %s", strerror(-r));
+    return EXIT_NO_DAEMON;
+  }
+  *reply = json_loads(rj, 0, NULL);
+  free(rj);
+  return 1;
+}
+
 /* Send req, then take the reply frames until the daemon ends the stream:
  * each frame's data goes to out (stdout) followed by sep (if not 0).
  * Returns 0, or an exit status; timed_out_status is what an error reply
  * with "timed_out" gives. */
 static int stream_frames(int fd, const ctl_args_t *a, const tend_ctl_req_t *req, char sep,
                          int timed_out_status) {
-  char *json = tend_ctl_encode(req);
-  int r = json != NULL ? tend_ctl_send(fd, json, NULL, 0) : -ENOMEM;
-  free(json);
-  if (r != 0) {
-    cli_error(a->cmd, "the daemon did not answer: %s", strerror(-r));
-    return EXIT_NO_DAEMON;
-  }
-  for (;;) {
-    char *rj, *rd;
-    size_t rl;
-    r = tend_ctl_recv(fd, &rj, &rd, &rl);
-    if (r == -EPIPE)
-      return 0;
-    if (r != 0) {
-      cli_error(a->cmd, "reading from the daemon: %s", strerror(-r));
-      return EXIT_NO_DAEMON;
-    }
-    json_t *reply = json_loads(rj, 0, NULL);
-    free(rj);
+  int r = send_request(fd, a, req);
+  if (r != 0)
+    return r;
+  json_t *reply;
+  char *rd;
+  size_t rl;
+  while ((r = next_frame(fd, a, &reply, &rd, &rl)) == 1) {
     bool timed_out = json_is_true(json_object_get(reply, "timed_out"));
     bool bad = failed(a, reply);
     json_decref(reply);
@@ -367,6 +383,7 @@ static int stream_frames(int fd, const ctl_args_t *a, const tend_ctl_req_t *req,
     if (!ok || fflush(stdout) != 0)
       return EXIT_FAILED; /* our reader went away */
   }
+  return r;
 }
 
 static int do_logs(int fd, const ctl_args_t *a) {
@@ -454,31 +471,20 @@ static int do_events(int fd, const ctl_args_t *a) {
   tend_ctl_req_t req = request(a, CTL_BIT(CTL_ARG_TYPES) | CTL_BIT(CTL_ARG_FOLLOW));
   req.types = (tend_ctl_strv_t){a->types, a->ntypes};
   req.follow = a->follow;
-  char *json = tend_ctl_encode(&req);
-  int r = json != NULL ? tend_ctl_send(fd, json, NULL, 0) : -ENOMEM;
-  free(json);
-  if (r != 0) {
-    cli_error(a->cmd, "the daemon did not answer: %s", strerror(-r));
-    return EXIT_NO_DAEMON;
-  }
-  for (;;) {
-    char *rj, *rd;
-    size_t rl;
-    r = tend_ctl_recv(fd, &rj, &rd, &rl);
-    if (r == -EPIPE)
-      return 0;
-    if (r != 0) {
-      cli_error(a->cmd, "reading from the daemon: %s", strerror(-r));
-      return EXIT_NO_DAEMON;
-    }
-    json_t *reply = json_loads(rj, 0, NULL);
-    free(rj);
+  int r = send_request(fd, a, &req);
+  if (r != 0)
+    return r;
+  json_t *reply;
+  char *rd;
+  size_t rl;
+  while ((r = next_frame(fd, a, &reply, &rd, &rl)) == 1) {
     int st = failed(a, reply) ? EXIT_FAILED : print_event(a, reply, rd ? rd : "", rl);
     json_decref(reply);
     free(rd);
     if (st != 0)
       return st;
   }
+  return r;
 }
 
 static int do_wait(int fd, const ctl_args_t *a) {
