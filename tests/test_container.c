@@ -89,14 +89,6 @@ static bool zombie_children(pid_t parent) {
   return false;
 }
 
-static bool four_reaped(const char *text, const void *arg) {
-  (void)arg;
-  int n = 0;
-  for (const char *p = text; (p = strstr(p, "orphan_reaped")) != NULL; p++)
-    n++;
-  return n >= 4;
-}
-
 Test(container, pid_1_reaps_orphans_and_stops_in_order) {
   if (!can_unshare())
     cr_skip("SKIPPED: unshare --pid --fork is refused here (it needs root): "
@@ -129,7 +121,7 @@ Test(container, pid_1_reaps_orphans_and_stops_in_order) {
   pid_t tend[2];
   cr_assert_eq(tu_children_of(unshare_pid, tend, 2), 1, "unshare runs tend alone");
   /* the four orphans exit after 0.2 s: all of them reaped, none left a zombie */
-  tu_wait_file(log, four_reaped, NULL, 20000);
+  tu_wait_file_count(log, "orphan_reaped", 4, 20000);
   cr_assert_geq(tu_file_count(log, "orphan_reaped"), 4, "%s", keep(tu_read_file(log, NULL)));
   cr_assert(!zombie_children(tend[0]), "a zombie is left under PID 1");
   cr_assert_eq(tu_file_count(log, "warn orphans"), 0, "its own /proc: orphans are seen");

@@ -569,9 +569,7 @@ Test(events, a_pool_of_listeners_shares_the_events) {
   start_ok(&d);
   /* l0, l1 and a: STARTING and RUNNING each, a's EXITED */
   const char *got = fmt("%s/got.txt", d.dir);
-  int64_t deadline = tu_now_ms() + 20000;
-  while (tu_file_count(got, "\n") < 7 && tu_now_ms() < deadline)
-    tu_wait_file_contains(got, "\n", 500);
+  tu_wait_file_count(got, "\n", 7, 20000);
   char *text = tu_read_file(got, NULL);
   cr_assert_eq(tu_file_count(got, "\n"), 7, "%s\n%s", text, daemon_log(&d));
   bool seen[7] = {false};
@@ -671,9 +669,7 @@ Test(events, supervisord_fixture_issue_663) {
   cr_assert(symlink(python(), link) == 0, "%s", strerror(errno));
   start_fixture("issue-663.conf", bin);
   for (int i = 1; i <= 2; i++) {
-    int64_t deadline = tu_now_ms() + 30000;
-    while (tu_file_count(d.log, "from=BUSY to=ACKNOWLEDGED") < i && tu_now_ms() < deadline)
-      tu_wait_file_contains(d.log, "\n", 1000);
+    tu_wait_file_count(d.log, "from=BUSY to=ACKNOWLEDGED", i, 30000);
     cr_assert(tu_file_count(d.log, "from=BUSY to=ACKNOWLEDGED") >= i, "round %d:\n%s", i,
               daemon_log(&d));
   }
@@ -727,9 +723,7 @@ Test(events, tend_events_follows_and_filters) {
   tu_ctl(&d, &r, "restart", "a", NULL);
   assert_exit(&r, 0);
   tu_result_free(&r);
-  int64_t deadline = tu_now_ms() + 10000;
-  while (tu_file_count(out, "PROCESS_STATE_RUNNING") < 2 && tu_now_ms() < deadline)
-    tu_wait_file_contains(out, "\n", 500);
+  tu_wait_file_count(out, "PROCESS_STATE_RUNNING", 2, 10000);
   cr_assert_eq(tu_file_count(out, "PROCESS_STATE_RUNNING"), 2, "%s", tu_read_file(out, NULL));
   cr_assert_eq(tu_file_count(out, "STOPPING"), 0, "only what the type names");
   stop_follower();
@@ -741,7 +735,7 @@ Test(events, tend_events_follows_and_filters) {
 Test(events, a_slow_follower_gets_dropped_n) {
   setup_dir(&d);
   write_conf(&d, "[program:spew]\n"
-                 "command = sh -c 'head -c 30000000 /dev/zero | tr \"\\\\0\" x; touch burst; "
+                 "command = sh -c 'head -c 30000000 /dev/zero | tr \"\\\\0\" x; echo done > burst; "
                  "while :; do echo tick; sleep 0.05; done'\n"
                  "directory = %(here)s\n"
                  "startsecs = 0\n"
@@ -755,9 +749,7 @@ Test(events, a_slow_follower_gets_dropped_n) {
   /* Not read until the burst is over: the daemon must drop, not buffer. */
   const char *burst = fmt("%s/burst", d.dir);
   int64_t deadline = tu_now_ms() + 40000;
-  while (access(burst, F_OK) != 0 && tu_now_ms() < deadline)
-    tu_wait_file_contains(burst, "", 500);
-  cr_assert(access(burst, F_OK) == 0, "the burst did not end in time");
+  cr_assert(tu_wait_file_contains(burst, "done\n", 40000), "the burst did not end in time");
   char buf[65536];
   char tail[256] = "";
   bool seen = false;

@@ -456,6 +456,24 @@ bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms
   return tu_wait_file(path, has_needle, needle, deadline_ms);
 }
 
+typedef struct {
+  const char *needle;
+  int n;
+} needles_t;
+
+static bool has_needles(const char *s, const void *arg) {
+  const needles_t *w = arg;
+  int seen = 0;
+  for (const char *p = s; seen < w->n && (p = strstr(p, w->needle)) != NULL; p++)
+    seen++;
+  return seen >= w->n;
+}
+
+bool tu_wait_file_count(const char *path, const char *needle, int n, int deadline_ms) {
+  needles_t w = {needle, n};
+  return tu_wait_file(path, has_needles, &w, deadline_ms);
+}
+
 static bool socket_answers(const char *path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);

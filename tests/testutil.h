@@ -196,6 +196,8 @@ bool tu_wait_file(const char *path, bool (*pred)(const char *s, const void *arg)
                   const void *arg, int deadline_ms);
 /* tu_wait_file until the file contains needle. */
 bool tu_wait_file_contains(const char *path, const char *needle, int deadline_ms);
+/* tu_wait_file until needle occurs at least n times in the file. */
+bool tu_wait_file_count(const char *path, const char *needle, int n, int deadline_ms);
 /* How many times needle occurs in the file. */
 int tu_file_count(const char *path, const char *needle);
 /* The whole file, malloc'd and NUL-terminated, its length in *len (NULL
