@@ -30,8 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -125,58 +123,14 @@ static void write_conf(peer_t *p, const char *programs, const char *http_extra,
   free(progs);
 }
 
-static bool sock_answers(const char *path) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-  close(fd);
-  return ok;
-}
-
 /* Start tend (or supervisord) on p->conf; wait (deadline) until its
  * socket answers. */
 static void peer_launch(peer_t *p) {
   char *tend_argv[] = {(char *)tu_tend(), "daemon", "-c", p->conf, NULL};
   char *sd_argv[] = {SUPERVISORD, "-n", "-c", p->conf, NULL};
   char **argv = peer_is_sd() ? sd_argv : tend_argv;
-  int log = open(p->out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  cr_assert(log >= 0);
-  pid_t parent = getpid();
-  p->pid = fork();
-  cr_assert(p->pid >= 0);
-  if (p->pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < NSIG; sig++)
-      signal(sig, SIG_DFL);
-    /* Dies with the test, even one that failed before stopping it. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-      _exit(126);
-    int null = open("/dev/null", O_RDONLY);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
-      _exit(126);
-    execv(argv[0], argv);
-    _exit(127);
-  }
-  close(log);
-  int pfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  inotify_add_watch(in, p->dir, IN_CREATE | IN_ATTRIB);
-  int64_t end = tu_now_ms() + 20000;
-  bool up;
-  while (!(up = sock_answers(p->sock)) && tu_now_ms() < end) {
-    struct pollfd fds[2] = {{pfd, POLLIN, 0}, {in, POLLIN, 0}};
-    poll(fds, 2, 50); /* bind and listen are two steps */
-    if (fds[0].revents)
-      break;
-    char ev[4096];
-    while (read(in, ev, sizeof(ev)) > 0)
-      ;
-  }
-  close(in);
-  close(pfd);
+  int status = 0;
+  bool up = tu_serve(argv, p->out, p->sock, 20000, &p->pid, &status);
   if (!up) {
     char *log_text = tu_read_file(p->out, NULL);
     cr_assert_fail("%s did not come up on %s; its output:\n%s", argv[0], p->sock,

@@ -492,21 +492,17 @@ bool tu_valgrind(void) {
   return v != NULL && strcmp(v, "1") == 0;
 }
 
-bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status) {
-  char *plain[] = {(char *)tu_tend(), "daemon", "-c", (char *)conf_path, NULL};
-  char *vg[] = {"valgrind", "--quiet", "--leak-check=full", "--error-exitcode=1",
-                "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
-                (char *)tu_tend(), "daemon", "-c", (char *)conf_path, NULL};
-  char **argv = tu_valgrind() ? vg : plain;
-  /* fork, not posix_spawn: the daemon must die with the test process
+bool tu_serve(char *const argv[], const char *out, const char *sock, int deadline_ms,
+              pid_t *pid, int *status) {
+  /* fork, not posix_spawn: the server must die with the test process
    * (PR_SET_PDEATHSIG), even when a failed assertion or a Criterion
-   * timeout ends the test before it stops the daemon itself. */
-  int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  cr_assert(log >= 0, "open %s: %s", d->log, strerror(errno));
+   * timeout ends the test before it stops the server itself. */
+  int log = open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  cr_assert(log >= 0, "open %s: %s", out, strerror(errno));
   pid_t parent = getpid();
-  d->pid = fork();
-  cr_assert(d->pid >= 0, "fork: %s", strerror(errno));
-  if (d->pid == 0) {
+  *pid = fork();
+  cr_assert(*pid >= 0, "fork: %s", strerror(errno));
+  if (*pid == 0) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -523,23 +519,23 @@ bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status) {
   close(log);
   /* Ready when the socket answers; gone if it exits first. The socket
    * appears in the directory: wait on inotify events, with a deadline. */
-  int pfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
+  int pfd = (int)syscall(SYS_pidfd_open, *pid, 0);
   int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  char *dir = strdup(d->sock);
+  char *dir = strdup(sock);
   *strrchr(dir, '/') = '\0';
   inotify_add_watch(in, dir, IN_CREATE | IN_ATTRIB);
   free(dir);
-  int64_t end = tu_now_ms() + (tu_valgrind() ? 60000 : 10000);
+  int64_t end = tu_now_ms() + deadline_ms;
   bool up = false;
-  while (!(up = socket_answers(d->sock))) {
+  while (!(up = socket_answers(sock))) {
     int64_t left = end - tu_now_ms();
     if (left <= 0)
       break;
     struct pollfd p[2] = {{pfd, POLLIN, 0}, {in, POLLIN, 0}};
     poll(p, 2, left > 50 ? 50 : (int)left); /* bind and listen are two steps */
     if (p[0].revents) {
-      waitpid(d->pid, status, 0);
-      d->pid = 0;
+      waitpid(*pid, status, 0);
+      *pid = 0;
       break;
     }
     char ev[4096];
@@ -549,6 +545,15 @@ bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status) {
   close(in);
   close(pfd);
   return up;
+}
+
+bool tu_daemon_try(tu_daemon_t *d, const char *conf_path, int *status) {
+  char *plain[] = {(char *)tu_tend(), "daemon", "-c", (char *)conf_path, NULL};
+  char *vg[] = {"valgrind", "--quiet", "--leak-check=full", "--error-exitcode=1",
+                "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+                (char *)tu_tend(), "daemon", "-c", (char *)conf_path, NULL};
+  return tu_serve(tu_valgrind() ? vg : plain, d->log, d->sock, tu_valgrind() ? 60000 : 10000,
+                  &d->pid, status);
 }
 
 void tu_daemon_start(tu_daemon_t *d, const char *conf_text) {

@@ -167,6 +167,12 @@ typedef struct {
  * in the temp dir, unless with_tend is false) and start `tend daemon`;
  * wait until its socket answers. */
 void tu_daemon_start(tu_daemon_t *d, const char *conf_text);
+/* Fork and exec argv (stdin /dev/null, stdout and stderr appended to out),
+ * dying with the test process (PR_SET_PDEATHSIG), and wait until the Unix
+ * socket sock answers (deadline). True when it does; false at the deadline
+ * or when it exited first (then *pid is 0 and *status its wait status). */
+bool tu_serve(char *const argv[], const char *out, const char *sock, int deadline_ms,
+              pid_t *pid, int *status);
 /* Whether TEND_VALGRIND=1: the daemons tu_daemon_try starts run under
  * valgrind --leak-check=full --error-exitcode=1 (report in d->log). */
 bool tu_valgrind(void);
