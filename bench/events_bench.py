@@ -9,30 +9,12 @@
                                  through xmlrpc.client on the Unix socket
                                  SOCK; prints the time of the first
 """
-import http.client
-import socket
+import os
 import sys
 import time
-import xmlrpc.client
 
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__('localhost')
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.connect(self.unix_path)
-
-
-class UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path):
-        super().__init__()
-        self.unix_path = path
-
-    def make_connection(self, host):
-        return UnixConnection(self.unix_path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xmlrpc_bench import proxy  # noqa: E402  (the Unix-socket transport, kept once)
 
 
 def listen(want, out):
@@ -48,7 +30,7 @@ def listen(want, out):
 
 
 def send(path, n):
-    rpc = xmlrpc.client.ServerProxy('http://localhost', transport=UnixTransport(path))
+    rpc = proxy(path)
     t0 = time.time()
     for i in range(n):
         rpc.supervisor.sendRemoteCommEvent('bench', 'event %d' % i)
